@@ -1,0 +1,30 @@
+// swift-tools-version:5.10
+// secura-dist: SECURA and PEFT fine-tuning of decoder LLMs on CPU clusters over MPI.
+import PackageDescription
+
+let package = Package(
+    name: "secura-dist",
+    products: [
+
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Native shims: headers and link flags only (pkg-config names from Debian's -dev packages).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "SecuraTensor", dependencies: ["CBLAS"]),
+        .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
+        .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
+        .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
+        .target(name: "SecuraDistributed", dependencies: []),
+
+        .target(name: "TestSupport", dependencies: ["SecuraTensor", "SecuraIO"], path: "Tests/TestSupport"),
+        .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),
+        .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
+        .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
+        .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
+    ]
+)

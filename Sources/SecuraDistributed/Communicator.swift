@@ -1,0 +1,83 @@
+// The Communicator protocol: the thin collective-communication surface that training code uses.
+// Three implementations exist: a single process (here), an in-process multi-rank one for unit tests,
+// and MPI (in SecuraMPI, the only module that imports the MPI shim).
+
+/// Errors raised by collective operations.
+public enum CommunicatorError: Error, CustomStringConvertible {
+    /// A collective was called with buffers of different lengths on different ranks.
+    case lengthMismatch(operation: String, rank: Int, expected: Int, found: Int)
+    /// The underlying transport reported a failure.
+    case transport(operation: String, code: Int32, message: String)
+    /// A root or peer rank outside 0..<size.
+    case invalidRank(operation: String, rank: Int, size: Int)
+
+    public var description: String {
+        switch self {
+        case let .lengthMismatch(op, rank, expected, found):
+            return "\(op): rank \(rank) passed \(found) elements, rank 0 passed \(expected)"
+        case let .transport(op, code, message):
+            return "\(op) failed (code \(code)): \(message)"
+        case let .invalidRank(op, rank, size):
+            return "\(op): rank \(rank) is outside 0..<\(size)"
+        }
+    }
+}
+
+/// Collective operations over a fixed group of ranks.
+///
+/// Every rank must call the same collectives in the same order with buffers of the same length.
+/// Reductions are in place. Implementations must give every rank bit-identical results.
+public protocol Communicator: AnyObject {
+    /// This process's rank in the world group, 0..<size.
+    var rank: Int { get }
+    /// Number of ranks in the world group.
+    var size: Int { get }
+    /// Rank among the ranks sharing this node (shared-memory domain).
+    var localRank: Int { get }
+    /// Number of ranks on this node.
+    var localSize: Int { get }
+    /// Host name of this rank's node.
+    var hostName: String { get }
+
+    /// Element-wise sum over all ranks, in place; every rank receives the result.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Element-wise sum over all ranks in double precision, in place.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+    /// Element-wise maximum over all ranks, in place.
+    func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Copies `root`'s bytes into every other rank's buffer.
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
+    /// Blocks until every rank has reached the barrier.
+    func barrier() throws
+    /// Ends the whole job (every rank) after printing `message` to standard error.
+    func abort(code: Int32, message: String) -> Never
+    /// Releases the transport at the end of a successful run (MPI_Finalize); a no-op elsewhere.
+    func finalize()
+}
+
+extension Communicator {
+    public func finalize() {}
+
+    /// True on the rank that prints, writes metrics and checkpoints.
+    public var isRoot: Bool { rank == 0 }
+
+    /// Sum-reduces an array of floats in place.
+    public func allReduceSum(_ values: inout [Float]) throws {
+        try values.withUnsafeMutableBufferPointer { try allReduceSum($0) }
+    }
+
+    /// Sum-reduces an array of doubles in place.
+    public func allReduceSum(_ values: inout [Double]) throws {
+        try values.withUnsafeMutableBufferPointer { try allReduceSum($0) }
+    }
+
+    /// Max-reduces an array of floats in place.
+    public func allReduceMax(_ values: inout [Float]) throws {
+        try values.withUnsafeMutableBufferPointer { try allReduceMax($0) }
+    }
+
+    /// Broadcasts an array of trivially copyable values from `root`; lengths must already agree.
+    public func broadcast<T>(_ values: inout [T], root: Int) throws {
+        try values.withUnsafeMutableBytes { try broadcast($0, root: root) }
+    }
+}

@@ -1,0 +1,93 @@
+// Linear layer y = x·Wᵀ + b, forward and backward, through sgemm.
+//
+// Frozen weights may be stored as bf16/f16 (a WeightView into a mapped file); they are widened to fp32
+// one panel of rows at a time into a scratch buffer, so a bf16 8B model never exists in fp32 at once.
+import SecuraTensor
+
+public enum Linear {
+    /// Weight rows widened per panel when the weight is not fp32 (~4 MiB of fp32 per panel).
+    nonisolated(unsafe) static var panelElements = 1 << 20
+
+    /// Calls `body(rowStart, rowCount, fp32 rows)` over panels of `weight`'s rows.
+    static func forEachPanel(_ weight: WeightView, inFeatures: Int,
+                             _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
+        let rows = weight.shape[0]
+        if let f = weight.floatPointer {
+            body(0, rows, f)
+            return
+        }
+        let panelRows = max(1, min(rows, panelElements / max(1, inFeatures)))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * inFeatures)
+        defer { scratch.deallocate() }
+        var start = 0
+        while start < rows {
+            let count = min(panelRows, rows - start)
+            weight.widen(start: start * inFeatures, count: count * inFeatures, into: scratch)
+            body(start, count, scratch)
+            start += count
+        }
+    }
+
+    /// out[N, OC] = input[N, IC] · weightᵀ (+ bias).
+    /// - Parameters:
+    ///   - weight: [OC, IC] in any storage dtype.
+    ///   - bias: [OC] or nil.
+    ///   - accumulate: when true, adds to `out` instead of overwriting it.
+    public static func forward(out: UnsafeMutablePointer<Float>,
+                               input: UnsafePointer<Float>,
+                               weight: WeightView, bias: UnsafePointer<Float>?,
+                               rows n: Int, inFeatures ic: Int, outFeatures oc: Int,
+                               accumulate: Bool = false) {
+        precondition(weight.shape == [oc, ic], "Linear.forward: weight \(weight.name) is \(weight.shape), expected [\(oc), \(ic)]")
+        forEachPanel(weight, inFeatures: ic) { start, count, w in
+            BLAS.sgemm(transB: true, m: n, n: count, k: ic,
+                       a: input, lda: ic, b: w, ldb: ic,
+                       beta: accumulate ? 1 : 0, c: out + start, ldc: oc)
+        }
+        if let bias {
+            for r in 0..<n {
+                let row = out + r * oc
+                for j in 0..<oc { row[j] += bias[j] }
+            }
+        }
+    }
+
+    /// Backward of `forward`.
+    /// - Parameters:
+    ///   - dInput: [N, IC]; overwritten, or added to when `accumulateInput`. Nil to skip.
+    ///   - dWeight: [OC, IC] fp32, accumulated (+=). Nil to skip.
+    ///   - dBias: [OC], accumulated (+=). Nil to skip.
+    ///   - dOut: [N, OC].
+    ///   - input: [N, IC], the forward input.
+    public static func backward(dInput: UnsafeMutablePointer<Float>?,
+                                dWeight: UnsafeMutablePointer<Float>?,
+                                dBias: UnsafeMutablePointer<Float>?,
+                                dOut: UnsafePointer<Float>,
+                                input: UnsafePointer<Float>,
+                                weight: WeightView,
+                                rows n: Int, inFeatures ic: Int, outFeatures oc: Int,
+                                accumulateInput: Bool = false) {
+        if let dInput {
+            var first = true
+            forEachPanel(weight, inFeatures: ic) { start, count, w in
+                // dInput[N, IC] (+)= dOut[:, start..<start+count] · W[start..<start+count, :]
+                BLAS.sgemm(m: n, n: ic, k: count,
+                           a: dOut + start, lda: oc, b: w, ldb: ic,
+                           beta: (accumulateInput || !first) ? 1 : 0, c: dInput, ldc: ic)
+                first = false
+            }
+        }
+        if let dWeight {
+            // dW[OC, IC] += dOutᵀ[OC, N] · input[N, IC]
+            BLAS.sgemm(transA: true, m: oc, n: ic, k: n,
+                       a: dOut, lda: oc, b: input, ldb: ic,
+                       beta: 1, c: dWeight, ldc: ic)
+        }
+        if let dBias {
+            for r in 0..<n {
+                let row = dOut + r * oc
+                for j in 0..<oc { dBias[j] += row[j] }
+            }
+        }
+    }
+}

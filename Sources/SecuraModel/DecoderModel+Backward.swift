@@ -1,0 +1,91 @@
+// The decoder's hand-written backward pass, mirroring DecoderModel.forward in reverse.
+// Gradients with respect to every linear layer's input always flow; weight gradients are written
+// (accumulated) only when a gradient buffer is passed.
+import SecuraKernels
+import SecuraTensor
+
+extension DecoderModel {
+    /// Backpropagates `lossWeight · Σ losses[targets ≥ 0]` through the forward pass saved in `acts`.
+    ///
+    /// - Parameters:
+    ///   - acts: the forward pass of the same batch.
+    ///   - targets: [N] next-token targets, −1 for ignored rows.
+    ///   - lossWeight: derivative of the objective with respect to each scored row's loss
+    ///     (1 / scored rows for a mean).
+    ///   - gradients: a buffer laid out by `parameterLayout` (or any layout using the same names);
+    ///     every tensor present in it is accumulated into (+=). Nil computes no weight gradients.
+    /// - Returns: the gradient with respect to the embedding output [N, C] (valid until the next call).
+    @discardableResult
+    public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
+                         gradients: ParameterBuffer?) -> FloatBuffer {
+        let c = config, n = batch.rows
+        let cDim = c.hiddenSize, f = c.intermediateSize
+        let s = BackwardScratch(c, rows: n)
+        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
+                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        func g(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.pointer(name) }
+
+        targets.withUnsafeBufferPointer { t in
+            CrossEntropy.backward(dLogits: s.dlogits.pointer, logits: acts.logits.pointer, targets: t.baseAddress!,
+                                  weight: lossWeight, rows: n, vocab: c.vocabSize)
+        }
+        let headName = c.tieWordEmbeddings ? ParameterName.embedding : ParameterName.outputHead
+        Linear.backward(dInput: s.dln.pointer, dWeight: g(headName), dBias: nil, dOut: s.dlogits.pointer,
+                        input: acts.finalHidden.pointer, weight: weights.outputHead,
+                        rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
+        RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.finalNorm), dOut: s.dln.pointer,
+                         input: acts.residual[c.layers].pointer, rstd: acts.finalRstd.pointer,
+                         weight: weights.finalNorm.pointer, rows: n, channels: cDim)
+
+        batch.positions.withUnsafeBufferPointer { posBuffer in
+            let pos = posBuffer.baseAddress!
+            for l in stride(from: c.layers - 1, through: 0, by: -1) {
+                let w = weights.layers[l], a = acts.layers[l]
+                func lin(_ name: String) -> (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
+                    (g(ParameterName.layer(l, name + ".weight")), g(ParameterName.layer(l, name + ".bias")))
+                }
+                // s.dx holds d(residual[l+1]). MLP branch:
+                linearBackward(s.dact.pointer, s.dx.pointer, a.act.pointer, w.down, lin("mlp.down_proj"), n)
+                SwiGLU.backward(dGate: s.dgate.pointer, dUp: s.dup.pointer, dOut: s.dact.pointer,
+                                gate: a.gate.pointer, up: a.up.pointer, count: n * f)
+                linearBackward(s.dln.pointer, s.dgate.pointer, a.ln2.pointer, w.gate, lin("mlp.gate_proj"), n)
+                linearBackward(s.dln.pointer, s.dup.pointer, a.ln2.pointer, w.up, lin("mlp.up_proj"), n,
+                               accumulate: true)
+                RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "post_attention_layernorm.weight")),
+                                 dOut: s.dln.pointer, input: a.mid.pointer, rstd: a.rstd2.pointer,
+                                 weight: w.postNorm.pointer, rows: n, channels: cDim, accumulate: true)
+                // s.dx now holds d(mid). Attention branch:
+                linearBackward(s.dattn.pointer, s.dx.pointer, a.attn.pointer, w.o, lin("self_attn.o_proj"), n)
+                Attention.backward(dQ: s.dq.pointer, dK: s.dk.pointer, dV: s.dv.pointer, dOut: s.dattn.pointer,
+                                   probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer, v: a.v.pointer,
+                                   shape: shape)
+                RoPE.backward(s.dq.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
+                RoPE.backward(s.dk.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
+                linearBackward(s.dln.pointer, s.dq.pointer, a.ln1.pointer, w.q, lin("self_attn.q_proj"), n)
+                linearBackward(s.dln.pointer, s.dk.pointer, a.ln1.pointer, w.k, lin("self_attn.k_proj"), n,
+                               accumulate: true)
+                linearBackward(s.dln.pointer, s.dv.pointer, a.ln1.pointer, w.v, lin("self_attn.v_proj"), n,
+                               accumulate: true)
+                RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "input_layernorm.weight")),
+                                 dOut: s.dln.pointer, input: acts.residual[l].pointer, rstd: a.rstd1.pointer,
+                                 weight: w.inputNorm.pointer, rows: n, channels: cDim, accumulate: true)
+            }
+        }
+        if let dTable = g(ParameterName.embedding) {
+            batch.tokens.withUnsafeBufferPointer { tok in
+                Embedding.backward(dTable: dTable, dOut: s.dx.pointer, tokens: tok.baseAddress!, rows: n, channels: cDim)
+            }
+        }
+        return s.dx
+    }
+
+    @inline(__always)
+    func linearBackward(_ dInput: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
+                        _ input: UnsafePointer<Float>, _ w: LinearWeights,
+                        _ grads: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?), _ n: Int,
+                        accumulate: Bool = false) {
+        Linear.backward(dInput: dInput, dWeight: grads.0, dBias: w.bias == nil ? nil : grads.1, dOut: dOut,
+                        input: input, weight: w.weight, rows: n, inFeatures: w.inFeatures,
+                        outFeatures: w.outFeatures, accumulateInput: accumulate)
+    }
+}

@@ -1,0 +1,118 @@
+// The Llama/Qwen2 decoder: embedding → L × (RMSNorm, GQA attention with RoPE, residual, RMSNorm,
+// SwiGLU MLP, residual) → final RMSNorm → output head, and cross-entropy on selected rows.
+// The backward pass is in DecoderModel+Backward.swift.
+import Foundation
+import SecuraKernels
+import SecuraTensor
+
+/// A decoder bound to its weights. Stateless between calls: activations are passed in.
+public final class DecoderModel {
+    public let config: DecoderConfig
+    public let weights: DecoderWeights
+
+    public init(config: DecoderConfig, weights: DecoderWeights) {
+        self.config = config
+        self.weights = weights
+    }
+
+    /// Binds `config`'s tensors from `source`, checking every shape.
+    public convenience init(config: DecoderConfig, source: WeightSource) throws {
+        self.init(config: config, weights: try DecoderWeights(config: config, source: source))
+    }
+
+    /// Throws unless every token id is in 0..<V.
+    public func validate(_ batch: TokenBatch) throws {
+        for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= config.vocabSize {
+            throw ModelError.invalidInput("token id \(t) at position \(i) is outside the vocabulary (0..<\(config.vocabSize))")
+        }
+    }
+
+    /// Runs the forward pass over `batch`, filling `acts` (logits included).
+    /// - Precondition: `acts` was sized for the batch's B and T, and the tokens are validated.
+    public func forward(_ batch: TokenBatch, into acts: DecoderActivations) {
+        precondition(acts.batch == batch.batch && acts.length == batch.length, "activations sized for another batch")
+        let c = config, n = batch.rows
+        let cDim = c.hiddenSize, f = c.intermediateSize
+        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
+                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        batch.tokens.withUnsafeBufferPointer { tok in
+            Embedding.forward(out: acts.residual[0].pointer, tokens: tok.baseAddress!, table: weights.embedding,
+                              rows: n, channels: cDim)
+        }
+        batch.positions.withUnsafeBufferPointer { posBuffer in
+            let pos = posBuffer.baseAddress!
+            for (l, w) in weights.layers.enumerated() {
+                let a = acts.layers[l]
+                let x = acts.residual[l].pointer
+                RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: w.inputNorm.pointer,
+                                rows: n, channels: cDim, eps: c.rmsNormEps)
+                project(a.q.pointer, a.ln1.pointer, w.q, n)
+                project(a.k.pointer, a.ln1.pointer, w.k, n)
+                project(a.v.pointer, a.ln1.pointer, w.v, n)
+                RoPE.forward(a.q.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
+                RoPE.forward(a.k.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
+                Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer,
+                                  v: a.v.pointer, shape: shape)
+                a.mid.pointer.update(from: x, count: n * cDim)
+                project(a.mid.pointer, a.attn.pointer, w.o, n, accumulate: true)
+                RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
+                                weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps)
+                project(a.gate.pointer, a.ln2.pointer, w.gate, n)
+                project(a.up.pointer, a.ln2.pointer, w.up, n)
+                SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * f)
+                let next = acts.residual[l + 1].pointer
+                next.update(from: a.mid.pointer, count: n * cDim)
+                project(next, a.act.pointer, w.down, n, accumulate: true)
+            }
+        }
+        RMSNorm.forward(out: acts.finalHidden.pointer, rstd: acts.finalRstd.pointer,
+                        input: acts.residual[c.layers].pointer, weight: weights.finalNorm.pointer,
+                        rows: n, channels: cDim, eps: c.rmsNormEps)
+        Linear.forward(out: acts.logits.pointer, input: acts.finalHidden.pointer, weight: weights.outputHead,
+                       bias: nil, rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
+    }
+
+    @inline(__always)
+    func project(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: LinearWeights, _ n: Int,
+                 accumulate: Bool = false) {
+        Linear.forward(out: out, input: input, weight: w.weight, bias: w.bias.map { UnsafePointer($0.pointer) },
+                       rows: n, inFeatures: w.inFeatures, outFeatures: w.outFeatures, accumulate: accumulate)
+    }
+
+    /// Per-row cross-entropy of the logits in `acts` against `targets` (−1 = ignored) into `acts.losses`.
+    /// - Returns: the sum of the scored rows' losses (in Double) and how many rows were scored.
+    public func crossEntropy(_ acts: DecoderActivations, targets: [Int32]) -> (sum: Double, count: Int) {
+        precondition(targets.count == acts.rows, "one target per row")
+        let count = targets.withUnsafeBufferPointer { t in
+            CrossEntropy.forward(losses: acts.losses.pointer, logits: acts.logits.pointer, targets: t.baseAddress!,
+                                 rows: acts.rows, vocab: config.vocabSize)
+        }
+        var sum: Double = 0
+        for r in 0..<acts.rows where targets[r] >= 0 { sum += Double(acts.losses.pointer[r]) }
+        return (sum, count)
+    }
+
+    /// The layout of every trainable tensor of the full model, in Hugging Face names and order.
+    public var parameterLayout: ParameterLayout {
+        let c = config
+        var layout = ParameterLayout()
+        layout.append(ParameterName.embedding, shape: weights.embedding.shape)
+        for (i, w) in weights.layers.enumerated() {
+            layout.append(ParameterName.layer(i, "input_layernorm.weight"), shape: [c.hiddenSize])
+            let linears = [w.q, w.k, w.v, w.o, w.gate, w.up, w.down]
+            for (lin, p) in zip(linears, ParameterName.projections) {
+                if p.short == "gate_proj" {
+                    layout.append(ParameterName.layer(i, "post_attention_layernorm.weight"), shape: [c.hiddenSize])
+                }
+                layout.append(ParameterName.layer(i, p.path + ".weight"), shape: lin.weight.shape)
+                if lin.bias != nil { layout.append(ParameterName.layer(i, p.path + ".bias"), shape: [lin.outFeatures]) }
+            }
+        }
+        layout.append(ParameterName.finalNorm, shape: [c.hiddenSize])
+        if !c.tieWordEmbeddings { layout.append(ParameterName.outputHead, shape: weights.outputHead.shape) }
+        return layout
+    }
+
+    /// Number of parameters of the model (tied head counted once).
+    public var parameterCount: Int { parameterLayout.count }
+}

@@ -1,0 +1,72 @@
+// `secura-dist inspect MODEL`: architecture, shapes, dtypes and parameter count of a model.
+import ArgumentParser
+import Foundation
+import SecuraModel
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a model: architecture, dimensions, tensors, dtypes and parameter count.")
+
+    @Argument(help: "A Hugging Face model folder (config.json + model.safetensors or a sharded index).")
+    var model: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Flag(help: "List every tensor (always included with --json).")
+    var tensors = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    struct Report: Encodable {
+        struct Tensor: Encodable { let name: String; let dtype: String; let shape: [Int] }
+        let path: String
+        let architecture: String
+        let hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, num_key_value_heads: Int
+        let head_dim, vocab_size: Int
+        let rms_norm_eps: Double
+        let rope_theta: Double
+        let rope_scaling: String
+        let tie_word_embeddings: Bool
+        let qkv_bias: Bool
+        let parameters: Int
+        let dtypes: [String: Int]
+        let tensors: [Tensor]
+    }
+
+    func run() throws {
+        try runReportingErrors(runtime) { comm in
+            let loaded = try ModelLoader.open(model)
+            let decoder = try loaded.decoder()
+            let c = loaded.config
+            var dtypes: [String: Int] = [:]
+            for t in loaded.tensors { dtypes[t.dtype, default: 0] += t.shape.reduce(1, *) }
+            let report = Report(
+                path: loaded.path, architecture: c.architecture.rawValue, hidden_size: c.hiddenSize,
+                intermediate_size: c.intermediateSize, num_hidden_layers: c.layers, num_attention_heads: c.heads,
+                num_key_value_heads: c.kvHeads, head_dim: c.headDim, vocab_size: c.vocabSize,
+                rms_norm_eps: Double(c.rmsNormEps), rope_theta: c.ropeTheta, rope_scaling: "\(c.ropeScaling)",
+                tie_word_embeddings: c.tieWordEmbeddings, qkv_bias: c.qkvBias,
+                parameters: decoder.parameterCount, dtypes: dtypes,
+                tensors: loaded.tensors.map { Report.Tensor(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+            let out = RootPrinter(comm: comm)
+            if json {
+                out(try jsonLine(report))
+                return
+            }
+            out("""
+                model        \(report.path)
+                architecture \(report.architecture)
+                layers       \(c.layers)   width \(c.hiddenSize)   ffn \(c.intermediateSize)   vocab \(c.vocabSize)
+                heads        \(c.heads) query, \(c.kvHeads) key/value, head dim \(c.headDim)
+                rope         theta \(c.ropeTheta), scaling \(c.ropeScaling)
+                norm eps     \(c.rmsNormEps)   tied embeddings \(c.tieWordEmbeddings)   qkv bias \(c.qkvBias)
+                parameters   \(decoder.parameterCount.formatted())
+                dtypes       \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.formatted())" }.joined(separator: ", "))
+                """)
+            if tensors {
+                for t in report.tensors { out("  \(t.name)  \(t.dtype)  \(t.shape)") }
+            }
+        }
+    }
+}

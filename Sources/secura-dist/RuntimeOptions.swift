@@ -1,0 +1,62 @@
+// Options shared by every subcommand (threads), and the runtime they set up: the communicator,
+// thread counts, and the mapping of errors to one clear message and a non-zero exit.
+import ArgumentParser
+import Foundation
+import SecuraDistributed
+import SecuraMPI
+import SecuraTensor
+
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "Compute threads per rank (OpenBLAS and element-wise kernels). Default: cores on this node divided by ranks on this node.")
+    var threads: Int?
+
+    /// Starts the communicator (MPI under mpirun, else single-process) and sets the thread counts.
+    func start() throws -> Communicator {
+        let comm = try makeCommunicator()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let n = threads ?? max(1, cores / max(1, comm.localSize))
+        guard n >= 1 else { throw ValidationError("--threads must be at least 1") }
+        BLAS.setThreads(n)
+        Parallel.threads = n
+        return comm
+    }
+}
+
+/// Prints to standard output on rank 0 only.
+struct RootPrinter {
+    let comm: Communicator
+    func callAsFunction(_ text: String) {
+        if comm.isRoot { print(text) }
+    }
+}
+
+/// Runs a subcommand body; any error becomes one message on standard error and a non-zero exit.
+/// Under MPI the whole job is aborted, naming the failing rank.
+func runReportingErrors(_ options: RuntimeOptions, _ body: (Communicator) throws -> Void) throws {
+    let comm: Communicator
+    do {
+        comm = try options.start()
+    } catch {
+        FileHandle.standardError.write(Data("secura-dist: error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+    do {
+        try body(comm)
+        comm.finalize()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let message = comm.size > 1 ? "secura-dist: error on rank \(comm.rank) of \(comm.size): \(error)"
+                                    : "secura-dist: error: \(error)"
+        if comm.size > 1 { comm.abort(code: 1, message: message) }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// JSON text of an Encodable value, keys sorted, as one line.
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,66 @@
+// `secura-dist score MODEL --tokens ...`: next-token losses of a token sequence, as one JSON object.
+// A stable, machine-readable interface for checking secura-dist's numerics from outside.
+import ArgumentParser
+import Foundation
+import SecuraIO
+import SecuraModel
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a token sequence: mean and per-position next-token loss, as JSON.",
+        discussion: """
+            Prints {"loss": mean, "losses": [...], "tokens": count}. Position t scores token t+1 given \
+            tokens 0..t, so a sequence of T tokens has T-1 losses.
+            """)
+
+    @Argument(help: "A Hugging Face model folder.")
+    var model: String
+
+    @Option(help: "Comma-separated token ids, at least two (e.g. 1,2,3).")
+    var tokens: String
+
+    @Option(help: "Also write the logits [T, vocab] as tensor \"logits\" to this safetensors file.")
+    var dumpLogits: String?
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    struct Result: Encodable {
+        let loss: Double
+        let losses: [Double]
+        let tokens: Int
+    }
+
+    static func parseTokens(_ text: String) throws -> [Int32] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        var ids: [Int32] = []
+        for (i, p) in parts.enumerated() {
+            let s = p.trimmingCharacters(in: .whitespaces)
+            guard let v = Int32(s) else {
+                throw ValidationError("--tokens: item \(i + 1) ('\(s)') is not a token id")
+            }
+            ids.append(v)
+        }
+        guard ids.count >= 2 else { throw ValidationError("--tokens needs at least two token ids to score") }
+        return ids
+    }
+
+    func run() throws {
+        let ids = try Self.parseTokens(tokens)
+        try runReportingErrors(runtime) { comm in
+            let decoder = try ModelLoader.open(model).decoder()
+            let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count)
+            try decoder.validate(batch)
+            let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count)
+            decoder.forward(batch, into: acts)
+            let targets = batch.nextTokenTargets
+            let (sum, count) = decoder.crossEntropy(acts, targets: targets)
+            let losses = (0..<(ids.count - 1)).map { Double(acts.losses.pointer[$0]) }
+            if let dumpLogits, comm.isRoot {
+                var writer = SafeTensorsWriter(path: dumpLogits, metadata: ["model": model, "tokens": tokens])
+                try writer.add("logits", floats: acts.logits.toArray(), shape: [ids.count, decoder.config.vocabSize])
+                try writer.write()
+            }
+            RootPrinter(comm: comm)(try jsonLine(Result(loss: sum / Double(count), losses: losses, tokens: ids.count)))
+        }
+    }
+}
