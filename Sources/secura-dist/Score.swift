@@ -36,17 +36,17 @@ struct Score: ParsableCommand {
         for (i, p) in parts.enumerated() {
             let s = p.trimmingCharacters(in: .whitespaces)
             guard let v = Int32(s) else {
-                throw ValidationError("--tokens: item \(i + 1) ('\(s)') is not a token id")
+                throw ModelError.invalidInput("--tokens: item \(i + 1) ('\(s)') is not a token id")
             }
             ids.append(v)
         }
-        guard ids.count >= 2 else { throw ValidationError("--tokens needs at least two token ids to score") }
+        guard ids.count >= 2 else { throw ModelError.invalidInput("--tokens needs at least two token ids to score") }
         return ids
     }
 
     func run() throws {
-        let ids = try Self.parseTokens(tokens)
         try runReportingErrors(runtime) { comm in
+            let ids = try Self.parseTokens(tokens)
             let decoder = try ModelLoader.open(model).decoder()
             let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count)
             try decoder.validate(batch)

@@ -1,0 +1,79 @@
+// Keys and values of every layer for the tokens seen so far (one sequence), and the incremental
+// forward pass that generation runs over it: prefill a prompt, then one token at a time.
+import SecuraKernels
+import SecuraTensor
+
+/// Per-layer key/value rows [capacity, KVH·D] for positions 0..<count.
+public final class KVCache {
+    public let capacity: Int
+    public internal(set) var count = 0
+    let keys: [FloatBuffer]
+    let values: [FloatBuffer]
+    let rope: RoPE.Table
+
+    /// A cache for up to `capacity` positions of `config`'s model.
+    public init(config c: DecoderConfig, capacity: Int) {
+        self.capacity = capacity
+        keys = (0..<c.layers).map { _ in FloatBuffer(count: capacity * c.kvHeads * c.headDim) }
+        values = (0..<c.layers).map { _ in FloatBuffer(count: capacity * c.kvHeads * c.headDim) }
+        rope = RoPE.Table(inverseFrequencies: c.inverseFrequencies, positions: capacity)
+    }
+
+    /// Forgets every position (the buffers are reused).
+    public func reset() { count = 0 }
+}
+
+extension DecoderModel {
+    /// Feeds `tokens` (positions cache.count…) through the model, appending their keys and values
+    /// to `cache`, and returns the logits [V] of the last token.
+    /// - Throws: when the cache is full or a token is outside the vocabulary.
+    public func extend(_ cache: KVCache, with tokens: [Int32]) throws -> [Float] {
+        let c = config, n = tokens.count, past = cache.count
+        guard n > 0 else { throw ModelError.invalidInput("no tokens to feed") }
+        guard past + n <= cache.capacity else {
+            throw ModelError.invalidInput("sequence of \(past + n) tokens exceeds the KV cache capacity \(cache.capacity)")
+        }
+        try validate(TokenBatch(tokens: tokens, batch: 1, length: n))
+        let cDim = c.hiddenSize, qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, f = c.intermediateSize
+        let x = FloatBuffer(count: n * cDim), ln = FloatBuffer(count: n * cDim), rstd = FloatBuffer(count: n)
+        let q = FloatBuffer(count: n * qDim), attn = FloatBuffer(count: n * qDim)
+        let gate = FloatBuffer(count: n * f), up = FloatBuffer(count: n * f)
+        let scores = FloatBuffer(count: n * (past + n))
+        let positions = (0..<n).map { Int32(past + $0) }
+        tokens.withUnsafeBufferPointer { tok in
+            Embedding.forward(out: x.pointer, tokens: tok.baseAddress!, table: weights.embedding, rows: n, channels: cDim)
+        }
+        positions.withUnsafeBufferPointer { posBuffer in
+            let pos = posBuffer.baseAddress!
+            for (l, w) in weights.layers.enumerated() {
+                let kRows = cache.keys[l].pointer + past * kvDim, vRows = cache.values[l].pointer + past * kvDim
+                RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.inputNorm.pointer,
+                                rows: n, channels: cDim, eps: c.rmsNormEps)
+                project(q.pointer, ln.pointer, w.q, n)
+                project(kRows, ln.pointer, w.k, n)
+                project(vRows, ln.pointer, w.v, n)
+                RoPE.forward(q.pointer, positions: pos, table: cache.rope, rows: n, heads: c.heads)
+                RoPE.forward(kRows, positions: pos, table: cache.rope, rows: n, heads: c.kvHeads)
+                Attention.forwardCached(out: attn.pointer, scores: scores.pointer, q: q.pointer,
+                                        kCache: cache.keys[l].pointer, vCache: cache.values[l].pointer,
+                                        newRows: n, past: past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
+                project(x.pointer, attn.pointer, w.o, n, accumulate: true)
+                RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.postNorm.pointer,
+                                rows: n, channels: cDim, eps: c.rmsNormEps)
+                project(gate.pointer, ln.pointer, w.gate, n)
+                project(up.pointer, ln.pointer, w.up, n)
+                SwiGLU.forward(out: gate.pointer, gate: gate.pointer, up: up.pointer, count: n * f)
+                project(x.pointer, gate.pointer, w.down, n, accumulate: true)
+            }
+        }
+        cache.count = past + n
+        // Only the last row's logits are needed.
+        let lastRow = x.pointer + (n - 1) * cDim
+        RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: lastRow, weight: weights.finalNorm.pointer,
+                        rows: 1, channels: cDim, eps: c.rmsNormEps)
+        let logits = FloatBuffer(count: c.vocabSize)
+        Linear.forward(out: logits.pointer, input: ln.pointer, weight: weights.outputHead, bias: nil,
+                       rows: 1, inFeatures: cDim, outFeatures: c.vocabSize)
+        return logits.toArray()
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# End-to-end checks of the secura-dist command line on the committed fixtures: inspect and score
+# (single process and under mpirun), and one deliberately broken model folder per failure path,
+# each of which must give one clear message naming the file, a non-zero exit and no crash.
+# The broken folders are made here, from the committed fixtures, in a temporary directory.
+#
+#   launch/test-cli.sh [path/to/secura-dist]     (default .build/debug/secura-dist)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${1:-$root/.build/debug/secura-dist}"
+fixtures="$root/Tests/Fixtures"
+mpi="$root/launch/mpirun.sh"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
+fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2"; }
+
+# expect_error NAME NEEDLE CMD...: the command must exit non-zero, print NEEDLE on stderr, and not crash.
+expect_error() {
+  local name="$1" needle="$2"; shift 2
+  local err status
+  err="$("$@" 2>&1 >/dev/null)"; status=$?
+  if [ $status -eq 0 ]; then fail "$name (exit 0)" "$err"
+  elif [ $status -ge 128 ] || grep -qiE "fatal error|stack dump|backtrace|segmentation" <<<"$err"; then fail "$name (crashed, status $status)" "$err"
+  elif ! grep -qF -- "$needle" <<<"$err"; then fail "$name (message lacks '$needle')" "$err"
+  elif [ "$(grep -c . <<<"$err")" -gt 2 ]; then fail "$name (more than one message)" "$err"
+  else ok "$name"; fi
+}
+
+echo "cli: inspect and score"
+out="$("$bin" inspect "$fixtures/tiny-llama" 2>&1)" && grep -q "parameters   137,536" <<<"$out" \
+  && ok "inspect tiny-llama" || fail "inspect tiny-llama" "$out"
+out="$("$bin" inspect "$fixtures/tiny-qwen2" --json 2>&1)" \
+  && python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["architecture"]=="qwen2" and d["parameters"]==109120 and d["tie_word_embeddings"], d' "$out" \
+  && ok "inspect --json tiny-qwen2" || fail "inspect --json tiny-qwen2" "$out"
+
+# score must reproduce transformers' per-position losses of the fixture's first sequence.
+tokens="$(python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["tokens"][0])))' "$fixtures/tiny-llama/reference.json")"
+out="$("$bin" score "$fixtures/tiny-llama" --tokens "$tokens" --dump-logits "$work/logits.safetensors" 2>&1)"
+if python3 - "$out" "$fixtures/tiny-llama/reference.safetensors" "$work/logits.safetensors" <<'PY'
+import json, struct, sys
+result = json.loads(sys.argv[1])
+def read(path, name):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        e = header[name]
+        f.seek(8 + n + e["data_offsets"][0])
+        raw = f.read(e["data_offsets"][1] - e["data_offsets"][0])
+        return e["shape"], struct.unpack("<%df" % (len(raw) // 4), raw)
+shape, losses = read(sys.argv[2], "losses")
+ref = losses[: shape[1]]
+assert result["tokens"] == 12 and len(result["losses"]) == 11, result
+for a, r in zip(result["losses"], ref):
+    assert abs(a - r) <= 1e-5 + 1e-4 * abs(r), (a, r)
+assert abs(result["loss"] - sum(ref) / len(ref)) <= 1e-5 + 1e-4 * abs(result["loss"])
+lshape, logits = read(sys.argv[3], "logits")
+rshape, rlogits = read(sys.argv[2], "logits")
+assert lshape == [12, 256], lshape
+for a, r in zip(logits, rlogits[: 12 * 256]):
+    assert abs(a - r) <= 1e-5 + 1e-4 * abs(r), (a, r)
+PY
+then ok "score matches transformers (losses and --dump-logits)"; else fail "score vs reference" "$out"; fi
+
+echo "cli: under mpirun"
+out="$("$mpi" -np 2 "$bin" inspect "$fixtures/tiny-llama" 2>&1)"; status=$?
+if [ $status -eq 0 ] && [ "$(grep -c '^architecture' <<<"$out")" -eq 1 ]; then ok "mpirun -np 2 inspect prints once"
+else fail "mpirun -np 2 inspect (status $status)" "$out"; fi
+out="$("$mpi" -np 2 "$bin" score "$fixtures/tiny-qwen2" --tokens 1,2,3,4 2>&1)"; status=$?
+if [ $status -eq 0 ] && [ "$(grep -c '"loss"' <<<"$out")" -eq 1 ]; then ok "mpirun -np 2 score prints once"
+else fail "mpirun -np 2 score (status $status)" "$out"; fi
+err="$("$mpi" -np 2 "$bin" inspect "$work/nowhere" 2>&1)"; status=$?
+if [ $status -ne 0 ] && grep -q "nowhere" <<<"$err" && grep -q "rank" <<<"$err"; then ok "mpirun -np 2 bad model aborts the job naming rank and file"
+else fail "mpirun -np 2 bad model (status $status)" "$err"; fi
+
+echo "cli: broken model folders"
+broken() { rm -rf "$work/$1"; cp -r "$fixtures/${2:-tiny-llama}" "$work/$1"; echo "$work/$1"; }
+expect_error "missing folder" "$work/nowhere" "$bin" inspect "$work/nowhere"
+d="$(broken no-config)"; rm "$d/config.json"
+expect_error "missing config.json" "config.json" "$bin" inspect "$d"
+d="$(broken no-weights)"; rm "$d/model.safetensors"
+expect_error "missing model.safetensors" "model.safetensors" "$bin" inspect "$d"
+d="$(broken truncated)"; head -c 300000 "$fixtures/tiny-llama/model.safetensors" >"$d/model.safetensors"
+expect_error "truncated safetensors" "model.safetensors" "$bin" inspect "$d"
+d="$(broken short)"; printf 'abc' >"$d/model.safetensors"
+expect_error "file shorter than a header" "model.safetensors" "$bin" inspect "$d"
+d="$(broken offset-past-end)"
+python3 - "$d/model.safetensors" <<'PY'
+import json, struct, sys
+p = sys.argv[1]
+data = open(p, "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+h = json.loads(data[8:8 + n])
+name = sorted(k for k in h if k != "__metadata__")[0]
+h[name]["data_offsets"][1] += 10_000_000
+raw = json.dumps(h).encode()
+raw += b" " * (-len(raw) % 8)
+open(p, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+PY
+expect_error "header offset past the end" "model.safetensors" "$bin" inspect "$d"
+d="$(broken unknown-dtype)"
+python3 - "$d/model.safetensors" <<'PY'
+import json, struct, sys
+p = sys.argv[1]
+data = open(p, "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+h = json.loads(data[8:8 + n])
+h["model.norm.weight"]["dtype"] = "Q9_Z"
+raw = json.dumps(h).encode()
+raw += b" " * (-len(raw) % 8)
+open(p, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+PY
+expect_error "unknown dtype" "Q9_Z" "$bin" inspect "$d"
+d="$(broken unknown-type)"; sed -i 's/"model_type": "llama"/"model_type": "mamba"/' "$d/config.json"
+expect_error "unknown model type" "mamba" "$bin" inspect "$d"
+d="$(broken bad-json)"; echo '{ "model_type": ' >"$d/config.json"
+expect_error "malformed config.json" "config.json" "$bin" inspect "$d"
+d="$(broken wrong-shape)"; sed -i 's/"intermediate_size": 176/"intermediate_size": 177/' "$d/config.json"
+expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
+expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
+expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
+
+echo "cli: $passed passed, $failed failed"
+[ $failed -eq 0 ]
