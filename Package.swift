@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "secura-dist",
     products: [
-
+        .executable(name: "secura-dist", targets: ["secura-dist"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -14,17 +14,27 @@ let package = Package(
         // Native shims: headers and link flags only (pkg-config names from Debian's -dev packages).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CScaLAPACK", path: "Sources/CScaLAPACK", pkgConfig: "scalapack-openmpi",
+                       providers: [.apt(["libscalapack-openmpi-dev"])]),
 
         .target(name: "SecuraTensor", dependencies: ["CBLAS"]),
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
         .target(name: "SecuraDistributed", dependencies: []),
+        .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
+        .executableTarget(name: "secura-dist", dependencies: [
+            "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .target(name: "TestSupport", dependencies: ["SecuraTensor", "SecuraIO"], path: "Tests/TestSupport"),
         .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),
         .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
+        .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
     ]
 )

@@ -1,0 +1,237 @@
+// The MPI Communicator: MPI_COMM_WORLD for collectives, a node communicator from
+// MPI_Comm_split_type(SHARED) for localRank/localSize, and MPI_Get_processor_name as the host name.
+// Errors are returned, not fatal (MPI_ERRORS_RETURN on both communicators); every return code is checked
+// and turned into CommunicatorError.transport with MPI_Error_string's text. Thread level FUNNELED:
+// helper threads (OpenBLAS, compute pools) may exist, but only the thread that created this object may
+// call MPI through it.
+import CMPI
+import CScaLAPACK
+import Foundation
+import SecuraDistributed
+
+/// The world of all ranks started by mpirun (or srun), over Open MPI.
+///
+/// Create at most one per process, before any other MPI use, and call `finalize()` once at the end on
+/// every rank (a process that exits without it makes mpirun report an error). Collectives first agree on the buffer length (one small extra all-reduce), so a length
+/// mismatch throws `CommunicatorError.lengthMismatch` on every rank instead of corrupting or hanging.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    public let localRank: Int
+    public let localSize: Int
+    public let hostName: String
+
+    /// The world communicator (MPI_COMM_WORLD).
+    let world: MPI_Comm
+    private var node: MPI_Comm?
+    /// True when this object called MPI_Init_thread and so owns MPI_Finalize.
+    private let ownsInitialization: Bool
+    private var finalized = false
+    /// Set by the distributed SVD when it has started the BLACS, so `finalize` can release them.
+    var usedBLACS = false
+    /// The thread that initialised MPI; under FUNNELED only it may call MPI.
+    private let mpiThread = pthread_self()
+
+    /// Whether collectives first check that every rank passed the same length (one extra all-reduce of
+    /// three integers per call, microseconds). On by default; turn off only for a measured hot path.
+    public var checksLengths = true
+
+    /// Initialises MPI (MPI_Init_thread with MPI_THREAD_FUNNELED) unless it already is, and builds the
+    /// world and node communicators.
+    /// - Throws: `CommunicatorError.transport` if MPI cannot start, was already finalised, or offers
+    ///   less than FUNNELED thread support.
+    public init() throws {
+        var flag: Int32 = 0
+        try MPICommunicator.check(MPI_Finalized(&flag), "MPI_Finalized")
+        if flag != 0 {
+            throw CommunicatorError.transport(operation: "MPI_Init_thread", code: -1,
+                                              message: "MPI was already finalised in this process")
+        }
+        try MPICommunicator.check(MPI_Initialized(&flag), "MPI_Initialized")
+        var provided: Int32 = 0
+        if flag == 0 {
+            try MPICommunicator.check(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided),
+                                      "MPI_Init_thread")
+            ownsInitialization = true
+        } else {
+            try MPICommunicator.check(MPI_Query_thread(&provided), "MPI_Query_thread")
+            ownsInitialization = false
+        }
+        guard provided >= cmpi_thread_funneled() else {
+            throw CommunicatorError.transport(operation: "MPI_Init_thread", code: provided,
+                                              message: "MPI provides thread level \(provided), FUNNELED needed")
+        }
+
+        world = cmpi_comm_world()
+        try MPICommunicator.check(MPI_Comm_set_errhandler(world, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        var value: Int32 = 0
+        try MPICommunicator.check(MPI_Comm_rank(world, &value), "MPI_Comm_rank")
+        rank = Int(value)
+        try MPICommunicator.check(MPI_Comm_size(world, &value), "MPI_Comm_size")
+        size = Int(value)
+
+        var nodeComm: MPI_Comm? = cmpi_comm_null()
+        try MPICommunicator.check(
+            MPI_Comm_split_type(world, cmpi_comm_type_shared(), Int32(rank), cmpi_info_null(), &nodeComm),
+            "MPI_Comm_split_type")
+        node = nodeComm
+        try MPICommunicator.check(MPI_Comm_set_errhandler(nodeComm, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        try MPICommunicator.check(MPI_Comm_rank(nodeComm, &value), "MPI_Comm_rank(node)")
+        localRank = Int(value)
+        try MPICommunicator.check(MPI_Comm_size(nodeComm, &value), "MPI_Comm_size(node)")
+        localSize = Int(value)
+
+        var name = [CChar](repeating: 0, count: Int(cmpi_max_processor_name()) + 1)
+        var length: Int32 = 0
+        try MPICommunicator.check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
+        hostName = MPICommunicator.string(name, length: length)
+    }
+
+    /// The MPI library's version line (callable before MPI is initialised), e.g. "Open MPI v4.1.4, ...".
+    public static var libraryVersion: String {
+        var text = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        guard MPI_Get_library_version(&text, &length) == cmpi_success() else { return "unknown" }
+        let line = MPICommunicator.string(text, length: length)
+        return (line.split(separator: "\n").first.map(String.init) ?? line).trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: Collectives
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try allReduce(buffer, type: cmpi_float(), op: cmpi_op_sum(), name: "MPI_Allreduce(SUM, FLOAT)")
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try allReduce(buffer, type: cmpi_double(), op: cmpi_op_sum(), name: "MPI_Allreduce(SUM, DOUBLE)")
+    }
+
+    public func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try allReduce(buffer, type: cmpi_float(), op: cmpi_op_max(), name: "MPI_Allreduce(MAX, FLOAT)")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        let name = "MPI_Bcast"
+        guard (0..<size).contains(root) else {
+            throw CommunicatorError.invalidRank(operation: name, rank: root, size: size)
+        }
+        try checkThread(name)
+        try agreeOnLength(buffer.count, operation: name)
+        guard let base = buffer.baseAddress else { return }
+        for chunk in MPICommunicator.chunks(of: buffer.count) {
+            try MPICommunicator.check(
+                MPI_Bcast(base + chunk.lowerBound, Int32(chunk.count), cmpi_byte(), Int32(root), world), name)
+        }
+    }
+
+    public func barrier() throws {
+        try checkThread("MPI_Barrier")
+        try MPICommunicator.check(MPI_Barrier(world), "MPI_Barrier")
+    }
+
+    /// Prints `message` (prefixed with the rank) to standard error and ends every rank with MPI_Abort.
+    public func abort(code: Int32, message: String) -> Never {
+        FileHandle.standardError.write(Data("[rank \(rank) on \(hostName)] \(message)\n".utf8))
+        _ = MPI_Abort(world, code)
+        exit(code)  // MPI_Abort does not return; this only satisfies the type system.
+    }
+
+    /// Frees the node communicator, releases the BLACS if used, and calls MPI_Finalize (only if this
+    /// object initialised MPI). Collective: call it once on every rank, after the last collective, on the
+    /// thread that created this object. Later calls do nothing. The protocol makes it non-throwing, so a
+    /// failure (rare: the job is ending anyway) is reported on standard error with the rank.
+    public func finalize() {
+        do {
+            try finalizeOrThrow()
+        } catch {
+            FileHandle.standardError.write(Data("[rank \(rank) on \(hostName)] finalize: \(error)\n".utf8))
+        }
+    }
+
+    /// `finalize()`, throwing `CommunicatorError.transport` instead of printing.
+    public func finalizeOrThrow() throws {
+        guard !finalized else { return }
+        try checkThread("MPI_Finalize")
+        finalized = true
+        if usedBLACS { Cblacs_exit(1) }  // 1: keep MPI running; it is finalised just below.
+        if let nodeComm = node {
+            var nodeComm: MPI_Comm? = nodeComm
+            node = nil
+            try MPICommunicator.check(MPI_Comm_free(&nodeComm), "MPI_Comm_free")
+        }
+        if ownsInitialization {
+            try MPICommunicator.check(MPI_Finalize(), "MPI_Finalize")
+        }
+    }
+
+    // MARK: Helpers
+
+    private func allReduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, type: MPI_Datatype?, op: MPI_Op?,
+                              name: String) throws {
+        try checkThread(name)
+        try agreeOnLength(buffer.count, operation: name)
+        guard let base = buffer.baseAddress else { return }
+        for chunk in MPICommunicator.chunks(of: buffer.count) {
+            try MPICommunicator.check(
+                MPI_Allreduce(cmpi_in_place(), base + chunk.lowerBound, Int32(chunk.count), type, op, world), name)
+        }
+    }
+
+    /// One MAX all-reduce of (n, −n, rank 0's n) so every rank learns whether all lengths agree; on a
+    /// mismatch every rank throws the same error naming the lowest disagreeing rank.
+    private func agreeOnLength(_ count: Int, operation: String) throws {
+        guard checksLengths, size > 1 else { return }
+        var values: [Int64] = [Int64(count), -Int64(count), rank == 0 ? Int64(count) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &values, 3, cmpi_int64(), cmpi_op_max(), world),
+                                  "\(operation) length check")
+        guard values[0] != -values[1] else { return }
+        let expected = values[2]
+        // Second round, only on the (collective) error path: find the lowest mismatching rank and its count.
+        var culprit: [Int64] = [Int64(count) != expected ? -Int64(rank) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &culprit, 1, cmpi_int64(), cmpi_op_max(), world),
+                                  "\(operation) length check")
+        let culpritRank = Int(-culprit[0])
+        var found: [Int64] = [rank == culpritRank ? Int64(count) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &found, 1, cmpi_int64(), cmpi_op_max(), world),
+                                  "\(operation) length check")
+        throw CommunicatorError.lengthMismatch(operation: operation, rank: culpritRank,
+                                               expected: Int(expected), found: Int(found[0]))
+    }
+
+    /// MPI_THREAD_FUNNELED: only the initialising thread may call MPI. (Beware async commands: a task
+    /// may resume on another thread.)
+    func checkThread(_ operation: String) throws {
+        guard pthread_equal(mpiThread, pthread_self()) != 0 else {
+            throw CommunicatorError.transport(
+                operation: operation, code: -1,
+                message: "called from a thread other than the one that initialised MPI (thread level FUNNELED)")
+        }
+    }
+
+    /// MPI counts are 32-bit: split `count` elements into chunks of at most 2^30.
+    static func chunks(of count: Int) -> [Range<Int>] {
+        let limit = 1 << 30
+        return stride(from: 0, to: count, by: limit).map { $0..<min($0 + limit, count) }
+    }
+
+    /// The text MPI wrote into `buffer`: `length` characters, stopping early at a NUL (Open MPI counts the
+    /// terminating NUL in some lengths).
+    static func string(_ buffer: [CChar], length: Int32) -> String {
+        let bytes = buffer.prefix(Int(length)).prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Throws `CommunicatorError.transport` with MPI's own text unless `code` is MPI_SUCCESS.
+    static func check(_ code: Int32, _ operation: String) throws {
+        guard code != cmpi_success() else { return }
+        var text = [CChar](repeating: 0, count: Int(cmpi_max_error_string()) + 1)
+        var length: Int32 = 0
+        let message: String
+        if MPI_Error_string(code, &text, &length) == cmpi_success() {
+            message = MPICommunicator.string(text, length: length)
+        } else {
+            message = "unknown MPI error"
+        }
+        throw CommunicatorError.transport(operation: operation, code: code, message: message)
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's test command (README; CI runs it through .ci/run): installs what is missing, fetches the
+# default model, builds, runs the unit tests, then the command-line and multi-process (mpirun) checks.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash launch/setup.sh
+bash launch/fetch-model.sh >/dev/null
+start=$(date +%s)
+swift build --build-tests
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+swift test 2>&1 | tee "$log"
+unit_status=${PIPESTATUS[0]}
+set -e
+unit_line="$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1)"
+unit_total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$unit_line")
+unit_failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$unit_line")
+unit_skipped=$(grep -oE "with [0-9]+ tests? skipped" <<<"$unit_line" | grep -oE "[0-9]+" || echo 0)
+bin="$root/.build/debug/secura-dist"
+cli_status=0; bash launch/test-cli.sh "$bin" | tee "$log" || cli_status=$?
+cli_line="$(grep -E "^cli: [0-9]+ passed" "$log" | tail -n 1)"
+mpi_status=0; bash launch/test-mpi.sh "$bin" | tee "$log" || mpi_status=$?
+mpi_line="$(grep -E "^mpi: [0-9]+ passed" "$log" | tail -n 1)"
+count() { grep -oE "[0-9]+ $2" <<<"$1" | grep -oE "[0-9]+" || echo 0; }
+passed=$(( unit_total - unit_failed - unit_skipped + $(count "$cli_line" passed) + $(count "$mpi_line" passed) ))
+failed=$(( unit_failed + $(count "$cli_line" failed) + $(count "$mpi_line" failed) ))
+[ $unit_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+[ $cli_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+[ $mpi_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+echo "test.sh: build and tests took $(( $(date +%s) - start )) s"
+echo "tests: $passed passed, $failed failed, $unit_skipped skipped"
+[ $failed -eq 0 ]
