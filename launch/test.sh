@@ -15,9 +15,11 @@ swift test 2>&1 | tee "$log"
 unit_status=${PIPESTATUS[0]}
 set -e
 unit_line="$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1)"
-unit_total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$unit_line")
-unit_failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$unit_line")
-unit_skipped=$(grep -oE "with [0-9]+ tests? skipped" <<<"$unit_line" | grep -oE "[0-9]+" || echo 0)
+number() { grep -oE "$1" <<<"$2" | grep -oE "^[0-9]+" | head -n 1 || true; }
+unit_total=$(number "[0-9]+ tests?" "$(grep -oE "Executed [0-9]+ tests?" <<<"$unit_line" | sed 's/Executed //')")
+unit_failed=$(number "[0-9]+ failures?" "$unit_line")
+unit_skipped=$(number "[0-9]+ tests? skipped" "$unit_line")
+: "${unit_total:=0}" "${unit_failed:=1}" "${unit_skipped:=0}"
 bin="$root/.build/debug/secura-dist"
 cli_status=0; bash launch/test-cli.sh "$bin" | tee "$log" || cli_status=$?
 cli_line="$(grep -E "^cli: [0-9]+ passed" "$log" | tail -n 1)"

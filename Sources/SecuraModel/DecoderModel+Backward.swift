@@ -41,30 +41,31 @@ extension DecoderModel {
             let pos = posBuffer.baseAddress!
             for l in stride(from: c.layers - 1, through: 0, by: -1) {
                 let w = weights.layers[l], a = acts.layers[l]
-                func lin(_ name: String) -> (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
-                    (g(ParameterName.layer(l, name + ".weight")), g(ParameterName.layer(l, name + ".bias")))
+                func lin(_ p: Projection) -> (LinearSite, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
+                    (LinearSite(layer: l, projection: p), g(ParameterName.layer(l, p.modulePath + ".weight")),
+                     g(ParameterName.layer(l, p.modulePath + ".bias")))
                 }
                 // s.dx holds d(residual[l+1]). MLP branch:
-                linearBackward(s.dact.pointer, s.dx.pointer, a.act.pointer, w.down, lin("mlp.down_proj"), n)
+                linearBackward(s.dact.pointer, s.dx.pointer, a.act.pointer, w.down, lin(.down), n)
                 SwiGLU.backward(dGate: s.dgate.pointer, dUp: s.dup.pointer, dOut: s.dact.pointer,
                                 gate: a.gate.pointer, up: a.up.pointer, count: n * f)
-                linearBackward(s.dln.pointer, s.dgate.pointer, a.ln2.pointer, w.gate, lin("mlp.gate_proj"), n)
-                linearBackward(s.dln.pointer, s.dup.pointer, a.ln2.pointer, w.up, lin("mlp.up_proj"), n,
+                linearBackward(s.dln.pointer, s.dgate.pointer, a.ln2.pointer, w.gate, lin(.gate), n)
+                linearBackward(s.dln.pointer, s.dup.pointer, a.ln2.pointer, w.up, lin(.up), n,
                                accumulate: true)
                 RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "post_attention_layernorm.weight")),
                                  dOut: s.dln.pointer, input: a.mid.pointer, rstd: a.rstd2.pointer,
                                  weight: w.postNorm.pointer, rows: n, channels: cDim, accumulate: true)
                 // s.dx now holds d(mid). Attention branch:
-                linearBackward(s.dattn.pointer, s.dx.pointer, a.attn.pointer, w.o, lin("self_attn.o_proj"), n)
+                linearBackward(s.dattn.pointer, s.dx.pointer, a.attn.pointer, w.o, lin(.o), n)
                 Attention.backward(dQ: s.dq.pointer, dK: s.dk.pointer, dV: s.dv.pointer, dOut: s.dattn.pointer,
                                    probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer, v: a.v.pointer,
                                    shape: shape)
                 RoPE.backward(s.dq.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
                 RoPE.backward(s.dk.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
-                linearBackward(s.dln.pointer, s.dq.pointer, a.ln1.pointer, w.q, lin("self_attn.q_proj"), n)
-                linearBackward(s.dln.pointer, s.dk.pointer, a.ln1.pointer, w.k, lin("self_attn.k_proj"), n,
+                linearBackward(s.dln.pointer, s.dq.pointer, a.ln1.pointer, w.q, lin(.q), n)
+                linearBackward(s.dln.pointer, s.dk.pointer, a.ln1.pointer, w.k, lin(.k), n,
                                accumulate: true)
-                linearBackward(s.dln.pointer, s.dv.pointer, a.ln1.pointer, w.v, lin("self_attn.v_proj"), n,
+                linearBackward(s.dln.pointer, s.dv.pointer, a.ln1.pointer, w.v, lin(.v), n,
                                accumulate: true)
                 RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "input_layernorm.weight")),
                                  dOut: s.dln.pointer, input: acts.residual[l].pointer, rstd: a.rstd1.pointer,
@@ -82,10 +83,11 @@ extension DecoderModel {
     @inline(__always)
     func linearBackward(_ dInput: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
                         _ input: UnsafePointer<Float>, _ w: LinearWeights,
-                        _ grads: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?), _ n: Int,
+                        _ site: (LinearSite, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?), _ n: Int,
                         accumulate: Bool = false) {
-        Linear.backward(dInput: dInput, dWeight: grads.0, dBias: w.bias == nil ? nil : grads.1, dOut: dOut,
+        Linear.backward(dInput: dInput, dWeight: site.1, dBias: w.bias == nil ? nil : site.2, dOut: dOut,
                         input: input, weight: w.weight, rows: n, inFeatures: w.inFeatures,
                         outFeatures: w.outFeatures, accumulateInput: accumulate)
+        deltas[site.0]?.backward(dInput: dInput, dOut: dOut, input: input, rows: n)
     }
 }

@@ -9,6 +9,8 @@ import SecuraTensor
 public final class DecoderModel {
     public let config: DecoderConfig
     public let weights: DecoderWeights
+    /// Adapter deltas by linear site; empty for the plain model.
+    public var deltas: [LinearSite: LinearDelta] = [:]
 
     public init(config: DecoderConfig, weights: DecoderWeights) {
         self.config = config
@@ -28,8 +30,9 @@ public final class DecoderModel {
     }
 
     /// Runs the forward pass over `batch`, filling `acts` (logits included).
+    /// `training` turns on adapter dropout and lets deltas save values for `backward`.
     /// - Precondition: `acts` was sized for the batch's B and T, and the tokens are validated.
-    public func forward(_ batch: TokenBatch, into acts: DecoderActivations) {
+    public func forward(_ batch: TokenBatch, into acts: DecoderActivations, training: Bool = false) {
         precondition(acts.batch == batch.batch && acts.length == batch.length, "activations sized for another batch")
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
@@ -46,23 +49,23 @@ public final class DecoderModel {
                 let x = acts.residual[l].pointer
                 RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: w.inputNorm.pointer,
                                 rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(a.q.pointer, a.ln1.pointer, w.q, n)
-                project(a.k.pointer, a.ln1.pointer, w.k, n)
-                project(a.v.pointer, a.ln1.pointer, w.v, n)
+                project(a.q.pointer, a.ln1.pointer, w.q, n, LinearSite(layer: l, projection: .q), training)
+                project(a.k.pointer, a.ln1.pointer, w.k, n, LinearSite(layer: l, projection: .k), training)
+                project(a.v.pointer, a.ln1.pointer, w.v, n, LinearSite(layer: l, projection: .v), training)
                 RoPE.forward(a.q.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
                 RoPE.forward(a.k.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
                 Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer,
                                   v: a.v.pointer, shape: shape)
                 a.mid.pointer.update(from: x, count: n * cDim)
-                project(a.mid.pointer, a.attn.pointer, w.o, n, accumulate: true)
+                project(a.mid.pointer, a.attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), training, accumulate: true)
                 RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
                                 weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(a.gate.pointer, a.ln2.pointer, w.gate, n)
-                project(a.up.pointer, a.ln2.pointer, w.up, n)
+                project(a.gate.pointer, a.ln2.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), training)
+                project(a.up.pointer, a.ln2.pointer, w.up, n, LinearSite(layer: l, projection: .up), training)
                 SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * f)
                 let next = acts.residual[l + 1].pointer
                 next.update(from: a.mid.pointer, count: n * cDim)
-                project(next, a.act.pointer, w.down, n, accumulate: true)
+                project(next, a.act.pointer, w.down, n, LinearSite(layer: l, projection: .down), training, accumulate: true)
             }
         }
         RMSNorm.forward(out: acts.finalHidden.pointer, rstd: acts.finalRstd.pointer,
@@ -72,11 +75,13 @@ public final class DecoderModel {
                        bias: nil, rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
     }
 
+    /// A base projection followed by the site's adapter delta, if any.
     @inline(__always)
     func project(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: LinearWeights, _ n: Int,
-                 accumulate: Bool = false) {
+                 _ site: LinearSite, _ training: Bool, accumulate: Bool = false) {
         Linear.forward(out: out, input: input, weight: w.weight, bias: w.bias.map { UnsafePointer($0.pointer) },
                        rows: n, inFeatures: w.inFeatures, outFeatures: w.outFeatures, accumulate: accumulate)
+        deltas[site]?.forward(out: out, input: input, rows: n, training: training)
     }
 
     /// Per-row cross-entropy of the logits in `acts` against `targets` (−1 = ignored) into `acts.losses`.

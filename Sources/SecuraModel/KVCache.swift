@@ -49,21 +49,21 @@ extension DecoderModel {
                 let kRows = cache.keys[l].pointer + past * kvDim, vRows = cache.values[l].pointer + past * kvDim
                 RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.inputNorm.pointer,
                                 rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(q.pointer, ln.pointer, w.q, n)
-                project(kRows, ln.pointer, w.k, n)
-                project(vRows, ln.pointer, w.v, n)
+                project(q.pointer, ln.pointer, w.q, n, LinearSite(layer: l, projection: .q), false)
+                project(kRows, ln.pointer, w.k, n, LinearSite(layer: l, projection: .k), false)
+                project(vRows, ln.pointer, w.v, n, LinearSite(layer: l, projection: .v), false)
                 RoPE.forward(q.pointer, positions: pos, table: cache.rope, rows: n, heads: c.heads)
                 RoPE.forward(kRows, positions: pos, table: cache.rope, rows: n, heads: c.kvHeads)
                 Attention.forwardCached(out: attn.pointer, scores: scores.pointer, q: q.pointer,
                                         kCache: cache.keys[l].pointer, vCache: cache.values[l].pointer,
                                         newRows: n, past: past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
-                project(x.pointer, attn.pointer, w.o, n, accumulate: true)
+                project(x.pointer, attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), false, accumulate: true)
                 RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.postNorm.pointer,
                                 rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(gate.pointer, ln.pointer, w.gate, n)
-                project(up.pointer, ln.pointer, w.up, n)
+                project(gate.pointer, ln.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), false)
+                project(up.pointer, ln.pointer, w.up, n, LinearSite(layer: l, projection: .up), false)
                 SwiGLU.forward(out: gate.pointer, gate: gate.pointer, up: up.pointer, count: n * f)
-                project(x.pointer, gate.pointer, w.down, n, accumulate: true)
+                project(x.pointer, gate.pointer, w.down, n, LinearSite(layer: l, projection: .down), false, accumulate: true)
             }
         }
         cache.count = past + n
