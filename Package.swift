@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
+        .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed"]),
         .target(name: "SecuraDistributed", dependencies: []),
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
         .executableTarget(name: "secura-dist", dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
+        .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
     ]
 )

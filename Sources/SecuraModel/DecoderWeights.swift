@@ -76,3 +76,19 @@ public struct DecoderWeights: @unchecked Sendable {
         outputHead = c.tieWordEmbeddings ? embedding : try view(ParameterName.outputHead, [c.vocabSize, cDim])
     }
 }
+
+extension DecoderWeights {
+    /// The linear layer at `site`.
+    public func linear(_ site: LinearSite) -> LinearWeights {
+        let l = layers[site.layer]
+        switch site.projection {
+        case .q: return l.q
+        case .k: return l.k
+        case .v: return l.v
+        case .o: return l.o
+        case .gate: return l.gate
+        case .up: return l.up
+        case .down: return l.down
+        }
+    }
+}

@@ -1,0 +1,125 @@
+// CABR-LoRA, the adapter of SECURA: ΔW = C·A·B·R with C [H, r] and R [r, D] the lowest-norm columns and
+// rows of the original weight (frozen copies), A [r, m] and B [m, r] trainable. The forward pass is a
+// chain of thin products, (((x·Rᵀ)·Bᵀ)·Aᵀ)·Cᵀ, never an H×D matrix. SECURA-M2 adds a frozen long-term
+// pair: x·Rᵀ·(A_L·B_L + A·B)ᵀ·Cᵀ.
+import SecuraKernels
+import SecuraModel
+import SecuraTensor
+
+public final class CABRDelta: LinearDelta {
+    public let site: LinearSite
+    public let inFeatures: Int, outFeatures: Int
+    /// r (rows of A, columns of C) and m (columns of A).
+    public let rank: Int, innerRank: Int
+    /// Frozen pieces: C [H, r], R [r, D], and the selected column and row indices of W.
+    public let c: FloatBuffer, r: FloatBuffer
+    public let columnIndices: [Int], rowIndices: [Int]
+    /// SECURA-M2's frozen long-term pair A_L [r, m], B_L [m, r]; nil otherwise.
+    public let longA: FloatBuffer?, longB: FloatBuffer?
+    let a, b, dA, dB: UnsafeMutablePointer<Float>
+    private let t1 = Scratch(), t2 = Scratch(), t1Eval = Scratch(), t2Eval = Scratch()
+    private let t3 = Scratch(), d3 = Scratch(), d2 = Scratch(), d1 = Scratch(), tmp = Scratch()
+
+    public static func names(_ site: LinearSite) -> (a: String, b: String) {
+        let module = ParameterName.layer(site.layer, site.projection.modulePath)
+        return (module + ".cabr_A", module + ".cabr_B")
+    }
+
+    public static func register(_ site: LinearSite, rank: Int, innerRank: Int, in layout: inout ParameterLayout) {
+        let n = names(site)
+        layout.append(n.a, shape: [rank, innerRank])
+        layout.append(n.b, shape: [innerRank, rank])
+    }
+
+    /// Selects C and R from `weight` (the original W [H, D]) and binds A and B. A is left for
+    /// `CABRInit` to fill; B starts at zero.
+    public init(site: LinearSite, weight: WeightView, rank: Int, innerRank: Int, longTerm: Bool,
+                parameters: TrainableParameters) {
+        self.site = site
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+        self.rank = rank
+        self.innerRank = innerRank
+        columnIndices = CURSelection.smallest(CURSelection.columnNorms(weight), count: rank)
+        rowIndices = CURSelection.smallest(CURSelection.rowNorms(weight), count: rank)
+        c = FloatBuffer(CURSelection.columns(weight, columnIndices))
+        r = FloatBuffer(CURSelection.rows(weight, rowIndices))
+        let n = Self.names(site)
+        (a, dA) = parameters.tensor(n.a)
+        (b, dB) = parameters.tensor(n.b)
+        b.update(repeating: 0, count: innerRank * rank)
+        longA = longTerm ? FloatBuffer(count: rank * innerRank) : nil
+        longB = longTerm ? FloatBuffer(count: innerRank * rank) : nil
+    }
+
+    /// Sets A (and, for SECURA-M2, A_L) to `initial` [r, m].
+    public func setInitialA(_ initial: [Float]) {
+        precondition(initial.count == rank * innerRank)
+        a.update(from: initial, count: initial.count)
+        longA?.pointer.update(from: initial, count: initial.count)
+    }
+
+    public func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows n: Int, training: Bool) {
+        let (r_, m) = (rank, innerRank)
+        let p1 = (training ? t1 : t1Eval).pointer(n * r_), p2 = (training ? t2 : t2Eval).pointer(n * m)
+        let p3 = t3.pointer(n * r_)
+        BLAS.sgemm(transB: true, m: n, n: r_, k: inFeatures, a: input, lda: inFeatures, b: r.pointer, ldb: inFeatures,
+                   c: p1, ldc: r_)
+        BLAS.sgemm(transB: true, m: n, n: m, k: r_, a: p1, lda: r_, b: b, ldb: r_, c: p2, ldc: m)
+        BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: p2, lda: m, b: a, ldb: m, c: p3, ldc: r_)
+        if let longA, let longB {
+            let q = tmp.pointer(n * m)
+            BLAS.sgemm(transB: true, m: n, n: m, k: r_, a: p1, lda: r_, b: longB.pointer, ldb: r_, c: q, ldc: m)
+            BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: q, lda: m, b: longA.pointer, ldb: m, beta: 1, c: p3, ldc: r_)
+        }
+        BLAS.sgemm(transB: true, m: n, n: outFeatures, k: r_, a: p3, lda: r_, b: c.pointer, ldb: r_, beta: 1,
+                   c: out, ldc: outFeatures)
+    }
+
+    public func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                         rows n: Int) {
+        let (r_, m) = (rank, innerRank)
+        let p1 = t1.pointer(n * r_), p2 = t2.pointer(n * m)
+        let g3 = d3.pointer(n * r_), g2 = d2.pointer(n * m), g1 = d1.pointer(n * r_)
+        // dt3 = dOut·C ; dA += dt3ᵀ·t2 ; dt2 = dt3·A ; dB += dt2ᵀ·t1 ; dt1 = dt2·B ; dx += dt1·R
+        BLAS.sgemm(m: n, n: r_, k: outFeatures, a: dOut, lda: outFeatures, b: c.pointer, ldb: r_, c: g3, ldc: r_)
+        BLAS.sgemm(transA: true, m: r_, n: m, k: n, a: g3, lda: r_, b: p2, ldb: m, beta: 1, c: dA, ldc: m)
+        BLAS.sgemm(m: n, n: m, k: r_, a: g3, lda: r_, b: a, ldb: m, c: g2, ldc: m)
+        BLAS.sgemm(transA: true, m: m, n: r_, k: n, a: g2, lda: m, b: p1, ldb: r_, beta: 1, c: dB, ldc: r_)
+        BLAS.sgemm(m: n, n: r_, k: m, a: g2, lda: m, b: b, ldb: r_, c: g1, ldc: r_)
+        if let longA, let longB {
+            let q = tmp.pointer(n * m)
+            BLAS.sgemm(m: n, n: m, k: r_, a: g3, lda: r_, b: longA.pointer, ldb: m, c: q, ldc: m)
+            BLAS.sgemm(m: n, n: r_, k: m, a: q, lda: m, b: longB.pointer, ldb: r_, beta: 1, c: g1, ldc: r_)
+        }
+        BLAS.sgemm(m: n, n: inFeatures, k: r_, a: g1, lda: r_, b: r.pointer, ldb: inFeatures, beta: 1,
+                   c: dInput, ldc: inFeatures)
+    }
+
+    /// P = (A·B)·R [r, D], so that ΔW = C·P (computed once per merge, shared by all row shards).
+    public func mergeProduct() -> FloatBuffer {
+        let ab = FloatBuffer(count: rank * rank)
+        BLAS.sgemm(m: rank, n: rank, k: innerRank, a: a, lda: innerRank, b: b, ldb: rank, c: ab.pointer, ldc: rank)
+        let p = FloatBuffer(count: rank * inFeatures)
+        BLAS.sgemm(m: rank, n: inFeatures, k: rank, a: ab.pointer, lda: rank, b: r.pointer, ldb: inFeatures,
+                   c: p.pointer, ldc: inFeatures)
+        return p
+    }
+
+    /// B ← 0 after a SECURA-M1 merge (the optimizer state of B is kept).
+    public func resetB() { b.update(repeating: 0, count: innerRank * rank) }
+
+    /// SECURA-M2's fusion: A_L ← A, B_L ← B_L + B, B ← 0.
+    public func fuseLongTerm() {
+        guard let longA, let longB else { return }
+        longA.pointer.update(from: a, count: rank * innerRank)
+        for i in 0..<(innerRank * rank) { longB.pointer[i] += b[i] }
+        resetB()
+    }
+
+    /// Current A and B values (copies).
+    public var values: (a: [Float], b: [Float]) {
+        (Array(UnsafeBufferPointer(start: a, count: rank * innerRank)),
+         Array(UnsafeBufferPointer(start: b, count: innerRank * rank)))
+    }
+}

@@ -1,0 +1,56 @@
+// S-MagNorm (SECURA, eq. 5–9 / Algorithm 1) as DESIGN.md §1 resolves it: the merge damps the CHANGE
+//   ΔW = C·A·B·R,  M_mag = |(W + ΔW) ⊘ (W + ε)|,  mx = max(M_mag) over the whole matrix,
+//   M_res = 2 − σ((M_mag / (mx + ε) − 0.5)·Scale),  W ← W + ΔW ⊘ M_res.
+// Written for row shards: each shard computes its ΔW rows and local maximum, the maxima of all shards
+// (and all matrices) are combined by one MAX reduction, then each shard applies its rows.
+import Foundation
+import SecuraTensor
+
+/// How merged changes are damped.
+public enum SMagNormMode: String, CaseIterable, Sendable, Codable {
+    /// Damp the change at every merge (the default; DESIGN.md §1).
+    case merge
+    /// The authors' released code: normalise layer outputs instead (no damping at merges).
+    case output
+    /// Merge plainly: W += ΔW.
+    case off
+}
+
+public enum SMagNorm {
+    /// ΔW rows [row0, row0 + rows) = C[row0..., :] · P, with P = A·B·R [r, D] computed once per matrix.
+    /// - Parameters: c is C [H, r]; delta receives [rows, D].
+    public static func deltaRows(delta: UnsafeMutablePointer<Float>, c: UnsafePointer<Float>, product p: UnsafePointer<Float>,
+                                 row0: Int, rows: Int, rank r: Int, columns d: Int) {
+        BLAS.sgemm(m: rows, n: d, k: r, a: c + row0 * r, lda: r, b: p, ldb: d, c: delta, ldc: d)
+    }
+
+    /// max |(W + ΔW) / (W + ε)| over `count` elements (NaN-free inputs; 0 for an empty shard).
+    public static func localMaximum(weight w: UnsafePointer<Float>, delta: UnsafePointer<Float>, count: Int,
+                                    eps: Float) -> Float {
+        var mx: Float = 0
+        for i in 0..<count {
+            let m = abs((w[i] + delta[i]) / (w[i] + eps))
+            if m > mx { mx = m }
+        }
+        return mx
+    }
+
+    /// W += ΔW ⊘ (2 − σ((M_mag/(mx + ε) − 0.5)·scale)) over `count` elements, `mx` the global maximum.
+    public static func apply(weight w: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, count: Int,
+                             globalMaximum mx: Float, eps: Float, scale: Float) {
+        let inv = 1 / (mx + eps)
+        for i in 0..<count {
+            let m = abs((w[i] + delta[i]) / (w[i] + eps))
+            let z = (m * inv - 0.5) * scale
+            let res = 2 - 1 / (1 + expf(-z))
+            w[i] += delta[i] / res
+        }
+    }
+
+    /// Rounds every element to the nearest bfloat16 value in place (`--merge-precision bf16`).
+    public static func roundToBF16(_ w: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            w[i] = Float(bitPattern: UInt32(DTypeConversion.floatToBF16(w[i])) << 16)
+        }
+    }
+}
