@@ -25,9 +25,10 @@ let package = Package(
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
         .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed"]),
         .target(name: "SecuraDistributed", dependencies: []),
+        .target(name: "SecuraTrain", dependencies: ["SecuraTensor", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraIO"]),
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
         .executableTarget(name: "secura-dist", dependencies: [
-            "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI",
+            "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
+        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "TestSupport"]),
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
     ]
 )

@@ -14,10 +14,13 @@ extension DecoderModel {
     ///     (1 / scored rows for a mean).
     ///   - gradients: a buffer laid out by `parameterLayout` (or any layout using the same names);
     ///     every tensor present in it is accumulated into (+=). Nil computes no weight gradients.
+    ///   - logitGradient: adds extra terms to d(objective)/d(logits) [N, V] after the cross-entropy's
+    ///     (I-LoRA's consistency loss); nil for none.
     /// - Returns: the gradient with respect to the embedding output [N, C] (valid until the next call).
     @discardableResult
     public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
-                         gradients: ParameterBuffer?) -> FloatBuffer {
+                         gradients: ParameterBuffer?,
+                         logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil) -> FloatBuffer {
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
         let s = BackwardScratch(c, rows: n)
@@ -29,6 +32,7 @@ extension DecoderModel {
             CrossEntropy.backward(dLogits: s.dlogits.pointer, logits: acts.logits.pointer, targets: t.baseAddress!,
                                   weight: lossWeight, rows: n, vocab: c.vocabSize)
         }
+        logitGradient?(s.dlogits.pointer)
         let headName = c.tieWordEmbeddings ? ParameterName.embedding : ParameterName.outputHead
         Linear.backward(dInput: s.dln.pointer, dWeight: g(headName), dBias: nil, dOut: s.dlogits.pointer,
                         input: acts.finalHidden.pointer, weight: weights.outputHead,

@@ -49,3 +49,26 @@ public final class InMemoryWeights: WeightSource {
         return WeightView(name: name, dtype: .f32, shape: shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 }
+
+/// A source that serves some tensors from elsewhere (fp32 master copies of merged weights, trainable
+/// weights of full fine-tuning) and every other tensor from a base source.
+public final class OverlayWeights: WeightSource {
+    public let base: WeightSource
+    public private(set) var overrides: [String: WeightView]
+
+    public init(base: WeightSource, overrides: [String: WeightView] = [:]) {
+        self.base = base
+        self.overrides = overrides
+    }
+
+    public var sourceDescription: String { base.sourceDescription }
+
+    public func set(_ name: String, _ view: WeightView) { overrides[name] = view }
+
+    public func contains(_ name: String) -> Bool { overrides[name] != nil || base.contains(name) }
+
+    public func view(_ name: String) throws -> WeightView {
+        if let v = overrides[name] { return v }
+        return try base.view(name)
+    }
+}

@@ -1,0 +1,118 @@
+// All adapters of a run, built for a method on a model: the one flat trainable buffer, the deltas per
+// linear site, the fp32 master copies of weights that merges change, and I-LoRA's EMA copy.
+import Foundation
+import SecuraDistributed
+import SecuraModel
+import SecuraTensor
+
+public final class AdapterSet {
+    public let settings: MethodSettings
+    public let plans: [SitePlan]
+    public let parameters: TrainableParameters
+    public let context = AdapterContext()
+    /// The decoder bound to the base weights with merge targets / trainable weights overlaid.
+    public let model: DecoderModel
+    public private(set) var lora: [LinearSite: LoRADelta] = [:]
+    public private(set) var dora: [LinearSite: DoRADelta] = [:]
+    public private(set) var cur: [LinearSite: CURDelta] = [:]
+    public private(set) var cabr: [LinearSite: CABRDelta] = [:]
+    /// fp32 master copies of weights that merges change (SECURA-M1), by site.
+    public private(set) var masters: [LinearSite: FloatBuffer] = [:]
+    /// I-LoRA's long-term (EMA) copy of the trainable values and the deltas that read it.
+    public let longTerm: TrainableParameters?
+    public private(set) var longTermDeltas: [LinearSite: LinearDelta] = [:]
+
+    /// Builds the adapters of `settings` for a model of `config` whose original tensors come from `base`.
+    /// - Parameters:
+    ///   - seed: initialisation seed (LoRA's A).
+    ///   - solver: SVD for CABR's A (every rank gets identical results).
+    ///   - log: progress lines (CABR initialisation can take a while on large layers).
+    public init(config: DecoderConfig, base: WeightSource, settings: MethodSettings, seed: UInt64,
+                solver: SVDSolver, log: (String) -> Void = { _ in }) throws {
+        self.settings = settings
+        var layout = ParameterLayout()
+        plans = MethodPlanner.plan(config, settings, layout: &layout)
+        parameters = TrainableParameters(layout: layout)
+        let overlay = OverlayWeights(base: base)
+        var rng = SeededRandom(seed: seed)
+        var deltas: [LinearSite: LinearDelta] = [:]
+        longTerm = settings.method == .iLoRA ? TrainableParameters(layout: layout) : nil
+
+        for plan in plans {
+            let site = plan.site
+            let original = try base.view(site.weightName)
+            switch settings.method {
+            case .lora, .iLoRA:
+                let d = LoRADelta(site: site, inFeatures: plan.inFeatures, outFeatures: plan.outFeatures, rank: plan.rank,
+                                  alpha: settings.alpha, dropout: settings.dropout, parameters: parameters, context: context)
+                d.initialize(&rng)
+                lora[site] = d
+                deltas[site] = d
+                if let longTerm {
+                    longTermDeltas[site] = LoRADelta(site: site, inFeatures: plan.inFeatures, outFeatures: plan.outFeatures,
+                                                     rank: plan.rank, alpha: settings.alpha, dropout: 0,
+                                                     parameters: longTerm, context: context)
+                }
+            case .dora:
+                let d = DoRADelta(site: site, weight: original, rank: plan.rank, alpha: settings.alpha,
+                                  dropout: settings.dropout, parameters: parameters, context: context)
+                d.initialize(&rng)
+                dora[site] = d
+                deltas[site] = d
+            case .curLoRA:
+                let d = CURDelta(site: site, weight: original, rank: plan.rank, parameters: parameters)
+                cur[site] = d
+                deltas[site] = d
+            case .cabrLoRA, .securaM1, .securaM2:
+                let start = DispatchTime.now().uptimeNanoseconds
+                let d = CABRDelta(site: site, weight: original, rank: plan.rank, innerRank: plan.innerRank,
+                                  longTerm: settings.method == .securaM2, parameters: parameters)
+                d.setInitialA(try CABRInitializer.initialA(weight: original, rank: plan.rank, innerRank: plan.innerRank,
+                                                           mode: settings.cabrInit, svdRank: settings.cabrSVDRank,
+                                                           solver: solver))
+                cabr[site] = d
+                deltas[site] = d
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                log("cabr init \(site.weightName) [\(plan.outFeatures)×\(plan.inFeatures)] r=\(plan.rank) m=\(plan.innerRank) "
+                    + "(\(settings.cabrInit.rawValue)) \(String(format: "%.1f", ms)) ms")
+                if settings.method == .securaM1 {
+                    let master = FloatBuffer(original.toFloatArray())
+                    masters[site] = master
+                    overlay.set(site.weightName, WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
+                                                            data: UnsafeRawPointer(master.pointer), owner: master))
+                }
+            case .full:
+                let (value, _) = parameters.tensor(site.weightName)
+                original.widen(start: 0, count: original.count, into: value)
+                overlay.set(site.weightName, WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
+                                                        data: UnsafeRawPointer(value), owner: parameters))
+            }
+        }
+        if let longTerm {
+            longTerm.values.storage.pointer.update(from: parameters.values.storage.pointer, count: parameters.count)
+        }
+        model = try DecoderModel(config: config, source: overlay)
+        model.deltas = deltas
+    }
+
+    /// Trainable scalars per decoder layer.
+    public var trainablePerLayer: [Int] {
+        MethodPlanner.trainablePerLayer(plans, layers: model.config.layers)
+    }
+
+    /// Runs `body` with the model's deltas swapped for I-LoRA's long-term copies.
+    public func withLongTermDeltas<T>(_ body: () throws -> T) rethrows -> T {
+        let working = model.deltas
+        model.deltas = longTermDeltas
+        defer { model.deltas = working }
+        return try body()
+    }
+
+    /// I-LoRA: long ← λ·long + (1 − λ)·working, over the whole buffer.
+    public func updateLongTerm() {
+        guard let longTerm else { return }
+        let l = longTerm.values.storage.pointer, w = parameters.values.storage.pointer
+        let lambda = settings.emaDecay
+        for i in 0..<parameters.count { l[i] = lambda * l[i] + (1 - lambda) * w[i] }
+    }
+}

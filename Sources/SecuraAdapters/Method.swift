@@ -1,0 +1,139 @@
+// The fine-tuning methods, their settings (defaults from the papers) and the per-site plan of what
+// each one trains, computed from real shapes before anything is allocated.
+import SecuraModel
+import SecuraTensor
+
+/// A fine-tuning method (DESIGN.md §1).
+public enum AdapterMethod: String, CaseIterable, Sendable, Codable {
+    case lora, dora
+    case curLoRA = "cur-lora"
+    case iLoRA = "i-lora"
+    case cabrLoRA = "cabr-lora"
+    case securaM1 = "secura-m1"
+    case securaM2 = "secura-m2"
+    case full
+
+    /// Methods whose adapter is A·B-shaped LoRA (PEFT-exportable).
+    public var isLoRAFamily: Bool { self == .lora || self == .dora || self == .iLoRA }
+    /// Methods built on CABR's C·A·B·R.
+    public var isCABRFamily: Bool { self == .cabrLoRA || self == .securaM1 || self == .securaM2 }
+}
+
+/// How CABR's A is initialised.
+public enum CABRInit: String, CaseIterable, Sendable, Codable {
+    /// A = U[:r,:]·diag(S)·V[:m,:]ᵀ from an SVD of W (paper eq. 3).
+    case svd
+    /// A = W[:r, :m], which equals the full-SVD product exactly.
+    case slice
+}
+
+/// Precision of merged base weights.
+public enum MergePrecision: String, CaseIterable, Sendable, Codable {
+    case fp32, bf16
+}
+
+/// Every method setting, with the papers' defaults.
+public struct MethodSettings: Sendable, Equatable, Codable {
+    public var method: AdapterMethod = .securaM1
+    public var targets: [Projection] = [.q, .v]
+    /// LoRA/DoRA/I-LoRA rank r and scaling α (scaling α/r).
+    public var rank = 8
+    public var alpha: Float = 16
+    public var dropout: Float = 0.05
+    /// r of CUR-LoRA and CABR (clamped to each layer's shape).
+    public var curRank = 150
+    /// m of CABR (clamped).
+    public var cabrM = 200
+    public var cabrInit: CABRInit = .svd
+    /// Keep only the top-k singular triplets in A_init (nil: all).
+    public var cabrSVDRank: Int? = nil
+    /// SECURA merges every this many optimizer steps.
+    public var fusionStep = 1
+    public var smagnorm: SMagNormMode = .merge
+    public var smagnormScale: Float = 6
+    public var smagnormEps: Float = 1e-10
+    public var mergePrecision: MergePrecision = .fp32
+    /// I-LoRA: EMA decay of the long-term copy and weight of the logits-MSE term.
+    public var emaDecay: Float = 0.99
+    public var consistencyWeight: Float = 0.99
+
+    public init() {}
+}
+
+/// What one linear site trains under a method.
+public struct SitePlan: Sendable, Equatable {
+    public let site: LinearSite
+    public let inFeatures: Int, outFeatures: Int
+    /// r and m after clamping to the layer's shape (0 where unused).
+    public let rank: Int, innerRank: Int
+    /// Trainable tensors (name, shape).
+    public let tensors: [ParameterLayout.Entry]
+    public var trainableCount: Int { tensors.reduce(0) { $0 + $1.count } }
+}
+
+public enum MethodPlanner {
+    /// The sites and trainable tensors of `settings` on a model of `config`, registering them in `layout`.
+    public static func plan(_ config: DecoderConfig, _ settings: MethodSettings,
+                            layout: inout ParameterLayout) -> [SitePlan] {
+        let c = config
+        let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, f = c.intermediateSize
+        func shape(_ p: Projection) -> (outF: Int, inF: Int) {
+            switch p {
+            case .q: return (qDim, c.hiddenSize)
+            case .k, .v: return (kvDim, c.hiddenSize)
+            case .o: return (c.hiddenSize, qDim)
+            case .gate, .up: return (f, c.hiddenSize)
+            case .down: return (c.hiddenSize, f)
+            }
+        }
+        let projections = settings.method == .full ? Projection.allCases : settings.targets
+        var plans: [SitePlan] = []
+        for l in 0..<c.layers {
+            for p in Projection.allCases where projections.contains(p) {
+                let site = LinearSite(layer: l, projection: p)
+                let (h, d) = shape(p)
+                let before = layout.entries.count
+                var rank = 0, inner = 0
+                switch settings.method {
+                case .lora, .iLoRA:
+                    rank = min(settings.rank, h, d)
+                    LoRADelta.register(site, inFeatures: d, outFeatures: h, rank: rank, in: &layout)
+                case .dora:
+                    rank = min(settings.rank, h, d)
+                    DoRADelta.register(site, inFeatures: d, outFeatures: h, rank: rank, in: &layout)
+                case .curLoRA:
+                    rank = min(settings.curRank, h, d)
+                    CURDelta.register(site, rank: rank, in: &layout)
+                case .cabrLoRA, .securaM1, .securaM2:
+                    rank = min(settings.curRank, h, d)
+                    inner = min(settings.cabrM, d)
+                    CABRDelta.register(site, rank: rank, innerRank: inner, in: &layout)
+                case .full:
+                    // Full fine-tuning trains every linear weight (DESIGN.md §1); biases and norms stay frozen.
+                    layout.append(site.weightName, shape: [h, d])
+                }
+                plans.append(SitePlan(site: site, inFeatures: d, outFeatures: h, rank: rank, innerRank: inner,
+                                      tensors: Array(layout.entries[before...])))
+            }
+        }
+        return plans
+    }
+
+    /// Trainable scalars per decoder layer.
+    public static func trainablePerLayer(_ plans: [SitePlan], layers: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: layers)
+        for p in plans { counts[p.site.layer] += p.trainableCount }
+        return counts
+    }
+}
+
+extension Projection {
+    /// Whether this projection has a bias in `config`'s architecture.
+    public func hasBias(_ c: DecoderConfig) -> Bool {
+        switch self {
+        case .q, .k, .v: return c.qkvBias
+        case .o: return c.outputBias
+        case .gate, .up, .down: return c.mlpBias
+        }
+    }
+}

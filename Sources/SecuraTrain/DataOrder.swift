@@ -1,0 +1,38 @@
+// The deterministic sampler: global sample index g → example, independent of the rank count.
+// Epoch e = g / n visits the examples in a seeded permutation; step k's global batch is
+// g ∈ [k·B, (k+1)·B), dealt to ranks round-robin (g − k·B) mod N == rank.
+import SecuraTensor
+
+public final class DataOrder {
+    public let count: Int
+    public let seed: UInt64
+    private var cachedEpoch = -1
+    private var permutation: [Int] = []
+
+    public init(count: Int, seed: UInt64) {
+        precondition(count > 0, "no training examples")
+        self.count = count
+        self.seed = seed
+    }
+
+    /// The example index of global sample `g`.
+    public func example(at g: Int) -> Int {
+        let epoch = g / count
+        if epoch != cachedEpoch {
+            var rng = SeededRandom(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(epoch + 1)))
+            permutation = Array(0..<count)
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                let j = Int(rng.next() % UInt64(i + 1))
+                permutation.swapAt(i, j)
+            }
+            cachedEpoch = epoch
+        }
+        return permutation[g % count]
+    }
+
+    /// Global sample indices of step `step` that rank `rank` of `ranks` processes, in order.
+    public static func share(step: Int, batchSize: Int, rank: Int, ranks: Int) -> [Int] {
+        let start = step * batchSize
+        return stride(from: start + rank, to: start + batchSize, by: ranks).map { $0 }
+    }
+}

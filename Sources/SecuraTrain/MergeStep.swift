@@ -1,0 +1,61 @@
+// Merges after optimizer steps: SECURA-M1 folds C·A·B·R into the fp32 master weights with S-MagNorm
+// (one MAX all-reduce for every matrix's maximum), then B ← 0; SECURA-M2 moves A·B into its frozen
+// long-term pair. The original weights of SECURA-M2 never change.
+import SecuraAdapters
+import SecuraDistributed
+import SecuraModel
+import SecuraTensor
+
+public enum MergeStep {
+    /// The merge due after an optimizer step, if the method has one.
+    public static func afterOptimizerStep(_ adapters: AdapterSet, comm: Communicator) throws {
+        switch adapters.settings.method {
+        case .securaM1: try securaM1(adapters, comm: comm)
+        case .securaM2: for site in adapters.cabr.keys.sorted() { adapters.cabr[site]!.fuseLongTerm() }
+        default: break
+        }
+    }
+
+    /// SECURA-M1: W ← W + ΔW ⊘ M_res for every adapted matrix (or W += ΔW with S-MagNorm off), B ← 0.
+    /// Two passes over the rows (maxima, then apply) so no full ΔW is ever held per matrix.
+    public static func securaM1(_ adapters: AdapterSet, comm: Communicator) throws {
+        let s = adapters.settings
+        let sites = adapters.cabr.keys.sorted()
+        let products = sites.map { adapters.cabr[$0]!.mergeProduct() }
+        let rowsPerPanel = 64
+        func forEachPanel(_ i: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+            let delta = adapters.cabr[sites[i]]!, w = adapters.masters[sites[i]]!
+            let h = delta.outFeatures, d = delta.inFeatures
+            let scratch = FloatBuffer(count: rowsPerPanel * d)
+            var row = 0
+            while row < h {
+                let rows = min(rowsPerPanel, h - row)
+                SMagNorm.deltaRows(delta: scratch.pointer, c: delta.c.pointer, product: products[i].pointer,
+                                   row0: row, rows: rows, rank: delta.rank, columns: d)
+                body(w.pointer + row * d, scratch.pointer, rows * d)
+                row += rows
+            }
+        }
+        var maxima = [Float](repeating: 0, count: sites.count)
+        if s.smagnorm == .merge {
+            for i in sites.indices {
+                forEachPanel(i) { w, delta, count in
+                    maxima[i] = max(maxima[i], SMagNorm.localMaximum(weight: w, delta: delta, count: count, eps: s.smagnormEps))
+                }
+            }
+            try comm.allReduceMax(&maxima)
+        }
+        for i in sites.indices {
+            forEachPanel(i) { w, delta, count in
+                if s.smagnorm == .merge {
+                    SMagNorm.apply(weight: w, delta: delta, count: count, globalMaximum: maxima[i], eps: s.smagnormEps,
+                                   scale: s.smagnormScale)
+                } else {
+                    BLAS.axpy(n: count, alpha: 1, x: delta, y: w)
+                }
+                if s.mergePrecision == .bf16 { SMagNorm.roundToBF16(w, count: count) }
+            }
+            adapters.cabr[sites[i]]!.resetB()
+        }
+    }
+}

@@ -1,0 +1,187 @@
+// The training loop of one optimizer step: this rank's share of the global batch in micro-batches,
+// forward and backward into the one flat gradient buffer, ONE all-reduce of gradients + loss sum +
+// token count, normalisation by the global token count, clipping, AdamW, I-LoRA's EMA, and merges.
+import Foundation
+import SecuraAdapters
+import SecuraDistributed
+import SecuraModel
+import SecuraTensor
+
+/// What one optimizer step did.
+public struct StepReport: Sendable, Codable, Equatable {
+    public var step: Int
+    /// Mean loss per scored token over the global batch (cross-entropy, plus I-LoRA's consistency term).
+    public var loss: Double
+    public var lr: Double
+    /// Scored (answer) tokens in the global batch.
+    public var tokens: Int
+    /// Tokens processed by all ranks (padding excluded).
+    public var processedTokens: Int
+    public var gradNorm: Double
+    public var seconds: Double
+    public var skipped: Bool
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case nonFiniteGradients(step: Int)
+    case noScoredTokens(step: Int)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteGradients(step):
+            return "step \(step): the reduced gradients contain NaN or Inf (use --on-nan skip to skip such steps)"
+        case let .noScoredTokens(step):
+            return "step \(step): the global batch has no answer tokens to score"
+        case let .invalid(message):
+            return message
+        }
+    }
+}
+
+public final class Trainer {
+    public let adapters: AdapterSet
+    public let options: TrainingOptions
+    public let comm: Communicator
+    public let train: [TrainingExample]
+    public let validation: [TrainingExample]
+    public let order: DataOrder
+    public let optimizer: AdamW
+    /// Optimizer steps completed.
+    public internal(set) var step = 0
+    public internal(set) var skippedSteps = 0
+    private var acts: DecoderActivations?
+    private var longActs: DecoderActivations?
+
+    public init(adapters: AdapterSet, options: TrainingOptions, comm: Communicator,
+                train: [TrainingExample], validation: [TrainingExample]) throws {
+        guard !train.isEmpty else { throw TrainingError.invalid("the training set is empty") }
+        guard options.batchSize >= comm.size else {
+            throw TrainingError.invalid("--batch-size \(options.batchSize) is smaller than the number of ranks (\(comm.size)); every rank needs at least one sequence per step")
+        }
+        guard options.microBatch >= 1 else { throw TrainingError.invalid("--micro-batch must be at least 1") }
+        self.adapters = adapters
+        self.options = options
+        self.comm = comm
+        self.train = train
+        self.validation = validation
+        order = DataOrder(count: train.count, seed: options.seed)
+        optimizer = AdamW(count: adapters.parameters.count, settings: options.adamw)
+    }
+
+    var model: DecoderModel { adapters.model }
+
+    func activations(_ batch: TokenBatch, long: Bool = false) -> DecoderActivations {
+        let current = long ? longActs : acts
+        if let current, current.batch == batch.batch, current.length == batch.length { return current }
+        let fresh = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length)
+        if long { longActs = fresh } else { acts = fresh }
+        return fresh
+    }
+
+    /// Runs one optimizer step.
+    public func trainStep() throws -> StepReport {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let params = adapters.parameters
+        params.gradients.zero()
+        let mine = DataOrder.share(step: step, batchSize: options.batchSize, rank: comm.rank, ranks: comm.size)
+        var lossSum = 0.0, tokenCount = 0, processed = 0
+        for chunkStart in stride(from: 0, to: mine.count, by: options.microBatch) {
+            let samples = Array(mine[chunkStart..<min(mine.count, chunkStart + options.microBatch)])
+            let examples = samples.map { train[order.example(at: $0)] }
+            let (batch, targets) = TokenBatch.padded(examples, padToken: options.padToken)
+            try model.validate(batch)
+            processed += examples.reduce(0) { $0 + $1.tokens.count }
+            adapters.context.rowSeeds = AdapterContext.rowSeeds(seed: options.seed, step: step, samples: samples,
+                                                                length: batch.length)
+            let a = activations(batch)
+            model.forward(batch, into: a, training: true)
+            let (sum, count) = model.crossEntropy(a, targets: targets)
+            lossSum += sum
+            tokenCount += count
+            var logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil
+            if adapters.longTerm != nil {
+                let longA = activations(batch, long: true)
+                adapters.withLongTermDeltas { model.forward(batch, into: longA, training: false) }
+                let (term, gradient) = consistencyTerm(work: a, long: longA, targets: targets)
+                lossSum += term
+                logitGradient = gradient
+            }
+            model.backward(batch, acts: a, targets: targets, lossWeight: 1, gradients: params.gradients,
+                           logitGradient: logitGradient)
+        }
+        // One all-reduce: every gradient, then the loss sum and the token count.
+        let all = params.gradientsWithTotals
+        all[params.count] = Float(lossSum)
+        all[params.count + 1] = Float(tokenCount)
+        try comm.allReduceSum(all)
+        var totalsForProcessed = [Double(processed)]
+        try comm.allReduceSum(&totalsForProcessed)
+        let globalTokens = Int(all[params.count + 1])
+        guard globalTokens > 0 else { throw TrainingError.noScoredTokens(step: step) }
+        let globalLoss = Double(all[params.count]) / Double(globalTokens)
+        let g = params.gradients.storage.pointer
+        let inv = 1 / Float(globalTokens)
+        for i in 0..<params.count { g[i] *= inv }
+        let lr = options.schedule.lr(at: step)
+        var norm = GradientClipping.norm(g, count: params.count)
+        var skipped = false
+        if !norm.isFinite {
+            if options.onNaN == .abort { throw TrainingError.nonFiniteGradients(step: step) }
+            skipped = true
+            skippedSteps += 1
+        } else {
+            if let maxNorm = options.clipNorm { norm = GradientClipping.clip(g, count: params.count, maxNorm: maxNorm) }
+            optimizer.update(values: params.values.storage.pointer, gradients: g, lr: Float(lr))
+            adapters.updateLongTerm()
+        }
+        step += 1
+        if !skipped, step % max(1, adapters.settings.fusionStep) == 0 {
+            try MergeStep.afterOptimizerStep(adapters, comm: comm)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
+                          processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds, skipped: skipped)
+    }
+
+    /// I-LoRA's w·MSE(logits_work, logits_long) summed over answer rows (mean over the vocabulary),
+    /// and the closure adding its gradient to d(logits).
+    func consistencyTerm(work: DecoderActivations, long: DecoderActivations, targets: [Int32])
+        -> (Double, (UnsafeMutablePointer<Float>) -> Void) {
+        let v = model.config.vocabSize
+        let w = adapters.settings.consistencyWeight
+        var sum = 0.0
+        for r in 0..<targets.count where targets[r] >= 0 {
+            let lw = work.logits.pointer + r * v, ll = long.logits.pointer + r * v
+            var s = 0.0
+            for j in 0..<v { let d = Double(lw[j] - ll[j]); s += d * d }
+            sum += Double(w) * s / Double(v)
+        }
+        let scale = 2 * w / Float(v)
+        return (sum, { dLogits in
+            for r in 0..<targets.count where targets[r] >= 0 {
+                let lw = work.logits.pointer + r * v, ll = long.logits.pointer + r * v, d = dLogits + r * v
+                for j in 0..<v { d[j] += scale * (lw[j] - ll[j]) }
+            }
+        })
+    }
+
+    /// Mean cross-entropy per answer token over `examples` (default: the validation set), sharded over
+    /// ranks by index and summed with one all-reduce.
+    public func validationLoss(_ examples: [TrainingExample]? = nil) throws -> Double? {
+        let set = examples ?? validation
+        guard !set.isEmpty else { return nil }
+        var totals = [0.0, 0.0]
+        for i in stride(from: comm.rank, to: set.count, by: comm.size) {
+            let (batch, targets) = TokenBatch.padded([set[i]], padToken: options.padToken)
+            try model.validate(batch)
+            let a = activations(batch)
+            model.forward(batch, into: a, training: false)
+            let (sum, count) = model.crossEntropy(a, targets: targets)
+            totals[0] += sum
+            totals[1] += Double(count)
+        }
+        try comm.allReduceSum(&totals)
+        return totals[1] > 0 ? totals[0] / totals[1] : nil
+    }
+}
