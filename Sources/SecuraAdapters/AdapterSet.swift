@@ -72,11 +72,24 @@ public final class AdapterSet {
                                                            solver: solver))
                 cabr[site] = d
                 deltas[site] = d
+                if settings.smagnorm == .output {
+                    // The authors' output normalisation wraps the adapter; it reads the current base weight.
+                    let current: WeightView
+                    if settings.method == .securaM1 {
+                        let master = FloatBuffer(original.toFloatArray())
+                        masters[site] = master
+                        current = WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
+                                             data: UnsafeRawPointer(master.pointer), owner: master)
+                    } else {
+                        current = original
+                    }
+                    deltas[site] = OutputNormalizedDelta(inner: d, weight: current, scale: settings.smagnormScale)
+                }
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                 log("cabr init \(site.weightName) [\(plan.outFeatures)×\(plan.inFeatures)] r=\(plan.rank) m=\(plan.innerRank) "
                     + "(\(settings.cabrInit.rawValue)) \(String(format: "%.1f", ms)) ms")
                 if settings.method == .securaM1 {
-                    let master = FloatBuffer(original.toFloatArray())
+                    let master = masters[site] ?? FloatBuffer(original.toFloatArray())
                     masters[site] = master
                     overlay.set(site.weightName, WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
                                                             data: UnsafeRawPointer(master.pointer), owner: master))

@@ -3,13 +3,14 @@
 // of the first problem. It is small because the documents it reads are small.
 
 /// A JSON syntax error at `offset` bytes into the parsed buffer.
-struct JSONParseError: Error {
-    let offset: Int
-    let reason: String
+public struct JSONParseError: Error, CustomStringConvertible {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "byte \(offset): \(reason)" }
 }
 
 /// Parses one JSON document from a byte buffer.
-struct JSONParser {
+public struct JSONParser {
     /// Deeper nesting than this is rejected (safetensors headers nest three levels).
     static let maxDepth = 64
 
@@ -24,7 +25,7 @@ struct JSONParser {
     /// Parses `bytes` as one JSON value, allowing only whitespace around it.
     ///
     /// - Throws: `JSONParseError` with the offset of the first error.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue()

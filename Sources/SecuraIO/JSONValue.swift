@@ -1,9 +1,9 @@
-// A minimal JSON value for the small, untrusted JSON documents inside model folders: safetensors headers
-// and shard indexes. Integers are kept exact (as `Int`) so every offset and dimension can be validated
+// A minimal JSON value for small, untrusted JSON documents: safetensors headers, shard indexes, and task
+// files whose key order matters (BIG-bench's target_scores). Integers are kept exact (as `Int`) so every offset and dimension can be validated
 // without a round trip through Double; objects keep key order and reject duplicate keys.
 
 /// A parsed JSON value.
-enum JSONValue {
+public enum JSONValue {
     case object(JSONObject)
     case array([JSONValue])
     case string(String)
@@ -15,7 +15,7 @@ enum JSONValue {
     case null
 
     /// A short name of the value's kind for error messages ("a string", "an array", ...).
-    var kind: String {
+    public var kind: String {
         switch self {
         case .object: return "an object"
         case .array: return "an array"
@@ -43,13 +43,13 @@ enum JSONValue {
 }
 
 /// A JSON object: unique keys in source order.
-struct JSONObject {
-    private(set) var keys: [String] = []
+public struct JSONObject {
+    public private(set) var keys: [String] = []
     private var values: [String: JSONValue] = [:]
 
-    var count: Int { keys.count }
+    public var count: Int { keys.count }
 
-    subscript(key: String) -> JSONValue? { values[key] }
+    public subscript(key: String) -> JSONValue? { values[key] }
 
     /// Adds a member; returns false (and changes nothing) if the key is already present.
     mutating func insert(_ key: String, _ value: JSONValue) -> Bool {

@@ -168,4 +168,30 @@ final class AdapterGradientTests: XCTestCase {
             check("CABR longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
         }
     }
+
+    func testOutputNormalizationAroundCABR() {
+        var rng = SeededRandom(seed: 5)
+        let (_, w) = makeWeight(&rng)
+        var layout = ParameterLayout()
+        CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
+        let params = TrainableParameters(layout: layout)
+        let inner = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: false, parameters: params)
+        randomize(params, &rng)
+        let delta = OutputNormalizedDelta(inner: inner, weight: w, scale: 6)
+        check("output-normalised CABR", params: params, context: AdapterContext(), weight: w, delta: delta)
+    }
+
+    func testOutputNormalizationIsIdentityWhileTheAdapterIsZero() {
+        var rng = SeededRandom(seed: 6)
+        let (_, w) = makeWeight(&rng)
+        var layout = ParameterLayout()
+        CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
+        let params = TrainableParameters(layout: layout)
+        let inner = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: false, parameters: params)
+        let delta = OutputNormalizedDelta(inner: inner, weight: w, scale: 6)   // B = 0
+        let x = FloatBuffer(rng.normals(n * d)), out = FloatBuffer(rng.normals(n * h))
+        let before = out.toArray()
+        delta.forward(out: out.pointer, input: x.pointer, rows: n, training: true)
+        XCTAssertEqual(out.toArray(), before)
+    }
 }
