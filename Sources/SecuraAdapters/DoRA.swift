@@ -11,7 +11,8 @@ import SecuraTensor
 public final class DoRADelta: LinearDelta {
     public let lora: LoRADelta
     let weight: WeightView
-    let magnitude, dMagnitude: UnsafeMutablePointer<Float>
+    /// The trainable magnitude m [OC] and its gradient (views into the flat buffers).
+    public let magnitude, dMagnitude: UnsafeMutablePointer<Float>
     let dropout: Dropout?
     let context: AdapterContext
     private let xd = Scratch(), base = Scratch(), low = Scratch(), t = Scratch(), dLow = Scratch(), dx = Scratch()

@@ -1,0 +1,92 @@
+// The method flags shared by train, inspect and the experiments, converted to MethodSettings.
+import ArgumentParser
+import SecuraAdapters
+import SecuraModel
+
+extension AdapterMethod: ExpressibleByArgument {}
+extension CABRInit: ExpressibleByArgument {}
+extension SMagNormMode: ExpressibleByArgument {}
+extension MergePrecision: ExpressibleByArgument {}
+
+struct MethodOptions: ParsableArguments {
+    @Option(help: "Fine-tuning method: \(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: AdapterMethod = .securaM1
+
+    @Option(help: "Adapted projections, comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.")
+    var targets = "q_proj,v_proj"
+
+    @Option(help: "LoRA/DoRA/I-LoRA rank r.")
+    var rank = 8
+
+    @Option(help: "LoRA/DoRA/I-LoRA alpha (scaling alpha/r).")
+    var alpha: Float = 16
+
+    @Option(help: "Adapter dropout on the layer input (LoRA, DoRA, I-LoRA).")
+    var dropout: Float = 0.05
+
+    @Option(help: "r of CUR-LoRA and CABR/SECURA: lowest-norm columns (C) and rows (R) kept; clamped per layer.")
+    var curRank = 150
+
+    @Option(help: "m of CABR/SECURA: columns of A (A is r×m, B is m×r); clamped per layer.")
+    var cabrM = 200
+
+    @Option(help: "CABR's A initialisation: svd (U[:r,:]·diag(S)·V[:m,:]ᵀ) or slice (W[:r,:m], equal to the full SVD product).")
+    var cabrInit: CABRInit = .svd
+
+    @Option(help: "Keep only the top k singular triplets in CABR's A (default: all).")
+    var cabrSvdRank: Int?
+
+    @Option(help: "SECURA merges every this many optimizer steps.")
+    var fusionStep = 1
+
+    @Option(help: "S-MagNorm: merge (damp the change at merges), output (the authors' output normalisation), off (plain W += ΔW).")
+    var smagnorm: SMagNormMode = .merge
+
+    @Option(help: "S-MagNorm's sigmoid scale.")
+    var smagnormScale: Float = 6
+
+    @Option(help: "S-MagNorm's epsilon.")
+    var smagnormEps: Float = 1e-10
+
+    @Option(help: "Precision of merged weights: fp32 master copy, or bf16 rounding after every merge (as the released code).")
+    var mergePrecision: MergePrecision = .fp32
+
+    @Option(help: "I-LoRA: EMA decay of the long-term adapter copy.")
+    var emaDecay: Float = 0.99
+
+    @Option(help: "I-LoRA: weight of the logits-MSE consistency term.")
+    var consistencyWeight: Float = 0.99
+
+    func settings() throws -> MethodSettings {
+        var s = MethodSettings()
+        s.method = method
+        s.targets = try targets.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let p = Projection(rawValue: trimmed) else {
+                throw ValidationError("--targets: '\(trimmed)' is not one of \(Projection.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return p
+        }
+        guard !s.targets.isEmpty else { throw ValidationError("--targets needs at least one projection") }
+        guard rank >= 1, curRank >= 1, cabrM >= 1, fusionStep >= 1 else {
+            throw ValidationError("--rank, --cur-rank, --cabr-m and --fusion-step must be at least 1")
+        }
+        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+        if let k = cabrSvdRank, k < 1 { throw ValidationError("--cabr-svd-rank must be at least 1") }
+        s.rank = rank
+        s.alpha = alpha
+        s.dropout = dropout
+        s.curRank = curRank
+        s.cabrM = cabrM
+        s.cabrInit = cabrInit
+        s.cabrSVDRank = cabrSvdRank
+        s.fusionStep = fusionStep
+        s.smagnorm = smagnorm
+        s.smagnormScale = smagnormScale
+        s.smagnormEps = smagnormEps
+        s.mergePrecision = mergePrecision
+        s.emaDecay = emaDecay
+        s.consistencyWeight = consistencyWeight
+        return s
+    }
+}
