@@ -1,4 +1,4 @@
-// Opens a model by path: a Hugging Face folder (config.json + safetensors). GGUF comes later.
+// Opens a model by path: a Hugging Face folder (config.json + safetensors) or a GGUF file.
 import Foundation
 import SecuraIO
 import SecuraTensor
@@ -13,7 +13,8 @@ public struct LoadedModel {
     public let raw: ModelConfig
     public let config: DecoderConfig
     public let source: WeightSource
-    /// Every stored tensor: name, dtype name, shape (for `inspect`).
+    /// Every stored tensor: name, dtype name, shape (for `inspect`). GGUF tensors are listed under their
+    /// Hugging Face names with their ggml type names ("Q4_1", "Q8_0", "F32", ...).
     public let tensors: [(name: String, dtype: String, shape: [Int])]
 
     /// Binds the decoder (checks every tensor's presence and shape).
@@ -23,15 +24,19 @@ public struct LoadedModel {
 }
 
 public enum ModelLoader {
-    /// Opens the model at `path`.
-    /// - Throws: ModelError or IOError naming the file and the problem.
+    /// Opens the model at `path`: a Hugging Face folder, or a `.gguf` file.
+    /// - Throws: ModelError, IOError or GGUFError naming the file and the problem.
     public static func open(_ path: String) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ModelError.missingFile(path: path, what: "model (a Hugging Face folder)")
+            throw ModelError.missingFile(path: path, what: "model (a Hugging Face folder or a .gguf file)")
         }
         guard isDirectory.boolValue else {
-            throw ModelError.invalidInput("\(path): not a model folder (expected a folder with config.json and model.safetensors)")
+            guard path.lowercased().hasSuffix(".gguf") else {
+                throw ModelError.invalidInput("\(path): not a model (expected a folder with config.json and "
+                    + "model.safetensors, or a .gguf file)")
+            }
+            return try openGGUF(path)
         }
         let folder = URL(fileURLWithPath: path)
         let configURL = folder.appendingPathComponent("config.json")
@@ -40,5 +45,12 @@ public enum ModelLoader {
         let weights = try SafeTensorsModel(path: path)
         let tensors = weights.entries.map { (name: $0.name, dtype: $0.dtypeName, shape: $0.shape) }
         return LoadedModel(path: path, raw: raw, config: config, source: weights, tensors: tensors)
+    }
+
+    /// Opens a GGUF file: configuration from its metadata, weights dequantised on first use.
+    static func openGGUF(_ path: String) throws -> LoadedModel {
+        let model = try GGUFModel(path: path)
+        let config = try DecoderConfig(model.config, path: path)
+        return LoadedModel(path: path, raw: model.config, config: config, source: model, tensors: model.tensors)
     }
 }

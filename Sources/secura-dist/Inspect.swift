@@ -1,7 +1,9 @@
 // `secura-dist inspect MODEL`: architecture, shapes, dtypes and parameter count of a model.
 import ArgumentParser
 import Foundation
+import SecuraAdapters
 import SecuraModel
+import SecuraTensor
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +17,8 @@ struct Inspect: ParsableCommand {
 
     @Flag(help: "List every tensor (always included with --json).")
     var tensors = false
+
+    @OptionGroup(title: "Trainable parameters of a method (with --method)") var methodOptions: MethodOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -32,6 +36,9 @@ struct Inspect: ParsableCommand {
         let parameters: Int
         let dtypes: [String: Int]
         let tensors: [Tensor]
+        var method: String?
+        var trainable_per_layer: [Int]?
+        var trainable_total: Int?
     }
 
     func run() throws {
@@ -41,7 +48,7 @@ struct Inspect: ParsableCommand {
             let c = loaded.config
             var dtypes: [String: Int] = [:]
             for t in loaded.tensors { dtypes[t.dtype, default: 0] += t.shape.reduce(1, *) }
-            let report = Report(
+            var report = Report(
                 path: loaded.path, architecture: c.architecture.rawValue, hidden_size: c.hiddenSize,
                 intermediate_size: c.intermediateSize, num_hidden_layers: c.layers, num_attention_heads: c.heads,
                 num_key_value_heads: c.kvHeads, head_dim: c.headDim, vocab_size: c.vocabSize,
@@ -49,6 +56,15 @@ struct Inspect: ParsableCommand {
                 tie_word_embeddings: c.tieWordEmbeddings, qkv_bias: c.qkvBias,
                 parameters: decoder.parameterCount, dtypes: dtypes,
                 tensors: loaded.tensors.map { Report.Tensor(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+            if methodOptions.method != nil {
+                var layout = ParameterLayout()
+                let settings = try methodOptions.settings()
+                let plans = MethodPlanner.plan(c, settings, layout: &layout)
+                let perLayer = MethodPlanner.trainablePerLayer(plans, layers: c.layers)
+                report.method = settings.method.rawValue
+                report.trainable_per_layer = perLayer
+                report.trainable_total = perLayer.reduce(0, +)
+            }
             let out = RootPrinter(comm: comm)
             if json {
                 out(try jsonLine(report))
@@ -64,6 +80,9 @@ struct Inspect: ParsableCommand {
                 parameters   \(decoder.parameterCount.formatted())
                 dtypes       \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.formatted())" }.joined(separator: ", "))
                 """)
+            if let method = report.method, let perLayer = report.trainable_per_layer, let total = report.trainable_total {
+                out("trainable    \(method): \(total.formatted()) (\(perLayer.first ?? 0) per layer)")
+            }
             if tensors {
                 for t in report.tensors { out("  \(t.name)  \(t.dtype)  \(t.shape)") }
             }

@@ -9,8 +9,8 @@ extension SMagNormMode: ExpressibleByArgument {}
 extension MergePrecision: ExpressibleByArgument {}
 
 struct MethodOptions: ParsableArguments {
-    @Option(help: "Fine-tuning method: \(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: AdapterMethod = .securaM1
+    @Option(help: "Fine-tuning method: \(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default secura-m1).")
+    var method: AdapterMethod?
 
     @Option(help: "Adapted projections, comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.")
     var targets = "q_proj,v_proj"
@@ -59,7 +59,7 @@ struct MethodOptions: ParsableArguments {
 
     func settings() throws -> MethodSettings {
         var s = MethodSettings()
-        s.method = method
+        s.method = method ?? .securaM1
         s.targets = try targets.split(separator: ",").map { name in
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard let p = Projection(rawValue: trimmed) else {

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SecuraIO
 import SecuraModel
+import SecuraTrain
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +22,9 @@ struct Score: ParsableCommand {
 
     @Option(help: "Also write the logits [T, vocab] as tensor \"logits\" to this safetensors file.")
     var dumpLogits: String?
+
+    @Option(help: "Score with an adapter: a folder written by train (OUTPUT/adapter or a checkpoint) or a PEFT LoRA/DoRA folder.")
+    var adapter: String?
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -47,7 +51,9 @@ struct Score: ParsableCommand {
     func run() throws {
         try runReportingErrors(runtime) { comm in
             let ids = try Self.parseTokens(tokens)
-            let decoder = try ModelLoader.open(model).decoder()
+            let loaded = try ModelLoader.open(model)
+            let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
+                ?? loaded.decoder()
             let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count)
             try decoder.validate(batch)
             let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count)
