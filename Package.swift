@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "SecuraTensor", dependencies: ["CBLAS"]),
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
+        .target(name: "SecuraTokenizer", dependencies: []),
+        .target(name: "SecuraData", dependencies: ["SecuraModel", "SecuraTokenizer", "SecuraIO", "SecuraTensor"]),
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
         .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed"]),
         .target(name: "SecuraDistributed", dependencies: []),
@@ -29,6 +31,7 @@ let package = Package(
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
         .executableTarget(name: "secura-dist", dependencies: [
             "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
+            "SecuraTokenizer", "SecuraData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -36,6 +39,8 @@ let package = Package(
         .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),
         .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
+        .testTarget(name: "SecuraTokenizerTests", dependencies: ["SecuraTokenizer"]),
+        .testTarget(name: "SecuraDataTests", dependencies: ["SecuraData", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
         .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "TestSupport"]),

@@ -3,7 +3,9 @@
 import ArgumentParser
 import Foundation
 import SecuraIO
+import SecuraData
 import SecuraModel
+import SecuraTokenizer
 import SecuraTrain
 
 struct Score: ParsableCommand {
@@ -18,7 +20,13 @@ struct Score: ParsableCommand {
     var model: String
 
     @Option(help: "Comma-separated token ids, at least two (e.g. 1,2,3).")
-    var tokens: String
+    var tokens: String?
+
+    @Option(help: "Text to score instead of --tokens (tokenized with the model's tokenizer).")
+    var text: String?
+
+    @Flag(help: "With --text: render the text as a user turn of the model's chat template.")
+    var chat = false
 
     @Option(help: "Also write the logits [T, vocab] as tensor \"logits\" to this safetensors file.")
     var dumpLogits: String?
@@ -50,7 +58,22 @@ struct Score: ParsableCommand {
 
     func run() throws {
         try runReportingErrors(runtime) { comm in
-            let ids = try Self.parseTokens(tokens)
+            let ids: [Int32]
+            switch (tokens, text) {
+            case let (t?, nil):
+                ids = try Self.parseTokens(t)
+            case let (nil, t?):
+                let tokenizer = try TokenizerLoader.load(model)
+                if chat {
+                    let rendered = try tokenizer.chatTemplate().render([ChatMessage(role: "user", content: t)], addGenerationPrompt: false)
+                    ids = tokenizer.encode(rendered, addSpecialTokens: false).map(Int32.init)
+                } else {
+                    ids = tokenizer.encode(t).map(Int32.init)
+                }
+                guard ids.count >= 2 else { throw ModelError.invalidInput("--text gives \(ids.count) token(s); at least two are needed to score") }
+            default:
+                throw ModelError.invalidInput("give exactly one of --tokens and --text")
+            }
             let loaded = try ModelLoader.open(model)
             let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
                 ?? loaded.decoder()
@@ -62,7 +85,7 @@ struct Score: ParsableCommand {
             let (sum, count) = decoder.crossEntropy(acts, targets: targets)
             let losses = (0..<(ids.count - 1)).map { Double(acts.losses.pointer[$0]) }
             if let dumpLogits, comm.isRoot {
-                var writer = SafeTensorsWriter(path: dumpLogits, metadata: ["model": model, "tokens": tokens])
+                var writer = SafeTensorsWriter(path: dumpLogits, metadata: ["model": model, "tokens": ids.map(String.init).joined(separator: ",")])
                 try writer.add("logits", floats: acts.logits.toArray(), shape: [ids.count, decoder.config.vocabSize])
                 try writer.write()
             }

@@ -1,0 +1,196 @@
+// The body of `secura-dist train`: load model, tokenizer and data, build the adapters, run the steps
+// with progress, metrics, validation and checkpoints, and write the final state.
+import Foundation
+import SecuraAdapters
+import SecuraData
+import SecuraDistributed
+import SecuraModel
+import SecuraMPI
+import SecuraTensor
+import SecuraTrain
+
+struct TrainingRun {
+    let options: Train
+    let comm: Communicator
+
+    func run() throws {
+        let say = RootPrinter(comm: comm)
+        let o = options
+        let out = URL(fileURLWithPath: o.output)
+        try ensureWritableFolder(out)
+        let started = Date()
+
+        let loaded = try ModelLoader.open(o.model)
+        let tokenizer = try TokenizerLoader.load(o.model)
+        var settings = try o.method.settings()
+        let file = try DatasetLoader.read(o.data, skipBadLines: o.skipBadLines)
+        let (trainRecords, testRecords) = DatasetSplit.split(file.records, trainFraction: o.split, seed: o.seed)
+        var promptOptions = PromptOptions()
+        promptOptions.chat = o.chat
+        promptOptions.maxLength = o.maxLength
+        let builder = try PromptBuilder(tokenizer: tokenizer, options: promptOptions)
+        let train = builder.build(trainRecords), validation = builder.build(testRecords)
+        guard !train.examples.isEmpty else { throw DataError.empty(path: o.data) }
+        say("data: \(o.data): \(file.records.count) examples (\(train.examples.count) train, \(validation.examples.count) validation)"
+            + (file.skipped.isEmpty ? "" : ", \(file.skipped.count) malformed lines skipped")
+            + (train.truncated + validation.truncated > 0
+               ? ", \(train.truncated + validation.truncated) cut to \(o.maxLength) tokens (\(train.tokensCut + validation.tokensCut) tokens)" : "")
+            + (train.dropped + validation.dropped > 0 ? ", \(train.dropped + validation.dropped) dropped (no answer token left)" : ""))
+
+        if let initAdapter = o.initAdapter {
+            // A PEFT folder fixes rank, alpha and targets.
+            let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
+            guard settings.method.isLoRAFamily else {
+                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
+            }
+            settings.rank = peft.rank
+            settings.alpha = peft.alpha
+            settings.targets = peft.targets
+        }
+        let solver = ScaLAPACKSVD(communicator: comm)
+        let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
+                                      solver: solver) { line in say("  " + line) }
+        if let initAdapter = o.initAdapter { try PEFTFormat.load(URL(fileURLWithPath: initAdapter), into: adapters) }
+        describe(adapters, settings: settings, say: say)
+
+        var t = TrainingOptions()
+        t.steps = o.steps
+        t.batchSize = o.batchSize
+        t.microBatch = o.microBatch
+        t.schedule = LRSchedule(kind: o.schedule, base: o.lr, warmup: o.warmup, total: o.steps)
+        t.adamw.weightDecay = o.weightDecay
+        t.clipNorm = o.clip > 0 ? o.clip : nil
+        t.seed = o.seed
+        t.padToken = Int32(tokenizer.specialTokens.padding ?? tokenizer.specialTokens.eos ?? 0)
+        t.evalEvery = o.evalEvery
+        t.saveEvery = o.saveEvery
+        t.onNaN = o.onNan
+        let trainer = try Trainer(adapters: adapters, options: t, comm: comm, train: train.examples,
+                                  validation: validation.examples)
+        let checkpoints = out.appendingPathComponent("checkpoints")
+        if let resume = o.resume {
+            let folder = resume == "auto" ? Checkpoint.latest(in: checkpoints) : URL(fileURLWithPath: resume)
+            if let folder {
+                let state = try trainer.resume(from: folder)
+                say("resumed from \(folder.path) at step \(state.step)")
+            } else {
+                say("no checkpoint in \(checkpoints.path): starting from scratch")
+            }
+        }
+        let metrics = comm.isRoot ? try MetricsLog(path: o.metrics ?? out.appendingPathComponent("metrics.jsonl").path) : nil
+        if trainer.step == 0, let v = try trainer.validationLoss() {
+            say(String(format: "step 0  val_loss %.4f", v))
+            try metrics?.write(["step": 0, "val_loss": v])
+        }
+        var progress = Progress(total: o.steps, start: trainer.step)
+        while trainer.step < o.steps {
+            let r = try trainer.trainStep()
+            progress.add(tokens: r.processedTokens, seconds: r.seconds)
+            var record: [String: Any] = ["step": r.step, "loss": r.loss, "lr": r.lr, "tokens": r.tokens,
+                                         "processed_tokens": r.processedTokens, "grad_norm": r.gradNorm,
+                                         "seconds": r.seconds, "skipped": r.skipped]
+            if o.evalEvery > 0, r.step % o.evalEvery == 0 || r.step == o.steps, let v = try trainer.validationLoss() {
+                record["val_loss"] = v
+            } else if o.evalEvery == 0, r.step == o.steps, let v = try trainer.validationLoss() {
+                record["val_loss"] = v
+            }
+            try metrics?.write(record)
+            if r.step % o.logEvery == 0 || r.step == o.steps {
+                say(progress.line(r, validation: record["val_loss"] as? Double))
+            }
+            if o.saveEvery > 0, r.step % o.saveEvery == 0, r.step < o.steps, comm.isRoot {
+                try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: r.step)),
+                                    optimizer: true)
+            }
+        }
+        if comm.isRoot {
+            try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: trainer.step)),
+                                optimizer: true)
+            try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
+            if settings.method.isLoRAFamily {
+                try PEFTFormat.export(adapters, to: out.appendingPathComponent("adapter-peft"), baseModel: o.model)
+            }
+        }
+        try comm.barrier()
+        say("done: \(trainer.step) steps in " + String(format: "%.1f s", Date().timeIntervalSince(started))
+            + (trainer.skippedSteps > 0 ? " (\(trainer.skippedSteps) skipped for NaN/Inf)" : "")
+            + "; final state in \(out.appendingPathComponent("adapter").path)")
+    }
+
+    func describe(_ adapters: AdapterSet, settings: MethodSettings, say: RootPrinter) {
+        let perLayer = adapters.trainablePerLayer
+        let total = perLayer.reduce(0, +)
+        let sites = adapters.plans.prefix(2).map { p in
+            "\(p.site.projection.rawValue) [\(p.outFeatures)×\(p.inFeatures)]" + (p.rank > 0 ? " r=\(p.rank)" : "") + (p.innerRank > 0 ? " m=\(p.innerRank)" : "")
+        }
+        say("method \(settings.method.rawValue) on \(settings.targets.map(\.rawValue).joined(separator: ",")): "
+            + "\(total.formatted()) trainable parameters (\(perLayer.first ?? 0) per layer; \(sites.joined(separator: ", ")))")
+        if Set(perLayer).count > 1 { say("  trainable per layer: \(perLayer)") }
+    }
+
+    func ensureWritableFolder(_ url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw ModelError.invalidInput("\(url.path): cannot create the output folder (\(error.localizedDescription))")
+        }
+        guard FileManager.default.isWritableFile(atPath: url.path) else {
+            throw ModelError.invalidInput("\(url.path): the output folder is not writable")
+        }
+    }
+}
+
+/// Throughput and ETA for the progress line.
+struct Progress {
+    let total: Int
+    let start: Int
+    var tokens = 0
+    var seconds = 0.0
+    var steps = 0
+
+    init(total: Int, start: Int) {
+        self.total = total
+        self.start = start
+    }
+
+    mutating func add(tokens t: Int, seconds s: Double) {
+        tokens += t
+        seconds += s
+        steps += 1
+    }
+
+    func line(_ r: StepReport, validation: Double?) -> String {
+        let rate = seconds > 0 ? Double(tokens) / seconds : 0
+        let eta = steps > 0 ? seconds / Double(steps) * Double(total - r.step) : 0
+        var s = "step \(r.step)/\(total)  " + String(format: "loss %.4f  lr %.2e  %.0f tok/s", r.loss, r.lr, rate)
+            + "  ETA " + Self.duration(eta)
+        if let validation { s += String(format: "  val_loss %.4f", validation) }
+        if r.skipped { s += "  (skipped: NaN/Inf gradients)" }
+        return s
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+    }
+}
+
+/// Appends one JSON object per line.
+final class MetricsLog {
+    let handle: FileHandle
+    init(path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ModelError.invalidInput("\(path): cannot create the metrics file")
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ModelError.invalidInput("\(path): cannot open the metrics file") }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    func write(_ record: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        handle.write(data + Data("\n".utf8))
+    }
+}
