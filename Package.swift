@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "SecuraDataTests", dependencies: ["SecuraData", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
-        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "TestSupport"]),
+        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraMPI", "TestSupport"]),
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
     ]
 )

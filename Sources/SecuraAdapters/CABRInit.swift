@@ -24,18 +24,12 @@ public enum CABRInitializer {
                 w.widen(start: row * d + cols.lowerBound, count: cols.count, into: into)
             }
             let k = min(result.rank, svdRank ?? result.rank)
-            // A[i, j] = Σ_t U[i, t]·S[t]·Vᵀ[t, j], summed in Double.
-            var a = [Float](repeating: 0, count: r * m)
+            // A = (U[:r, :k]·diag(S[:k]))·Vᵀ[:k, :m], one sgemm.
             let kk = result.rank
-            for i in 0..<r {
-                for j in 0..<m {
-                    var s = 0.0
-                    for t in 0..<k {
-                        s += Double(result.u[i * kk + t]) * Double(result.singularValues[t]) * Double(result.vt[t * m + j])
-                    }
-                    a[i * m + j] = Float(s)
-                }
-            }
+            var us = [Float](repeating: 0, count: r * k)
+            for i in 0..<r { for t in 0..<k { us[i * k + t] = result.u[i * kk + t] * result.singularValues[t] } }
+            var a = [Float](repeating: 0, count: r * m)
+            BLAS.sgemm(m: r, n: m, k: k, a: us, lda: k, b: result.vt, ldb: m, c: &a, ldc: m)
             return a
         }
     }

@@ -22,11 +22,13 @@ struct RuntimeOptions: ParsableArguments {
     }
 }
 
-/// Prints to standard output on rank 0 only.
+/// Prints to standard output on rank 0 only, flushing every line (progress must show up in batch logs).
 struct RootPrinter {
     let comm: Communicator
     func callAsFunction(_ text: String) {
-        if comm.isRoot { print(text) }
+        guard comm.isRoot else { return }
+        print(text)
+        fflush(stdout)
     }
 }
 

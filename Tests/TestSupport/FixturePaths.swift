@@ -16,3 +16,18 @@ public enum FixturePaths {
         repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(name)
     }
 }
+
+extension FixturePaths {
+    /// Where launch/fetch-model.sh puts the default model ($SECURA_CACHE or ~/.cache/secura-dist).
+    public static var smolLM2Candidates: [String] {
+        var caches: [String] = []
+        if let cache = ProcessInfo.processInfo.environment["SECURA_CACHE"], !cache.isEmpty { caches.append(cache) }
+        caches.append(NSHomeDirectory() + "/.cache/secura-dist")
+        return caches.map { $0 + "/models/SmolLM2-135M-Instruct.Q4_1.gguf" }
+    }
+
+    /// The SmolLM2 GGUF, or nil when it has not been fetched.
+    public static var smolLM2: String? {
+        smolLM2Candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+}
