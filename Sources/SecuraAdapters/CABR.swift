@@ -17,6 +17,8 @@ public final class CABRDelta: LinearDelta {
     /// SECURA-M2's frozen long-term pair A_L [r, m], B_L [m, r]; nil otherwise.
     public let longA: FloatBuffer?, longB: FloatBuffer?
     let a, b, dA, dB: UnsafeMutablePointer<Float>
+    /// Keeps the flat buffers that `a`, `b`, ... point into alive as long as this delta is attached.
+    let storage: TrainableParameters
     private let t1 = Scratch(), t2 = Scratch(), t1Eval = Scratch(), t2Eval = Scratch()
     private let t3 = Scratch(), d3 = Scratch(), d2 = Scratch(), d1 = Scratch(), tmp = Scratch()
 
@@ -45,6 +47,7 @@ public final class CABRDelta: LinearDelta {
         c = FloatBuffer(CURSelection.columns(weight, columnIndices))
         r = FloatBuffer(CURSelection.rows(weight, rowIndices))
         let n = Self.names(site)
+        storage = parameters
         (a, dA) = parameters.tensor(n.a)
         (b, dB) = parameters.tensor(n.b)
         b.update(repeating: 0, count: innerRank * rank)

@@ -10,6 +10,8 @@ public final class CURDelta: LinearDelta {
     public let c: FloatBuffer, r: FloatBuffer
     public let columnIndices: [Int], rowIndices: [Int]
     let u, dU: UnsafeMutablePointer<Float>
+    /// Keeps the flat buffers that `a`, `b`, ... point into alive as long as this delta is attached.
+    let storage: TrainableParameters
     private let t1 = Scratch(), t1Eval = Scratch(), t2 = Scratch(), d2 = Scratch(), d1 = Scratch()
 
     public static func name(_ site: LinearSite) -> String {
@@ -29,6 +31,7 @@ public final class CURDelta: LinearDelta {
         rowIndices = CURSelection.smallest(CURSelection.rowNorms(weight), count: rank)
         c = FloatBuffer(CURSelection.columns(weight, columnIndices))
         r = FloatBuffer(CURSelection.rows(weight, rowIndices))
+        storage = parameters
         (u, dU) = parameters.tensor(Self.name(site))
         u.update(repeating: 0, count: rank * rank)
     }

@@ -11,6 +11,8 @@ public final class LoRADelta: LinearDelta {
     let dropout: Dropout?
     let context: AdapterContext
     let a, b, dA, dB: UnsafeMutablePointer<Float>
+    /// Keeps the flat buffers that `a`, `b`, ... point into alive as long as this delta is attached.
+    let storage: TrainableParameters
     // Training forwards save x·Aᵀ in `t`; other forwards (evaluation, EMA copies) use `tEval`.
     private let xd = Scratch(), t = Scratch(), tEval = Scratch(), dt = Scratch()
 
@@ -39,6 +41,7 @@ public final class LoRADelta: LinearDelta {
         self.dropout = dropout > 0 ? Dropout(rate: dropout, site: site) : nil
         self.context = context
         let n = Self.names(site)
+        storage = parameters
         (a, dA) = parameters.tensor(n.a)
         (b, dB) = parameters.tensor(n.b)
     }

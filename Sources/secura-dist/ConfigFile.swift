@@ -23,9 +23,12 @@ enum ConfigFile {
     /// `--no-key` (every switch of secura-dist has that inverted form), other values add `--key value`
     /// (arrays comma-joined). Unknown keys are reported by the argument parser as unknown options.
     static func arguments(_ path: String) throws -> [String] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ConfigFileError.unreadable(path: path, reason: error.localizedDescription)
+        // Read through a file handle so pipes and process substitutions work too.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ConfigFileError.unreadable(path: path, reason: "cannot open it")
+        }
+        guard let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else {
+            throw ConfigFileError.unreadable(path: path, reason: "not UTF-8 text")
         }
         var args: [String] = []
         var seen = Set<String>()

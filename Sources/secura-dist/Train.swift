@@ -112,7 +112,13 @@ struct Train: ParsableCommand {
             let fileArgs = try ConfigFile.arguments(config)
             let all = CommandLine.arguments
             let mine = Array(all.drop { $0 != "train" }.dropFirst())
-            var merged = try Train.parse(fileArgs + mine.filter { $0 != "--config" && $0 != config })
+            var merged: Train
+            do {
+                merged = try Train.parse(fileArgs + mine.filter { $0 != "--config" && $0 != config })
+            } catch {
+                FileHandle.standardError.write(Data("secura-dist: error: \(Train.message(for: error)) (with the keys of \(config))\n".utf8))
+                throw ExitCode.failure
+            }
             merged.config = nil
             try merged.run()
             return
