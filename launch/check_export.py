@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Checks secura-dist's exports with the reference libraries (run by developers in a venv with torch,
+transformers and peft; CI does not run it).
+
+    # a merged Hugging Face folder written by `secura-dist export --format merged`
+    python launch/check_export.py merged EXPORT_DIR --tokens 1,2,3 --expected-loss 2.345
+    # a PEFT folder written by `secura-dist export --format peft` (or train's OUTPUT/adapter-peft) on a base model
+    python launch/check_export.py peft PEFT_DIR --base BASE (HF folder or .gguf) --tokens 1,2,3 --expected-loss 2.345
+
+It loads the model with transformers (and peft), computes the mean next-token loss of the token ids
+in float32 (position t scores token t+1, as `secura-dist score` does), prints both losses and their
+relative difference, and exits non-zero when that exceeds --rtol (default 1e-4).
+"""
+import argparse
+import os
+import sys
+
+import torch
+from transformers import AutoModelForCausalLM
+
+
+def load_base(path):
+    if path.endswith(".gguf"):
+        return AutoModelForCausalLM.from_pretrained(os.path.dirname(os.path.abspath(path)),
+                                                    gguf_file=os.path.basename(path), torch_dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("kind", choices=["merged", "peft"])
+    p.add_argument("path")
+    p.add_argument("--base", help="base model for a PEFT folder")
+    p.add_argument("--tokens", required=True, help="comma-separated token ids")
+    p.add_argument("--expected-loss", type=float, required=True, help="secura-dist score's loss")
+    p.add_argument("--rtol", type=float, default=1e-4)
+    a = p.parse_args()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if a.kind == "merged":
+        model = AutoModelForCausalLM.from_pretrained(a.path, torch_dtype=torch.float32)
+    else:
+        from peft import PeftModel
+        if not a.base:
+            sys.exit("peft needs --base")
+        model = PeftModel.from_pretrained(load_base(a.base), a.path)
+    model.eval()
+    ids = torch.tensor([[int(t) for t in a.tokens.split(",")]])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits.float()
+    loss = torch.nn.functional.cross_entropy(logits[0, :-1], ids[0, 1:]).item()
+    rel = abs(loss - a.expected_loss) / abs(a.expected_loss)
+    print(f"{a.kind}: transformers loss {loss:.8f}, secura-dist {a.expected_loss:.8f}, relative difference {rel:.2e}")
+    sys.exit(0 if rel <= a.rtol else 1)
+
+
+if __name__ == "__main__":
+    main()
