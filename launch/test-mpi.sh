@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Multi-process checks of the MPI layer: runs `secura-dist doctor` as a plain process and under
-# `mpirun -np 1` and `-np 2`, and checks that each run succeeds, reports "doctor: ok", and that only
-# rank 0 wrote anything (mpirun --tag-output labels every line with its rank). Ends with the line
+# `mpirun -np 1`, `-np 2` and `-np 4`, and checks that each run succeeds, reports "doctor: ok" and
+# "node-shared memory: ok", and that only rank 0 wrote anything (mpirun --tag-output labels every line
+# with its rank). `doctor --shm` adds node-shared memory's lifecycle and error paths (a count mismatch
+# between a node's ranks, explicit frees, windows left for MPI_Finalize). Ends with the line
 # `mpi: N passed, M failed` and exits non-zero if anything failed.
 #
 # Usage: launch/test-mpi.sh [path/to/secura-dist]   (default .build/debug/secura-dist)
@@ -54,6 +56,10 @@ run_case() {
         fail "$name" "no 'doctor: ok' line"
         return
     fi
+    if ! grep -q "node-shared memory: ok" "$work_dir/out"; then
+        fail "$name" "no 'node-shared memory: ok' line"
+        return
+    fi
     if [[ "$tagged" == "yes" ]]; then
         # Every line a rank wrote is tagged [jobid,rank]<stdout|stderr>:; untagged lines come from mpirun.
         local others
@@ -69,6 +75,10 @@ run_case() {
 run_case "plain process" no "$binary" doctor
 run_case "mpirun -np 1" yes mpirun "${mpirun_flags[@]}" -np 1 "$binary" doctor
 run_case "mpirun -np 2" yes mpirun "${mpirun_flags[@]}" -np 2 "$binary" doctor
+run_case "mpirun -np 4" yes mpirun "${mpirun_flags[@]}" -np 4 "$binary" doctor
+run_case "plain process doctor --shm" no "$binary" doctor --shm
+run_case "mpirun -np 2 doctor --shm" yes mpirun "${mpirun_flags[@]}" -np 2 "$binary" doctor --shm
+run_case "mpirun -np 4 doctor --shm" yes mpirun "${mpirun_flags[@]}" -np 4 "$binary" doctor --shm
 
 # Machine-readable output: one JSON line from rank 0 with "ok":true and both ranks in the map.
 status=0

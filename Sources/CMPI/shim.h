@@ -37,4 +37,19 @@ static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME;
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int cmpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 
+// One-sided windows (node-shared memory: MPI_Win_allocate_shared).
+static inline MPI_Win cmpi_win_null(void) { return MPI_WIN_NULL; }
+static inline int cmpi_mode_nocheck(void) { return MPI_MODE_NOCHECK; }
+static inline int cmpi_win_unified(void) { return MPI_WIN_UNIFIED; }
+
+// The window's memory model (MPI_WIN_MODEL attribute: MPI_WIN_UNIFIED or MPI_WIN_SEPARATE) in *model,
+// or -1 if the attribute is missing. The attribute value is a pointer to an int, awkward from Swift.
+static inline int cmpi_win_memory_model(MPI_Win win, int *model) {
+    int *value = NULL;
+    int flag = 0;
+    int code = MPI_Win_get_attr(win, MPI_WIN_MODEL, &value, &flag);
+    *model = (code == MPI_SUCCESS && flag && value) ? *value : -1;
+    return code;
+}
+
 #endif

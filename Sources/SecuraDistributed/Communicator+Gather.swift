@@ -1,7 +1,8 @@
 // All-gather built from the protocol's own collectives (one sum-reduce of the lengths, then one
 // broadcast per rank), so it works on every Communicator without widening the protocol. It is meant for
 // small or infrequent exchanges (host maps, checksums, the SVD's assembled factors), not the gradient
-// path: it costs `size` broadcasts.
+// path: it costs `size` broadcasts. Single numbers (a loss, a memory peak) go cheaper: one sum-reduce
+// of a vector with one slot per rank.
 
 extension Communicator {
     /// Gathers every rank's bytes onto every rank, in rank order. Lengths may differ between ranks.
@@ -36,5 +37,36 @@ extension Communicator {
             values.withUnsafeMutableBytes { $0.copyBytes(from: chunk) }
             return values
         }
+    }
+
+    /// Gathers one number per rank onto every rank with a single sum-reduce (each rank fills only its own
+    /// slot, so the result is exact: x + 0 = x).
+    ///
+    /// - Returns: `size` values in rank order, bit-identical on every rank (except that −0 reads as +0).
+    public func allGather(value: Double) throws -> [Double] {
+        var slots = [Double](repeating: 0, count: size)
+        slots[rank] = value
+        try allReduceSum(&slots)
+        return slots
+    }
+
+    /// Gathers one integer per rank onto every rank (exact for |value| < 2^53, e.g. byte counts).
+    public func allGather(value: Int) throws -> [Int] {
+        try allGather(value: Double(value)).map { Int($0) }
+    }
+
+    /// Gathers one number per rank onto `root`: rank order on `root`, nil on the other ranks.
+    /// Collective over every rank (built on `allGather(value:)`).
+    public func gather(value: Double, root: Int = 0) throws -> [Double]? {
+        guard (0..<size).contains(root) else {
+            throw CommunicatorError.invalidRank(operation: "gather", rank: root, size: size)
+        }
+        let values = try allGather(value: value)
+        return rank == root ? values : nil
+    }
+
+    /// Gathers one integer per rank onto `root` (exact for |value| < 2^53); nil on the other ranks.
+    public func gather(value: Int, root: Int = 0) throws -> [Int]? {
+        try gather(value: Double(value), root: root).map { $0.map { Int($0) } }
     }
 }

@@ -1,6 +1,7 @@
 // The Communicator protocol: the thin collective-communication surface that training code uses.
 // Three implementations exist: a single process (here), an in-process multi-rank one for unit tests,
-// and MPI (in SecuraMPI, the only module that imports the MPI shim).
+// and MPI (in SecuraMPI, the only module that imports the MPI shim). Besides the world collectives it
+// offers node-shared memory (one buffer per node, NodeSharedFloats.swift) and a node-local barrier.
 
 /// Errors raised by collective operations.
 public enum CommunicatorError: Error, CustomStringConvertible {
@@ -45,10 +46,28 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
     /// Element-wise maximum over all ranks, in place.
     func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Element-wise minimum over all ranks, in place. (Default: a max-reduction of the negated values,
+    /// which is exact.)
+    func allReduceMin(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     /// Copies `root`'s bytes into every other rank's buffer.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     /// Blocks until every rank has reached the barrier.
     func barrier() throws
+
+    /// Allocates `count` zero-initialised fp32 elements shared by every rank of this node.
+    ///
+    /// Collective over the node: every rank of the node calls it with the same `count`, in the same
+    /// order as its other node-shared allocations. Every rank of the node gets the same memory; ranks on
+    /// other nodes get their own node's copy. Writes become visible to the node's other ranks after a
+    /// `nodeBarrier()`; `free()` is collective too (see NodeSharedFloats.swift for the rules).
+    /// (Default: private memory when the node has one rank, otherwise an error.)
+    /// - Throws: `CommunicatorError.lengthMismatch` if the node's ranks passed different counts,
+    ///   `CommunicatorError.transport` if the memory cannot be allocated.
+    func allocateNodeShared(count: Int) throws -> NodeSharedFloats
+    /// Blocks until every rank of this node has reached it, and makes every node-shared write made
+    /// before it visible to the node's ranks after it. (Default: `barrier()`, a world barrier, which
+    /// is at least as strong; every rank of the world must then call it.)
+    func nodeBarrier() throws
     /// Ends the whole job (every rank) after printing `message` to standard error.
     func abort(code: Int32, message: String) -> Never
     /// Releases the transport at the end of a successful run (MPI_Finalize); a no-op elsewhere.
@@ -57,6 +76,26 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
     public func finalize() {}
+
+    public func allReduceMin(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        // min(x) = −max(−x) exactly: negation only flips the sign bit.
+        for i in buffer.indices { buffer[i] = -buffer[i] }
+        defer { for i in buffer.indices { buffer[i] = -buffer[i] } }
+        try allReduceMax(buffer)
+    }
+
+    public func allocateNodeShared(count: Int) throws -> NodeSharedFloats {
+        guard localSize == 1 else {
+            throw CommunicatorError.transport(
+                operation: "allocateNodeShared", code: -1,
+                message: "\(type(of: self)) has no node-shared memory for \(localSize) ranks per node")
+        }
+        return NodeSharedFloats.privateAllocation(count: count)
+    }
+
+    public func nodeBarrier() throws {
+        try barrier()
+    }
 
     /// True on the rank that prints, writes metrics and checkpoints.
     public var isRoot: Bool { rank == 0 }
@@ -74,6 +113,11 @@ extension Communicator {
     /// Max-reduces an array of floats in place.
     public func allReduceMax(_ values: inout [Float]) throws {
         try values.withUnsafeMutableBufferPointer { try allReduceMax($0) }
+    }
+
+    /// Min-reduces an array of floats in place.
+    public func allReduceMin(_ values: inout [Float]) throws {
+        try values.withUnsafeMutableBufferPointer { try allReduceMin($0) }
     }
 
     /// Broadcasts an array of trivially copyable values from `root`; lengths must already agree.

@@ -2,7 +2,9 @@
 // in place of MPI. Reductions are computed by every rank from all ranks' inputs in rank order
 // 0, 1, …, N−1 with the same code, so every rank gets bit-identical results whatever the thread timing.
 // Buffers are only read between the two barrier phases and only written after the second, so in-place
-// reductions never race with a peer still reading its input.
+// reductions never race with a peer still reading its input. Node collectives (node-shared allocation
+// and free, nodeBarrier) meet only the ranks of the caller's simulated node; node-shared memory is one
+// heap buffer per node and allocation, and the world's lock gives the ordering a nodeBarrier promises.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +29,9 @@ public final class InProcessCommunicator: Communicator {
     public var hostName: String { "node\(rank / world.ranksPerNode)" }
 
     private let world: InProcessWorld
+    /// Node-shared allocations made so far by this rank (its node's ranks count in step).
+    private var nodeAllocations = 0
+    private var node: Int { rank / world.ranksPerNode }
 
     init(world: InProcessWorld, rank: Int) {
         self.world = world
@@ -45,6 +50,13 @@ public final class InProcessCommunicator: Communicator {
         // NaN wins (and stays), so a NaN on any rank is visible on every rank.
         try reduce(buffer, operation: "allReduceMax(Float)") { current, next in
             (next > current || next.isNaN) && !current.isNaN ? next : current
+        }
+    }
+
+    public func allReduceMin(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        // NaN wins, as in allReduceMax.
+        try reduce(buffer, operation: "allReduceMin(Float)") { current, next in
+            (next < current || next.isNaN) && !current.isNaN ? next : current
         }
     }
 
@@ -71,6 +83,32 @@ public final class InProcessCommunicator: Communicator {
                                         deposit: .init(operation: operation, count: 0, root: -1, pointer: nil))
         let problem = validate(deposits, operation: operation)
         _ = try world.arrive(rank: rank, operation: operation, deposit: nil)
+        if let problem { throw problem }
+    }
+
+    /// One zero-filled buffer per simulated node: the node's ranks get the same memory, other nodes
+    /// their own. Throws on every rank of the node if their counts differ.
+    public func allocateNodeShared(count: Int) throws -> NodeSharedFloats {
+        precondition(count >= 0, "negative node-shared count \(count)")
+        try nodeCollective(operation: "allocateNodeShared", count: count)
+        nodeAllocations += 1
+        let memory = world.nodeMemory(node: node, sequence: nodeAllocations, count: count)
+        return NodeSharedFloats(count: count, base: memory.base, ownerLocalRank: 0, isOwner: localRank == 0,
+                                storage: InProcessNodeShare(memory: memory, communicator: self,
+                                                            sequence: nodeAllocations))
+    }
+
+    public func nodeBarrier() throws {
+        try nodeCollective(operation: "nodeBarrier", count: 0)
+    }
+
+    /// A rendezvous of this node's ranks (deposit, validate, release) that throws on every rank of the
+    /// node if they called different operations or passed different counts.
+    func nodeCollective(operation: String, count: Int) throws {
+        let deposit = InProcessWorld.Deposit(operation: operation, count: count, root: -1, pointer: nil)
+        let deposits = try world.arrive(rank: rank, group: .node(node), operation: operation, deposit: deposit)
+        let problem = validate(deposits, operation: operation)
+        _ = try world.arrive(rank: rank, group: .node(node), operation: operation, deposit: nil)
         if let problem { throw problem }
     }
 
@@ -105,7 +143,7 @@ public final class InProcessCommunicator: Communicator {
     }
 
     /// The same verdict on every rank: all ranks must be in the same collective with the same length
-    /// and root.
+    /// and root. (For node collectives the indices, and so the ranks named, are local ranks.)
     private func validate(_ deposits: [InProcessWorld.Deposit], operation: String) -> Error? {
         let first = deposits[0]
         for (other, deposit) in deposits.enumerated() {
@@ -125,5 +163,24 @@ public final class InProcessCommunicator: Communicator {
             }
         }
         return nil
+    }
+}
+
+/// One rank's hold on an in-process node buffer; `free()` is a node rendezvous naming the allocation,
+/// so ranks that free different buffers (or only some ranks freeing) throw instead of passing.
+private final class InProcessNodeShare: NodeSharedStorage {
+    private var memory: InProcessNodeMemory?
+    private weak var communicator: InProcessCommunicator?
+    private let sequence: Int
+
+    init(memory: InProcessNodeMemory, communicator: InProcessCommunicator, sequence: Int) {
+        self.memory = memory
+        self.communicator = communicator
+        self.sequence = sequence
+    }
+
+    func free() throws {
+        defer { memory = nil }
+        try communicator?.nodeCollective(operation: "free(node-shared #\(sequence))", count: 0)
     }
 }

@@ -3,7 +3,9 @@
 // `InProcessCommunicator`, joins them and rethrows the first failure. The world object below is the
 // shared rendezvous: every collective is two reusable barrier phases (deposit, then release) guarded by
 // one lock, and any failure (a thrown error, an abort, a rank that leaves early) wakes every waiting
-// rank with an error instead of letting the test hang.
+// rank with an error instead of letting the test hang. Rendezvous happen per group: the whole world, or
+// one simulated node (ranks r·ranksPerNode ..< (r+1)·ranksPerNode) for node collectives. The world also
+// hands out node-shared memory: the ranks of a node asking for their k-th allocation get one buffer.
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -41,20 +43,45 @@ public final class InProcessWorld {
     /// Ranks per simulated node (host names are "node0", "node1", ...).
     public let ranksPerNode: Int
 
+    /// The ranks that meet in one collective: all of them, or the ranks of one node.
+    enum Group: Hashable {
+        case world
+        case node(Int)
+    }
+
+    /// One group's reusable barrier state.
+    private struct Phase {
+        var arrived = 0
+        var generation = 0
+        var deposits: [Deposit]
+    }
+
     private let lock = NSCondition()
-    private var arrived = 0
-    private var generation = 0
+    private var phases: [Group: Phase] = [:]
     private var finishedRanks = 0
+    private var finishedPerNode: [Int]
     private var failure: InProcessWorldError?
-    private var deposits: [Deposit]
     /// pthread identity of each rank's thread, so `abort` knows whether it may end the calling thread.
     private var rankThreads: [pthread_t?]
+    /// Node-shared buffers not yet picked up by every rank of their node, by (node, sequence number).
+    private var pendingShared: [NodeAllocation: (memory: InProcessNodeMemory, pickedUp: Int)] = [:]
 
     init(size: Int, ranksPerNode: Int) {
         self.size = size
         self.ranksPerNode = ranksPerNode
-        deposits = Array(repeating: Deposit(operation: "", count: 0, root: -1, pointer: nil), count: size)
+        let empty = Deposit(operation: "", count: 0, root: -1, pointer: nil)
+        phases[.world] = Phase(deposits: Array(repeating: empty, count: size))
+        let nodes = (size + ranksPerNode - 1) / ranksPerNode
+        finishedPerNode = Array(repeating: 0, count: nodes)
         rankThreads = Array(repeating: nil, count: size)
+        for node in 0..<nodes {
+            phases[.node(node)] = Phase(deposits: Array(repeating: empty, count: nodeSize(node)))
+        }
+    }
+
+    /// Number of ranks on `node` (the last node may have fewer).
+    func nodeSize(_ node: Int) -> Int {
+        min(ranksPerNode, size - node * ranksPerNode)
     }
 
     /// Runs `body` on `ranks` threads, one communicator each, and returns their results in rank order.
@@ -95,37 +122,59 @@ public final class InProcessWorld {
 
     // MARK: Rendezvous
 
-    /// One barrier phase: deposit (optionally), wait for every rank, return the deposits.
-    /// Throws if the world has failed or a rank has left while others still wait.
-    func arrive(rank: Int, operation: String, deposit: Deposit?) throws -> [Deposit] {
+    /// One barrier phase of `group`: deposit (optionally), wait for every rank of the group, return the
+    /// group's deposits (indexed by rank for the world, by local rank for a node).
+    /// Throws if the world has failed or a rank of the group has left while others still wait.
+    func arrive(rank: Int, group: Group = .world, operation: String, deposit: Deposit?) throws -> [Deposit] {
         lock.lock()
         defer { lock.unlock() }
-        try checkAlive(operation: operation)
-        if let deposit { deposits[rank] = deposit }
-        let myGeneration = generation
-        arrived += 1
-        if arrived == size {
-            arrived = 0
-            generation += 1
+        try checkAlive(group: group, operation: operation)
+        var phase = phases[group]!
+        if let deposit { phase.deposits[group == .world ? rank : rank % ranksPerNode] = deposit }
+        let myGeneration = phase.generation
+        phase.arrived += 1
+        if phase.arrived == phase.deposits.count {
+            phase.arrived = 0
+            phase.generation += 1
+            phases[group] = phase
             lock.broadcast()
-            return deposits
+            return phase.deposits
         }
-        while generation == myGeneration {
-            try checkAlive(operation: operation)
+        phases[group] = phase
+        while phases[group]!.generation == myGeneration {
+            try checkAlive(group: group, operation: operation)
             lock.wait()
         }
-        return deposits
+        return phases[group]!.deposits
     }
 
-    private func checkAlive(operation: String) throws {
+    private func checkAlive(group: Group, operation: String) throws {
         if let failure {
             throw CommunicatorError.transport(operation: operation, code: -1,
                                               message: "in-process world failed: \(failure)")
         }
-        if finishedRanks > 0 {
+        let finished: Int
+        switch group {
+        case .world: finished = finishedRanks
+        case let .node(node): finished = finishedPerNode[node]
+        }
+        if finished > 0 {
             throw CommunicatorError.transport(operation: operation, code: -1,
                                               message: "a rank returned while others wait in a collective")
         }
+    }
+
+    /// The buffer for the `sequence`-th node-shared allocation of `node`: created (zero-filled) by the
+    /// first of the node's ranks to ask, the same object for the others. The world forgets it once every
+    /// rank of the node has picked it up, so the memory lives exactly as long as the ranks' references.
+    func nodeMemory(node: Int, sequence: Int, count: Int) -> InProcessNodeMemory {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = NodeAllocation(node: node, sequence: sequence)
+        var entry = pendingShared[key] ?? (memory: InProcessNodeMemory(count: count), pickedUp: 0)
+        entry.pickedUp += 1
+        pendingShared[key] = entry.pickedUp == nodeSize(node) ? nil : entry
+        return entry.memory
     }
 
     /// Records the first failure and wakes every waiting rank.
@@ -139,6 +188,7 @@ public final class InProcessWorld {
     private func finish(rank: Int) {
         lock.lock()
         finishedRanks += 1
+        finishedPerNode[rank / ranksPerNode] += 1
         lock.broadcast()
         lock.unlock()
     }
@@ -162,6 +212,26 @@ public final class InProcessWorld {
         defer { lock.unlock() }
         return failure
     }
+}
+
+/// Identifies one node-shared allocation: the node and the allocation's sequence number on that node.
+struct NodeAllocation: Hashable {
+    var node: Int
+    var sequence: Int
+}
+
+/// The memory of one in-process node-shared buffer, zero-filled; freed when the last rank drops it.
+final class InProcessNodeMemory {
+    let base: UnsafeMutablePointer<Float>?
+
+    init(count: Int) {
+        guard count > 0 else { base = nil; return }
+        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        pointer.initialize(repeating: 0, count: count)
+        base = pointer
+    }
+
+    deinit { base?.deallocate() }
 }
 
 /// Per-rank results, written by the rank threads and read after they are joined.

@@ -3,7 +3,8 @@
 // Errors are returned, not fatal (MPI_ERRORS_RETURN on both communicators); every return code is checked
 // and turned into CommunicatorError.transport with MPI_Error_string's text. Thread level FUNNELED:
 // helper threads (OpenBLAS, compute pools) may exist, but only the thread that created this object may
-// call MPI through it.
+// call MPI through it. Node-shared memory (MPI_Win_allocate_shared over the node communicator) and the
+// node barrier are in MPICommunicator+NodeShared.swift.
 import CMPI
 import CScaLAPACK
 import Foundation
@@ -23,7 +24,12 @@ public final class MPICommunicator: Communicator {
 
     /// The world communicator (MPI_COMM_WORLD).
     let world: MPI_Comm
-    private var node: MPI_Comm?
+    /// The node communicator (MPI_Comm_split_type SHARED); nil after finalize.
+    var node: MPI_Comm?
+    /// Node-shared windows not yet freed, in allocation order (the same order on every rank of a node).
+    var nodeWindows: [MPINodeWindow] = []
+    /// Node-shared allocations made so far (labels windows in messages).
+    var nodeAllocations = 0
     /// True when this object called MPI_Init_thread and so owns MPI_Finalize.
     private let ownsInitialization: Bool
     private var finalized = false
@@ -110,6 +116,10 @@ public final class MPICommunicator: Communicator {
         try allReduce(buffer, type: cmpi_float(), op: cmpi_op_max(), name: "MPI_Allreduce(MAX, FLOAT)")
     }
 
+    public func allReduceMin(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try allReduce(buffer, type: cmpi_float(), op: cmpi_op_min(), name: "MPI_Allreduce(MIN, FLOAT)")
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         let name = "MPI_Bcast"
         guard (0..<size).contains(root) else {
@@ -136,8 +146,8 @@ public final class MPICommunicator: Communicator {
         exit(code)  // MPI_Abort does not return; this only satisfies the type system.
     }
 
-    /// Frees the node communicator, releases the BLACS if used, and calls MPI_Finalize (only if this
-    /// object initialised MPI). Collective: call it once on every rank, after the last collective, on the
+    /// Frees the node-shared windows still allocated (in allocation order), the node communicator,
+    /// releases the BLACS if used, and calls MPI_Finalize (only if this object initialised MPI). Collective: call it once on every rank, after the last collective, on the
     /// thread that created this object. Later calls do nothing. The protocol makes it non-throwing, so a
     /// failure (rare: the job is ending anyway) is reported on standard error with the rank.
     public func finalize() {
@@ -153,6 +163,7 @@ public final class MPICommunicator: Communicator {
         guard !finalized else { return }
         try checkThread("MPI_Finalize")
         finalized = true
+        try releaseNodeWindows()
         if usedBLACS { Cblacs_exit(1) }  // 1: keep MPI running; it is finalised just below.
         if let nodeComm = node {
             var nodeComm: MPI_Comm? = nodeComm
@@ -178,21 +189,24 @@ public final class MPICommunicator: Communicator {
     }
 
     /// One MAX all-reduce of (n, −n, rank 0's n) so every rank learns whether all lengths agree; on a
-    /// mismatch every rank throws the same error naming the lowest disagreeing rank.
-    private func agreeOnLength(_ count: Int, operation: String) throws {
-        guard checksLengths, size > 1 else { return }
-        var values: [Int64] = [Int64(count), -Int64(count), rank == 0 ? Int64(count) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &values, 3, cmpi_int64(), cmpi_op_max(), world),
+    /// mismatch every rank throws the same error naming the lowest disagreeing rank. `onNode` runs it
+    /// over the node communicator instead (ranks are then local ranks) and always, whatever
+    /// `checksLengths` says.
+    func agreeOnLength(_ count: Int, operation: String, onNode: Bool = false) throws {
+        let (comm, me, members) = onNode ? (node, localRank, localSize) : (world, rank, size)
+        guard onNode || checksLengths, members > 1 else { return }
+        var values: [Int64] = [Int64(count), -Int64(count), me == 0 ? Int64(count) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &values, 3, cmpi_int64(), cmpi_op_max(), comm),
                                   "\(operation) length check")
         guard values[0] != -values[1] else { return }
         let expected = values[2]
         // Second round, only on the (collective) error path: find the lowest mismatching rank and its count.
-        var culprit: [Int64] = [Int64(count) != expected ? -Int64(rank) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &culprit, 1, cmpi_int64(), cmpi_op_max(), world),
+        var culprit: [Int64] = [Int64(count) != expected ? -Int64(me) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &culprit, 1, cmpi_int64(), cmpi_op_max(), comm),
                                   "\(operation) length check")
         let culpritRank = Int(-culprit[0])
-        var found: [Int64] = [rank == culpritRank ? Int64(count) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &found, 1, cmpi_int64(), cmpi_op_max(), world),
+        var found: [Int64] = [me == culpritRank ? Int64(count) : Int64.min]
+        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &found, 1, cmpi_int64(), cmpi_op_max(), comm),
                                   "\(operation) length check")
         throw CommunicatorError.lengthMismatch(operation: operation, rank: culpritRank,
                                                expected: Int(expected), found: Int(found[0]))

@@ -19,12 +19,16 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var processedTokens: Int
     public var gradNorm: Double
     public var seconds: Double
+    /// Seconds of this step spent in the gradient all-reduce and in merges.
+    public var allReduceSeconds: Double
+    public var mergeSeconds: Double
     public var skipped: Bool
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFiniteGradients(step: Int)
     case noScoredTokens(step: Int)
+    case inconsistentRanks(step: Int, ranks: [Int])
     case invalid(String)
 
     public var description: String {
@@ -33,6 +37,9 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "step \(step): the reduced gradients contain NaN or Inf (use --on-nan skip to skip such steps)"
         case let .noScoredTokens(step):
             return "step \(step): the global batch has no answer tokens to score"
+        case let .inconsistentRanks(step, ranks):
+            return "step \(step): consistency check failed: the trainable values or merged weights of rank(s) "
+                + "\(ranks.map(String.init).joined(separator: ", ")) differ from rank 0's"
         case let .invalid(message):
             return message
         }
@@ -110,13 +117,16 @@ public final class Trainer {
             model.backward(batch, acts: a, targets: targets, lossWeight: 1, gradients: params.gradients,
                            logitGradient: logitGradient)
         }
-        // One all-reduce: every gradient, then the loss sum and the token count.
+        // One all-reduce: every gradient, then the loss sum and the token count. (The count of processed
+        // tokens, for throughput only, rides in a second tiny reduction.)
+        let reduceStart = DispatchTime.now().uptimeNanoseconds
         let all = params.gradientsWithTotals
         all[params.count] = Float(lossSum)
         all[params.count + 1] = Float(tokenCount)
         try comm.allReduceSum(all)
         var totalsForProcessed = [Double(processed)]
         try comm.allReduceSum(&totalsForProcessed)
+        let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
         let globalTokens = Int(all[params.count + 1])
         guard globalTokens > 0 else { throw TrainingError.noScoredTokens(step: step) }
         let globalLoss = Double(all[params.count]) / Double(globalTokens)
@@ -136,12 +146,15 @@ public final class Trainer {
             adapters.updateLongTerm()
         }
         step += 1
+        let mergeStart = DispatchTime.now().uptimeNanoseconds
         if !skipped, step % max(1, adapters.settings.fusionStep) == 0 {
             try MergeStep.afterOptimizerStep(adapters, comm: comm)
         }
+        let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e9
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
-                          processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds, skipped: skipped)
+                          processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
+                          allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
     }
 
     /// I-LoRA's w·MSE(logits_work, logits_long) summed over answer rows (mean over the vocabulary),
@@ -164,6 +177,33 @@ public final class Trainer {
                 for j in 0..<v { d[j] += scale * (lw[j] - ll[j]) }
             }
         })
+    }
+
+    /// A checksum of everything that must be identical on every rank: the trainable values, I-LoRA's
+    /// long-term copy, merged master weights and SECURA-M2's long-term pairs (position-weighted, Double).
+    public func stateChecksum() -> Double {
+        var total = 0.0
+        func add(_ p: UnsafePointer<Float>, _ n: Int) {
+            var s = 0.0
+            for i in 0..<n { s += Double(p[i]) * Double(1 + i % 7) }
+            total = total * 1.000_001 + s
+        }
+        add(adapters.parameters.values.storage.pointer, adapters.parameters.count)
+        if let long = adapters.longTerm { add(long.values.storage.pointer, long.count) }
+        for site in adapters.masters.keys.sorted() { let m = adapters.masters[site]!; add(m.pointer, m.count) }
+        for site in adapters.cabr.keys.sorted() {
+            if let la = adapters.cabr[site]!.longA, let lb = adapters.cabr[site]!.longB { add(la.pointer, la.count); add(lb.pointer, lb.count) }
+        }
+        return total
+    }
+
+    /// The consistency guard: every rank's checksum must equal rank 0's bit for bit.
+    /// - Throws: `TrainingError.inconsistentRanks` naming the ranks that differ (on every rank).
+    public func checkConsistency() throws {
+        let mine = stateChecksum().bitPattern
+        let all = try comm.allGather(bytes: withUnsafeBytes(of: mine) { Array($0) })
+        let differing = all.enumerated().filter { $0.element != all[0] }.map(\.offset)
+        if !differing.isEmpty { throw TrainingError.inconsistentRanks(step: step, ranks: differing) }
     }
 
     /// Mean cross-entropy per answer token over `examples` (default: the validation set), sharded over

@@ -1,5 +1,6 @@
 // `secura-dist doctor`: checks the native libraries and the MPI set-up on every rank: the rank → host
-// map, an OpenBLAS sgemm against a naive loop, and the ScaLAPACK SVD against LAPACK on a seeded matrix.
+// map, an OpenBLAS sgemm against a naive loop, the ScaLAPACK SVD against LAPACK on a seeded matrix, and
+// node-shared memory (one buffer per node, written in shards and read back by every rank).
 // Works as a plain process and under mpirun. Only rank 0 prints; the verdict is broadcast so every rank
 // exits with the same status, and an error on any rank aborts the whole job with that rank's reason.
 import ArgumentParser
@@ -27,6 +28,12 @@ struct Doctor: ParsableCommand {
     @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).")
     var threads: Int?
 
+    @Flag(name: .customLong("shm"), help: .hidden)  // also check node-shared memory's lifecycle and errors
+    var nodeSharedLifecycle = false
+
+    @Option(name: .customLong("shm-mib"), help: .hidden)  // node-shared test buffer size
+    var nodeSharedMiB = 16
+
     /// Largest accepted relative error for each numerical check (fp32 results of double computations).
     static let tolerance = 1e-5
 
@@ -34,6 +41,7 @@ struct Doctor: ParsableCommand {
         guard rows >= 1, columns >= 1 else { throw ValidationError("--rows and --columns must be at least 1") }
         if let blockSize, blockSize < 1 { throw ValidationError("--block-size must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if nodeSharedMiB < 1 { throw ValidationError("--shm-mib must be at least 1") }
     }
 
     func run() throws {
@@ -72,6 +80,10 @@ struct Doctor: ParsableCommand {
         let reductionsIdentical = try NativeSelfTest.allReduceIsIdentical(communicator: communicator)
         let svd = try NativeSelfTest.svdCheck(communicator: communicator, rows: rows, columns: columns,
                                               blockSize: blockSize)
+        var nodeShared = try NativeSelfTest.nodeSharedCheck(communicator: communicator, megabytes: nodeSharedMiB)
+        if nodeSharedLifecycle {
+            nodeShared.lifecycle = try NativeSelfTest.nodeSharedLifecycleCheck(communicator: communicator)
+        }
         return Report(
             transport: communicator is MPICommunicator ? MPICommunicator.libraryVersion : "single process (no MPI)",
             blas: NativeSelfTest.blasConfiguration, blasCore: NativeSelfTest.blasCoreName,
@@ -81,7 +93,8 @@ struct Doctor: ParsableCommand {
                 return RankEntry(rank: rank, host: String(fields[0]), localRank: Int(fields[1]) ?? -1,
                                  localSize: Int(fields[2]) ?? -1)
             },
-            sgemmMaxRelativeError: Double(sgemmError[0]), reductionsIdentical: reductionsIdentical, svd: svd)
+            sgemmMaxRelativeError: Double(sgemmError[0]), reductionsIdentical: reductionsIdentical, svd: svd,
+            nodeShared: nodeShared)
     }
 }
 
@@ -104,6 +117,7 @@ private struct Report {
     var sgemmMaxRelativeError: Double
     var reductionsIdentical: Bool
     var svd: NativeSelfTest.SVDReport
+    var nodeShared: NativeSelfTest.NodeSharedReport
 
     var sgemmOK: Bool { sgemmMaxRelativeError <= Doctor.tolerance }
     var svdErrors: [(name: String, value: Double?)] {
@@ -113,7 +127,7 @@ private struct Report {
          ("leading block U[:r,:]·diag(S)·Vᵀ[:,:c] vs A[:r,:c]", svd.leadingBlockError)]
     }
     var svdOK: Bool { svd.identicalOnAllRanks && svdErrors.allSatisfy { ($0.value ?? .infinity) <= Doctor.tolerance } }
-    var ok: Bool { sgemmOK && reductionsIdentical && svdOK }
+    var ok: Bool { sgemmOK && reductionsIdentical && svdOK && nodeShared.ok }
 
     func text() -> String {
         func verdict(_ ok: Bool) -> String { ok ? "ok" : "FAILED" }
@@ -137,6 +151,7 @@ private struct Report {
         lines.append("    (LAPACK's own reconstruction error: \(number(svd.lapackReconstructionError)))")
         lines.append("    bit-identical on all ranks: \(svd.identicalOnAllRanks ? "yes" : "no")  "
                      + verdict(svd.identicalOnAllRanks))
+        lines += nodeShared.textLines
         lines.append("doctor: \(verdict(ok))")
         return lines.joined(separator: "\n")
     }
@@ -163,6 +178,7 @@ private struct Report {
             var svdValuesOnlyError: Double?
             var lapackReconstructionError: Double?
             var svdIdenticalOnAllRanks: Bool
+            var nodeShared: NativeSelfTest.NodeSharedReport
         }
         let output = Output(ok: ok, transport: transport, blas: blas, blasCore: blasCore, blasAdvice: blasAdvice,
                             blasThreads: blasThreads, ranks: ranks, sgemmMaxRelativeError: sgemmMaxRelativeError,
@@ -173,7 +189,7 @@ private struct Report {
                             svdLeadingBlockError: svd.leadingBlockError,
                             svdValuesOnlyError: svd.valuesOnlyError,
                             lapackReconstructionError: svd.lapackReconstructionError,
-                            svdIdenticalOnAllRanks: svd.identicalOnAllRanks)
+                            svdIdenticalOnAllRanks: svd.identicalOnAllRanks, nodeShared: nodeShared)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(output)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

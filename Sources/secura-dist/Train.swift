@@ -95,13 +95,16 @@ struct Train: ParsableCommand {
     @Option(help: "Print a progress line every this many steps.")
     var logEvery = 1
 
+    @Option(help: "Consistency guard: every this many steps, compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
+    var checkEvery = 10
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         guard steps >= 1, batchSize >= 1, microBatch >= 1, maxLength >= 2, logEvery >= 1 else {
             throw ValidationError("--steps, --batch-size, --micro-batch and --log-every must be at least 1, --max-length at least 2")
         }
-        guard lr > 0, split > 0, split <= 1, warmup >= 0, evalEvery >= 0, saveEvery >= 0, clip >= 0 else {
+        guard lr > 0, split > 0, split <= 1, warmup >= 0, evalEvery >= 0, saveEvery >= 0, clip >= 0, checkEvery >= 0 else {
             throw ValidationError("--lr must be positive, --split in (0, 1], --warmup/--eval-every/--save-every/--clip non-negative")
         }
     }

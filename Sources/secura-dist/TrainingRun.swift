@@ -20,6 +20,7 @@ struct TrainingRun {
         try ensureWritableFolder(out)
         let started = Date()
 
+        try describeRanks(say)
         let loaded = try ModelLoader.open(o.model)
         let tokenizer = try TokenizerLoader.load(o.model)
         var settings = try o.method.settings()
@@ -48,8 +49,14 @@ struct TrainingRun {
             settings.targets = peft.targets
         }
         let solver = ScaLAPACKSVD(communicator: comm)
+        let initStart = Date()
         let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
-                                      solver: solver) { line in say("  " + line) }
+                                      solver: solver) { line in if settings.cabrInit == .svd { say("  " + line) } }
+        let initSeconds = Date().timeIntervalSince(initStart)
+        if settings.method.isCABRFamily {
+            say("cabr init (\(settings.cabrInit == .svd ? solver.method : "slice")) of \(adapters.plans.count) matrices: "
+                + String(format: "%.2f s", initSeconds))
+        }
         if let initAdapter = o.initAdapter { try PEFTFormat.load(URL(fileURLWithPath: initAdapter), into: adapters) }
         describe(adapters, settings: settings, say: say)
 
@@ -83,12 +90,18 @@ struct TrainingRun {
             try metrics?.write(["step": 0, "val_loss": v])
         }
         var progress = Progress(total: o.steps, start: trainer.step)
+        var timing = (steps: 0.0, allReduce: 0.0, merge: 0.0)
         while trainer.step < o.steps {
             let r = try trainer.trainStep()
             progress.add(tokens: r.processedTokens, seconds: r.seconds)
+            timing.steps += r.seconds
+            timing.allReduce += r.allReduceSeconds
+            timing.merge += r.mergeSeconds
+            if o.checkEvery > 0, r.step % o.checkEvery == 0 || r.step == o.steps { try trainer.checkConsistency() }
             var record: [String: Any] = ["step": r.step, "loss": r.loss, "lr": r.lr, "tokens": r.tokens,
                                          "processed_tokens": r.processedTokens, "grad_norm": r.gradNorm,
-                                         "seconds": r.seconds, "skipped": r.skipped]
+                                         "seconds": r.seconds, "allreduce_seconds": r.allReduceSeconds,
+                                         "merge_seconds": r.mergeSeconds, "skipped": r.skipped]
             if o.evalEvery > 0, r.step % o.evalEvery == 0 || r.step == o.steps, let v = try trainer.validationLoss() {
                 record["val_loss"] = v
             } else if o.evalEvery == 0, r.step == o.steps, let v = try trainer.validationLoss() {
@@ -112,9 +125,32 @@ struct TrainingRun {
             }
         }
         try comm.barrier()
+        if timing.steps > 0 {
+            say("time in steps: " + String(format: "%.1f s (%.2f s/step); all-reduce %.1f%%, merges %.1f%%; init %.2f s",
+                                           timing.steps, timing.steps / Double(max(1, progress.steps)),
+                                           100 * timing.allReduce / timing.steps, 100 * timing.merge / timing.steps, initSeconds))
+        }
+        // VmHWM counts shared pages in full on every rank; PSS splits them, so its sum is the real total.
+        let peaks = try comm.allGather(value: Double(ProcessMemory.peakResidentBytes() ?? 0) / 1_048_576)
+        let pss = try comm.allGather(value: Double(ProcessMemory.proportionalSetBytes() ?? 0) / 1_048_576)
+        say("memory per rank (MiB): peak resident " + peaks.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+            + "; proportional set now " + pss.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+            + String(format: " (sum %.0f)", pss.reduce(0, +)))
         say("done: \(trainer.step) steps in " + String(format: "%.1f s", Date().timeIntervalSince(started))
             + (trainer.skippedSteps > 0 ? " (\(trainer.skippedSteps) skipped for NaN/Inf)" : "")
             + "; final state in \(out.appendingPathComponent("adapter").path)")
+    }
+
+    /// Rank → host map and threads per rank (rank 0 prints).
+    func describeRanks(_ say: RootPrinter) throws {
+        guard comm.size > 1 else {
+            say("1 process, \(BLAS.threads) thread(s) (OpenBLAS \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "core " + $0 } ?? "default kernels"))")
+            return
+        }
+        let entries = try comm.allGather(string: "\(comm.hostName) local \(comm.localRank)/\(comm.localSize)")
+        let hosts = Set(entries.map { $0.split(separator: " ").first.map(String.init) ?? "" })
+        say("\(comm.size) ranks on \(hosts.count) node(s), \(BLAS.threads) thread(s) per rank:")
+        for (r, e) in entries.enumerated() { say("  rank \(r) → \(e)") }
     }
 
     func describe(_ adapters: AdapterSet, settings: MethodSettings, say: RootPrinter) {

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Compares two secura-dist state files (state.safetensors of OUTPUT/adapter or a checkpoint) tensor by
+tensor with the standard library only: max|a - b| / max|b| per tensor must not exceed --rtol.
+
+    python3 launch/compare_states.py A/state.safetensors B/state.safetensors [--rtol 1e-5] [--prefix param/]
+Prints the worst tensor and exits non-zero on a mismatch, a missing tensor or a shape difference.
+"""
+import argparse
+import json
+import struct
+import sys
+from array import array
+
+
+def read(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    header.pop("__metadata__", None)
+    out = {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            continue
+        a = array("f")
+        a.frombytes(data[e["data_offsets"][0]:e["data_offsets"][1]])
+        out[name] = (e["shape"], a)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--rtol", type=float, default=1e-5)
+    p.add_argument("--prefix", default="", help="compare only tensors whose names start with this")
+    args = p.parse_args()
+    a, b = read(args.a), read(args.b)
+    names = sorted(n for n in b if n.startswith(args.prefix))
+    worst, worst_name, failed = 0.0, "", False
+    for n in names:
+        if n not in a or a[n][0] != b[n][0]:
+            print(f"{n}: missing or shape differs", file=sys.stderr)
+            failed = True
+            continue
+        x, y = a[n][1], b[n][1]
+        scale = max((abs(v) for v in y), default=0.0) or 1.0
+        diff = max((abs(u - v) for u, v in zip(x, y)), default=0.0) / scale
+        if diff > worst:
+            worst, worst_name = diff, n
+    print(f"compared {len(names)} tensors; worst max|a-b|/max|b| = {worst:.3e} ({worst_name or 'all equal'})")
+    sys.exit(1 if failed or worst > args.rtol else 0)
+
+
+if __name__ == "__main__":
+    main()

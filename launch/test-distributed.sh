@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Multi-process training checks under real mpirun, on SmolLM2 and a small generated task:
+#   - np 1 and np 2 give the same final adapters (and SECURA-M1 merged weights) within 1e-5 relative;
+#   - killing one rank ends the job promptly, the last checkpoint stays valid, and resuming it on
+#     another rank count reaches the same final state as an uninterrupted run;
+#   - a malformed data line aborts the whole job with a message naming the rank, the file and the line.
+#
+#   launch/test-distributed.sh [path/to/secura-dist]      (default .build/debug/secura-dist)
+#   METHODS="secura-m1 lora cur-lora" STEPS=20 launch/test-distributed.sh
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${1:-$root/.build/debug/secura-dist}"
+mpi="$root/launch/mpirun.sh"
+steps="${STEPS:-20}"
+methods="${METHODS:-secura-m1 lora cur-lora}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
+fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
+
+model="$(bash "$root/launch/fetch-model.sh")"
+python3 - "$work/task.jsonl" <<'PY'
+import json, sys
+rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
+with open(sys.argv[1], "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+PY
+common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)
+
+echo "distributed: np 1 vs np 2"
+for m in $methods; do
+  init=(--cabr-init slice)
+  [ "$m" = secura-m1 ] && init=(--cabr-init svd)   # the SVD path: LAPACK on 1 rank, ScaLAPACK on 2
+  out1="$("$bin" train "${common[@]}" "${init[@]}" --method "$m" --steps "$steps" --output "$work/$m-np1" 2>&1)" || { fail "$m np 1 run" "$out1"; continue; }
+  out2="$("$mpi" -np 2 "$bin" train "${common[@]}" "${init[@]}" --method "$m" --steps "$steps" --output "$work/$m-np2" 2>&1)" || { fail "$m np 2 run" "$out2"; continue; }
+  cmp="$(python3 "$root/launch/compare_states.py" "$work/$m-np2/adapter/state.safetensors" "$work/$m-np1/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
+    && ok "$m: np 2 equals np 1 after $steps steps ($cmp)" || fail "$m: np 2 differs from np 1" "$cmp"
+  if [ "$m" = secura-m1 ]; then
+    grep -q "ranks on 1 node" <<<"$out2" && grep -q "ScaLAPACK" <<<"$out2" && ok "np 2 prints the rank map and uses ScaLAPACK for the SVD" \
+      || fail "np 2 rank map / ScaLAPACK" "$out2"
+    [ "$(grep -c '^step ' <<<"$out2")" -eq "$(grep -c '^step ' <<<"$out1")" ] && ok "only rank 0 prints progress" || fail "progress lines" "$out2"
+  fi
+done
+
+echo "distributed: a killed rank"
+kill_steps=40
+"$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --output "$work/straight" >/dev/null 2>&1 \
+  || fail "uninterrupted reference run"
+"$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --save-every 5 --output "$work/killed" >"$work/killed.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do [ -d "$work/killed/checkpoints/step-00000010" ] && break; sleep 0.2; done
+victim="$(pgrep -f "secura-dist train .*--output $work/killed" | tail -n 1)"
+if [ -z "$victim" ]; then
+  fail "no rank to kill (the job ended before its second checkpoint?)" "$(cat "$work/killed.log")"
+else
+  killed_at=$(date +%s)
+  kill -9 "$victim"
+  wait "$job"; status=$?
+  elapsed=$(( $(date +%s) - killed_at ))
+  if [ $status -ne 0 ] && [ $elapsed -le 30 ]; then ok "job exits non-zero ($status) ${elapsed}s after SIGKILL of one rank"
+  else fail "job after SIGKILL: status $status after ${elapsed}s" "$(cat "$work/killed.log")"; fi
+  latest="$(ls -d "$work"/killed/checkpoints/step-* 2>/dev/null | sort | tail -n 1)"
+  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/killed" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
+    ok "the last checkpoint ($(basename "$latest")) loads; resumed on 1 rank"
+    cmp="$(python3 "$root/launch/compare_states.py" "$work/killed/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
+      && ok "resumed run equals the uninterrupted one ($cmp)" || fail "resumed run differs" "$cmp"
+  else
+    fail "resume after the kill (status $status)" "$out"
+  fi
+fi
+
+echo "distributed: malformed data"
+cp "$work/task.jsonl" "$work/bad.jsonl"
+echo '{"input": "broken", "output": }' >>"$work/bad.jsonl"
+err="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method lora --data "$work/bad.jsonl" --steps 2 --output "$work/bad" 2>&1)"; status=$?
+if [ $status -ne 0 ] && grep -q "error on rank" <<<"$err" && grep -q "bad.jsonl:31" <<<"$err"; then ok "malformed line aborts the job naming rank, file and line"
+else fail "malformed line under mpirun (status $status)" "$err"; fi
+
+echo "distributed: $passed passed, $failed failed"
+[ $failed -eq 0 ]
