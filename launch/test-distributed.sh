@@ -46,7 +46,7 @@ for m in $methods; do
 done
 
 echo "distributed: a killed rank"
-kill_steps=40
+kill_steps=30
 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --output "$work/straight" >/dev/null 2>&1 \
   || fail "uninterrupted reference run"
 "$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --save-every 5 --output "$work/killed" >"$work/killed.log" 2>&1 &

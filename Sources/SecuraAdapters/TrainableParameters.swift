@@ -19,6 +19,21 @@ public final class TrainableParameters: @unchecked Sendable {
     /// The gradient buffer including the two trailing totals (loss sum, token count).
     public var gradientsWithTotals: UnsafeMutableBufferPointer<Float> { gradients.storage.buffer }
 
+    private var accumulatorStorage: UnsafeMutableBufferPointer<Double>?
+
+    /// A Double accumulator of count + 2 elements (gradients, loss sum, token count), allocated on first
+    /// use. The trainer sums each micro-batch's gradient into it, so the global sum does not depend on how
+    /// the micro-batches are dealt to ranks (up to Double rounding, far below fp32's).
+    public func accumulator() -> UnsafeMutableBufferPointer<Double> {
+        if let a = accumulatorStorage { return a }
+        let a = UnsafeMutableBufferPointer<Double>.allocate(capacity: count + 2)
+        a.initialize(repeating: 0)
+        accumulatorStorage = a
+        return a
+    }
+
+    deinit { accumulatorStorage?.deallocate() }
+
     /// Number of trainable scalars.
     public var count: Int { layout.count }
 

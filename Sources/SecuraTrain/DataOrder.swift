@@ -30,6 +30,17 @@ public final class DataOrder {
         return permutation[g % count]
     }
 
+    /// The micro-batches of step `step` that rank `rank` of `ranks` processes: the global batch
+    /// [k·B, (k+1)·B) is cut into micro-batches of `microBatch` consecutive samples, and micro-batch j goes
+    /// to rank j mod N. Every micro-batch is thus the same for any rank count.
+    public static func microBatches(step: Int, batchSize: Int, microBatch: Int, rank: Int, ranks: Int) -> [[Int]] {
+        let start = step * batchSize
+        let count = (batchSize + microBatch - 1) / microBatch
+        return stride(from: rank, to: count, by: ranks).map { j in
+            Array((start + j * microBatch)..<min(start + batchSize, start + (j + 1) * microBatch))
+        }
+    }
+
     /// Global sample indices of step `step` that rank `rank` of `ranks` processes, in order.
     public static func share(step: Int, batchSize: Int, rank: Int, ranks: Int) -> [Int] {
         let start = step * batchSize

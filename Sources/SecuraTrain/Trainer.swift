@@ -63,10 +63,11 @@ public final class Trainer {
     public init(adapters: AdapterSet, options: TrainingOptions, comm: Communicator,
                 train: [TrainingExample], validation: [TrainingExample]) throws {
         guard !train.isEmpty else { throw TrainingError.invalid("the training set is empty") }
-        guard options.batchSize >= comm.size else {
-            throw TrainingError.invalid("--batch-size \(options.batchSize) is smaller than the number of ranks (\(comm.size)); every rank needs at least one sequence per step")
-        }
         guard options.microBatch >= 1 else { throw TrainingError.invalid("--micro-batch must be at least 1") }
+        let microBatches = (options.batchSize + options.microBatch - 1) / options.microBatch
+        guard microBatches >= comm.size else {
+            throw TrainingError.invalid("--batch-size \(options.batchSize) with --micro-batch \(options.microBatch) makes \(microBatches) micro-batch(es) per step, fewer than the \(comm.size) ranks; every rank needs at least one")
+        }
         self.adapters = adapters
         self.options = options
         self.comm = comm
@@ -90,11 +91,13 @@ public final class Trainer {
     public func trainStep() throws -> StepReport {
         let start = DispatchTime.now().uptimeNanoseconds
         let params = adapters.parameters
-        params.gradients.zero()
-        let mine = DataOrder.share(step: step, batchSize: options.batchSize, rank: comm.rank, ranks: comm.size)
+        let acc = params.accumulator()
+        acc.update(repeating: 0)
+        let mine = DataOrder.microBatches(step: step, batchSize: options.batchSize, microBatch: options.microBatch,
+                                          rank: comm.rank, ranks: comm.size)
         var lossSum = 0.0, tokenCount = 0, processed = 0
-        for chunkStart in stride(from: 0, to: mine.count, by: options.microBatch) {
-            let samples = Array(mine[chunkStart..<min(mine.count, chunkStart + options.microBatch)])
+        let g = params.gradients.storage.pointer
+        for samples in mine {
             let examples = samples.map { train[order.example(at: $0)] }
             let (batch, targets) = TokenBatch.padded(examples, padToken: options.padToken)
             try model.validate(batch)
@@ -114,25 +117,26 @@ public final class Trainer {
                 lossSum += term
                 logitGradient = gradient
             }
+            // Each micro-batch's gradient is computed on its own and summed in Double, so the result does
+            // not depend on which rank (or after which other micro-batch) it was computed.
+            params.gradients.zero()
             model.backward(batch, acts: a, targets: targets, lossWeight: 1, gradients: params.gradients,
                            logitGradient: logitGradient)
+            for i in 0..<params.count { acc[i] += Double(g[i]) }
         }
-        // One all-reduce: every gradient, then the loss sum and the token count. (The count of processed
-        // tokens, for throughput only, rides in a second tiny reduction.)
+        // One all-reduce: every gradient, then the loss sum and the scored-token count (Double).
         let reduceStart = DispatchTime.now().uptimeNanoseconds
-        let all = params.gradientsWithTotals
-        all[params.count] = Float(lossSum)
-        all[params.count + 1] = Float(tokenCount)
-        try comm.allReduceSum(all)
+        acc[params.count] = lossSum
+        acc[params.count + 1] = Double(tokenCount)
+        try comm.allReduceSum(acc)
         var totalsForProcessed = [Double(processed)]
         try comm.allReduceSum(&totalsForProcessed)
         let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
-        let globalTokens = Int(all[params.count + 1])
+        let globalTokens = Int(acc[params.count + 1])
         guard globalTokens > 0 else { throw TrainingError.noScoredTokens(step: step) }
-        let globalLoss = Double(all[params.count]) / Double(globalTokens)
-        let g = params.gradients.storage.pointer
-        let inv = 1 / Float(globalTokens)
-        for i in 0..<params.count { g[i] *= inv }
+        let globalLoss = acc[params.count] / Double(globalTokens)
+        let inv = 1 / Double(globalTokens)
+        for i in 0..<params.count { g[i] = Float(acc[i] * inv) }
         let lr = options.schedule.lr(at: step)
         var norm = GradientClipping.norm(g, count: params.count)
         var skipped = false
