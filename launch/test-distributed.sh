@@ -31,19 +31,20 @@ PY
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)
 
 echo "distributed: np 1 vs np 2"
+# CABR's A comes from the slice identity here: LAPACK (1 rank) and ScaLAPACK (2 ranks) SVDs agree only to
+# ~1e-7, and Adam turns such differences in near-zero gradient components into different trajectories.
 for m in $methods; do
-  init=(--cabr-init slice)
-  [ "$m" = secura-m1 ] && init=(--cabr-init svd)   # the SVD path: LAPACK on 1 rank, ScaLAPACK on 2
-  out1="$("$bin" train "${common[@]}" "${init[@]}" --method "$m" --steps "$steps" --output "$work/$m-np1" 2>&1)" || { fail "$m np 1 run" "$out1"; continue; }
-  out2="$("$mpi" -np 2 "$bin" train "${common[@]}" "${init[@]}" --method "$m" --steps "$steps" --output "$work/$m-np2" 2>&1)" || { fail "$m np 2 run" "$out2"; continue; }
+  out1="$("$bin" train "${common[@]}" --cabr-init slice --method "$m" --steps "$steps" --output "$work/$m-np1" 2>&1)" || { fail "$m np 1 run" "$out1"; continue; }
+  out2="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method "$m" --steps "$steps" --output "$work/$m-np2" 2>&1)" || { fail "$m np 2 run" "$out2"; continue; }
   cmp="$(python3 "$root/launch/compare_states.py" "$work/$m-np2/adapter/state.safetensors" "$work/$m-np1/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
     && ok "$m: np 2 equals np 1 after $steps steps ($cmp)" || fail "$m: np 2 differs from np 1" "$cmp"
   if [ "$m" = secura-m1 ]; then
-    grep -q "ranks on 1 node" <<<"$out2" && grep -q "ScaLAPACK" <<<"$out2" && ok "np 2 prints the rank map and uses ScaLAPACK for the SVD" \
-      || fail "np 2 rank map / ScaLAPACK" "$out2"
+    grep -q "ranks on 1 node" <<<"$out2" && ok "np 2 prints the rank map" || fail "np 2 rank map" "$out2"
     [ "$(grep -c '^step ' <<<"$out2")" -eq "$(grep -c '^step ' <<<"$out1")" ] && ok "only rank 0 prints progress" || fail "progress lines" "$out2"
   fi
 done
+out="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init svd --method secura-m1 --steps 1 --output "$work/svd-np2" 2>&1)"
+[ $? -eq 0 ] && grep -q "ScaLAPACK" <<<"$out" && ok "SECURA-M1 with the SVD init runs on 2 ranks (ScaLAPACK)" || fail "SVD init on 2 ranks" "$out"
 
 echo "distributed: a killed rank"
 kill_steps=30
