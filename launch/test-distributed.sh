@@ -11,6 +11,8 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/debug/secura-dist}"
 mpi="$root/launch/mpirun.sh"
+# Many SmolLM2 steps: use the CPU's OpenBLAS kernels (an OPENBLAS_CORETYPE already set is kept).
+source "$root/launch/env.sh"
 steps="${STEPS:-20}"
 methods="${METHODS:-secura-m1 lora cur-lora}"
 work="$(mktemp -d)"
