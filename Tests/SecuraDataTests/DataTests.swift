@@ -66,6 +66,10 @@ final class DataTests: XCTestCase {
     }
 
     func testSharedBigBenchTasksLoad() throws {
+        // ../shared/data sits beside the checkout in CI and on developer machines, not on a user's fresh clone.
+        guard FileManager.default.fileExists(atPath: FixturePaths.sharedData("bigbench").path) else {
+            throw XCTSkip("../shared/data is not beside this checkout")
+        }
         let counting = try DatasetLoader.read(FixturePaths.sharedData("bigbench/object_counting.json").path, skipBadLines: false)
         XCTAssertEqual(counting.records.count, 1000)
         let deduction = try DatasetLoader.read(FixturePaths.sharedData("bigbench/logical_deduction.json").path, skipBadLines: false)
