@@ -54,7 +54,8 @@ kill_steps=30
   || fail "uninterrupted reference run"
 "$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --save-every 5 --output "$work/killed" >"$work/killed.log" 2>&1 &
 job=$!
-for _ in $(seq 1 600); do [ -d "$work/killed/checkpoints/step-00000010" ] && break; sleep 0.2; done
+# Wait (up to 10 minutes on a slow machine) for the second checkpoint, so there is one to resume from.
+for _ in $(seq 1 3000); do [ -d "$work/killed/checkpoints/step-00000010" ] && break; sleep 0.2; done
 victim="$(pgrep -f "secura-dist train .*--output $work/killed" | tail -n 1)"
 if [ -z "$victim" ]; then
   fail "no rank to kill (the job ended before its second checkpoint?)" "$(cat "$work/killed.log")"
