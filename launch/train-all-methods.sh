@@ -18,7 +18,8 @@ name="$(basename "$task" .json)"
 out="$root/results/methods/$name"
 mkdir -p "$out"
 table="$out/summary.md"
-{
+# The table accumulates rows across runs (a subset of METHODS adds its rows); delete it to start over.
+[ -s "$table" ] || {
   echo "# Every method on $name (SmolLM2-135M-Instruct Q4_1, $steps steps)"
   echo
   echo "Command per method: \`secura-dist train --model SmolLM2 --data $name.json --method M --steps $steps --batch-size 4 --lr LR --max-length 256 --seed 42\`"
