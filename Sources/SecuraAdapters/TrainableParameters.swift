@@ -8,16 +8,11 @@ public final class TrainableParameters: @unchecked Sendable {
     public let values: ParameterBuffer
     public let gradients: ParameterBuffer
 
-    /// The gradient buffer has two trailing elements after the tensors (`totals`): the trainer puts the
-    /// loss sum and the scored-token count there, so one all-reduce sums gradients and totals together.
     public init(layout: ParameterLayout) {
         self.layout = layout
         values = ParameterBuffer(layout: layout)
-        gradients = ParameterBuffer(layout: layout, extra: 2)
+        gradients = ParameterBuffer(layout: layout)
     }
-
-    /// The gradient buffer including the two trailing totals (loss sum, token count).
-    public var gradientsWithTotals: UnsafeMutableBufferPointer<Float> { gradients.storage.buffer }
 
     private var accumulatorStorage: UnsafeMutableBufferPointer<Double>?
 

@@ -36,11 +36,10 @@ public final class ParameterBuffer: @unchecked Sendable {
     public let layout: ParameterLayout
     public let storage: FloatBuffer
 
-    /// A zeroed buffer for `layout`, with `extra` trailing elements outside every tensor (the trainer
-    /// appends the loss sum and token count to the gradients so that one all-reduce carries all three).
-    public init(layout: ParameterLayout, extra: Int = 0) {
+    /// A zeroed buffer for `layout`.
+    public init(layout: ParameterLayout) {
         self.layout = layout
-        storage = FloatBuffer(count: layout.count + extra)
+        storage = FloatBuffer(count: layout.count)
     }
 
     /// The first element of tensor `name`, or nil when the layout lacks it.
@@ -54,6 +53,6 @@ public final class ParameterBuffer: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: storage.pointer + e.offset, count: e.count))
     }
 
-    /// Zeroes every tensor (and the extra elements).
+    /// Zeroes every tensor.
     public func zero() { storage.zero() }
 }

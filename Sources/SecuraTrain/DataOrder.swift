@@ -1,6 +1,6 @@
 // The deterministic sampler: global sample index g → example, independent of the rank count.
 // Epoch e = g / n visits the examples in a seeded permutation; step k's global batch is
-// g ∈ [k·B, (k+1)·B), dealt to ranks round-robin (g − k·B) mod N == rank.
+// g ∈ [k·B, (k+1)·B), cut into micro-batches that are dealt to ranks round-robin.
 import SecuraTensor
 
 public final class DataOrder {
@@ -39,11 +39,5 @@ public final class DataOrder {
         return stride(from: rank, to: count, by: ranks).map { j in
             Array((start + j * microBatch)..<min(start + batchSize, start + (j + 1) * microBatch))
         }
-    }
-
-    /// Global sample indices of step `step` that rank `rank` of `ranks` processes, in order.
-    public static func share(step: Int, batchSize: Int, rank: Int, ranks: Int) -> [Int] {
-        let start = step * batchSize
-        return stride(from: start + rank, to: start + batchSize, by: ranks).map { $0 }
     }
 }
