@@ -4,6 +4,7 @@
 #
 #   launch/train-all-methods.sh [TASK_JSON] [STEPS]      (default: object_counting, 100 steps)
 #   METHODS="lora secura-m1" launch/train-all-methods.sh  (a subset)
+#   LR=1e-4 METHODS=secura-m1 launch/train-all-methods.sh (another learning rate: its own row and folder)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -31,13 +32,15 @@ table="$out/summary.md"
 for m in $methods; do
   lr=1e-3
   [ "$m" = full ] && lr=2e-5
+  label="$m"
   run="$out/$m"
+  if [ -n "${LR:-}" ]; then lr="$LR"; label="$m (lr $LR)"; run="$out/$m-lr$LR"; fi
   rm -rf "$run"
   start=$(date +%s)
   "$bin" train --model "$model" --data "$task" --method "$m" --steps "$steps" --batch-size 4 --lr "$lr" \
     --max-length 256 --seed 42 --output "$run" --log-every 10 | tee "$run.log"
   seconds=$(( $(date +%s) - start ))
-  python3 - "$run/metrics.jsonl" "$m" "$seconds" "$run.log" >>"$table" <<'PY'
+  python3 - "$run/metrics.jsonl" "$label" "$seconds" "$run.log" >>"$table" <<'PY'
 import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 val = [r["val_loss"] for r in rows if "val_loss" in r]

@@ -16,8 +16,8 @@ public final class AdapterSet {
     public private(set) var dora: [LinearSite: DoRADelta] = [:]
     public private(set) var cur: [LinearSite: CURDelta] = [:]
     public private(set) var cabr: [LinearSite: CABRDelta] = [:]
-    /// fp32 master copies of weights that merges change (SECURA-M1), by site.
-    public private(set) var masters: [LinearSite: FloatBuffer] = [:]
+    /// fp32 master copies of weights that merges change (SECURA-M1), by site, in node-shared memory.
+    public private(set) var masters: [LinearSite: MasterWeight] = [:]
     /// I-LoRA's long-term (EMA) copy of the trainable values and the deltas that read it.
     public let longTerm: TrainableParameters?
     public private(set) var longTermDeltas: [LinearSite: LinearDelta] = [:]
@@ -26,9 +26,12 @@ public final class AdapterSet {
     /// - Parameters:
     ///   - seed: initialisation seed (LoRA's A).
     ///   - solver: SVD for CABR's A (every rank gets identical results).
+    ///   - comm: the ranks of the node share the merge targets' memory (allocation is collective over
+    ///     the node); the single-process default keeps them private.
     ///   - log: progress lines (CABR initialisation can take a while on large layers).
     public init(config: DecoderConfig, base: WeightSource, settings: MethodSettings, seed: UInt64,
-                solver: SVDSolver, log: (String) -> Void = { _ in }) throws {
+                solver: SVDSolver, comm: Communicator = SingleProcessCommunicator(),
+                log: (String) -> Void = { _ in }) throws {
         self.settings = settings
         var layout = ParameterLayout()
         plans = MethodPlanner.plan(config, settings, layout: &layout)
@@ -37,6 +40,9 @@ public final class AdapterSet {
         var rng = SeededRandom(seed: seed)
         var deltas: [LinearSite: LinearDelta] = [:]
         longTerm = settings.method == .iLoRA ? TrainableParameters(layout: layout) : nil
+        if settings.method == .securaM1 {
+            masters = try makeMasters(plans.map { (site: $0.site, original: try base.view($0.site.weightName)) }, comm: comm)
+        }
 
         for plan in plans {
             let site = plan.site
@@ -74,26 +80,13 @@ public final class AdapterSet {
                 deltas[site] = d
                 if settings.smagnorm == .output {
                     // The authors' output normalisation wraps the adapter; it reads the current base weight.
-                    let current: WeightView
-                    if settings.method == .securaM1 {
-                        let master = FloatBuffer(original.toFloatArray())
-                        masters[site] = master
-                        current = WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
-                                             data: UnsafeRawPointer(master.pointer), owner: master)
-                    } else {
-                        current = original
-                    }
+                    let current = masters[site]?.view(name: site.weightName) ?? original
                     deltas[site] = OutputNormalizedDelta(inner: d, weight: current, scale: settings.smagnormScale)
                 }
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                 log("cabr init \(site.weightName) [\(plan.outFeatures)×\(plan.inFeatures)] r=\(plan.rank) m=\(plan.innerRank) "
                     + "(\(settings.cabrInit.rawValue)) \(String(format: "%.1f", ms)) ms")
-                if settings.method == .securaM1 {
-                    let master = masters[site] ?? FloatBuffer(original.toFloatArray())
-                    masters[site] = master
-                    overlay.set(site.weightName, WeightView(name: site.weightName, dtype: .f32, shape: original.shape,
-                                                            data: UnsafeRawPointer(master.pointer), owner: master))
-                }
+                if let master = masters[site] { overlay.set(site.weightName, master.view(name: site.weightName)) }
             case .full:
                 let (value, _) = parameters.tensor(site.weightName)
                 original.widen(start: 0, count: original.count, into: value)

@@ -93,6 +93,26 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
         }
     }
 
+    /// Throws unless `units` rows (elements of a bias) split into `heads` heads of an even size.
+    func checkPermutable(_ info: GGUFTensorInfo, units: Int, heads: Int) throws {
+        guard info.dimensions.count <= 2, heads > 0, units > 0, units % heads == 0, (units / heads) % 2 == 0 else {
+            throw ModelError.invalidInput("\(path): cannot undo the RoPE permutation of '\(info.name)': "
+                + "\(units) rows are not \(heads) heads of an even head dimension")
+        }
+    }
+
+    func isCached(_ name: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache[name] != nil
+    }
+
+    func setCached(_ name: String, _ view: WeightView) {
+        lock.lock()
+        defer { lock.unlock() }
+        cache[name] = view
+    }
+
     private func dequantized(_ info: GGUFTensorInfo) throws -> FloatBuffer {
         let buffer = FloatBuffer(count: info.elementCount)
         try file.dequantize(info.name, into: buffer.pointer)
@@ -103,10 +123,7 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
     /// Face row j·D/2 + i (j ∈ {0, 1}, i < D/2). A 2-D weight permutes rows; a 1-D bias, elements.
     private func unpermuted(_ info: GGUFTensorInfo, as name: String, heads: Int) throws -> WeightView {
         let units = info.dimensions.count == 1 ? info.elementCount : info.rowCount
-        guard info.dimensions.count <= 2, heads > 0, units > 0, units % heads == 0, (units / heads) % 2 == 0 else {
-            throw ModelError.invalidInput("\(path): cannot undo the RoPE permutation of '\(info.name)': "
-                + "\(units) rows are not \(heads) heads of an even head dimension")
-        }
+        try checkPermutable(info, units: units, heads: heads)
         // Source: the stored bytes for plain types, an fp32 dequantisation otherwise.
         let dtype: DType
         let source: UnsafeRawPointer

@@ -5,6 +5,7 @@
 // position is a global sample index, so a run resumes on any rank count.
 import Foundation
 import SecuraAdapters
+import SecuraDistributed
 import SecuraIO
 import SecuraModel
 import SecuraTensor
@@ -123,7 +124,9 @@ public enum Checkpoint {
 
     /// Restores trainable values (and, when present and wanted, optimizer moments, EMA and merged weights)
     /// from `folder` into `adapters` / `optimizer`.
-    public static func restore(_ folder: URL, into adapters: AdapterSet, optimizer: AdamW?) throws {
+    /// Collective over the node when the method has merge targets (they are node-shared).
+    public static func restore(_ folder: URL, into adapters: AdapterSet, optimizer: AdamW?,
+                               comm: Communicator = SingleProcessCommunicator()) throws {
         let file = try SafeTensorsFile(path: folder.appendingPathComponent("state.safetensors").path)
         func load(_ name: String, into p: UnsafeMutablePointer<Float>, count: Int) throws {
             let values = try file.floats(name)
@@ -142,9 +145,20 @@ public enum Checkpoint {
                 try load("long/" + e.name, into: long.values.storage.pointer + e.offset, count: e.count)
             }
         }
-        for (site, master) in adapters.masters {
-            try load("master/" + site.weightName, into: master.pointer, count: master.count)
+        // Merge targets are node-shared: each rank writes its row shard, then a node barrier.
+        for (site, master) in adapters.masters.sorted(by: { $0.key < $1.key }) {
+            let values = try file.floats("master/" + site.weightName)
+            guard values.count == master.count else {
+                throw CheckpointError.incompatible(path: file.path, reason: "tensor 'master/\(site.weightName)' has "
+                    + "\(values.count) values, expected \(master.count)")
+            }
+            let shard = comm.nodeShard(rows: master.rows, panel: masterPanelRows)
+            values.withUnsafeBufferPointer {
+                (master.pointer + shard.lowerBound * master.columns).update(
+                    from: $0.baseAddress! + shard.lowerBound * master.columns, count: shard.count * master.columns)
+            }
         }
+        if !adapters.masters.isEmpty { try comm.nodeBarrier() }
         for (site, d) in adapters.cabr {
             if let la = d.longA, let lb = d.longB {
                 let names = CABRDelta.names(site)
@@ -186,7 +200,7 @@ extension Trainer {
         guard state.trainableParameters == adapters.parameters.count, state.hasOptimizerState else {
             throw CheckpointError.incompatible(path: folder.path, reason: "it holds \(state.trainableParameters) trainable values\(state.hasOptimizerState ? "" : " and no optimizer state"); this run has \(adapters.parameters.count)")
         }
-        try Checkpoint.restore(folder, into: adapters, optimizer: optimizer)
+        try Checkpoint.restore(folder, into: adapters, optimizer: optimizer, comm: comm)
         step = state.step
         skippedSteps = state.skippedSteps
         optimizer.step = state.adamStep

@@ -18,18 +18,25 @@ public enum MergeStep {
 
     /// SECURA-M1: W ← W + ΔW ⊘ M_res for every adapted matrix (or W += ΔW with S-MagNorm off), B ← 0.
     /// Two passes over the rows (maxima, then apply) so no full ΔW is ever held per matrix.
+    ///
+    /// The master weights are node-shared: each rank of a node merges only its row shard (whole panels
+    /// of `masterPanelRows` rows), the per-matrix maxima of all shards meet in ONE MAX all-reduce over
+    /// every rank (nodes hold identical weights, so that is the maximum over the whole matrix), and a
+    /// node barrier ends the merge. Callers must have passed a collective since the last forward that
+    /// read the weights (the gradient all-reduce does that), so no rank still reads a row being written.
     public static func securaM1(_ adapters: AdapterSet, comm: Communicator) throws {
         let s = adapters.settings
         let sites = adapters.cabr.keys.sorted()
         let products = sites.map { adapters.cabr[$0]!.mergeProduct() }
-        let rowsPerPanel = 64
+        let rowsPerPanel = masterPanelRows
         func forEachPanel(_ i: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
             let delta = adapters.cabr[sites[i]]!, w = adapters.masters[sites[i]]!
             let h = delta.outFeatures, d = delta.inFeatures
             let scratch = FloatBuffer(count: rowsPerPanel * d)
-            var row = 0
-            while row < h {
-                let rows = min(rowsPerPanel, h - row)
+            let shard = comm.nodeShard(rows: h, panel: rowsPerPanel)
+            var row = shard.lowerBound
+            while row < shard.upperBound {
+                let rows = min(rowsPerPanel, shard.upperBound - row)
                 SMagNorm.deltaRows(delta: scratch.pointer, c: delta.c.pointer, product: products[i].pointer,
                                    row0: row, rows: rows, rank: delta.rank, columns: d)
                 body(w.pointer + row * d, scratch.pointer, rows * d)
@@ -57,5 +64,6 @@ public enum MergeStep {
             }
             adapters.cabr[sites[i]]!.resetB()
         }
+        try comm.nodeBarrier()
     }
 }

@@ -25,8 +25,11 @@ struct RuntimeOptions: ParsableArguments {
 /// Prints to standard output on rank 0 only, flushing every line (progress must show up in batch logs).
 struct RootPrinter {
     let comm: Communicator
+    /// Where rank 0's lines go instead of standard output, if set.
+    var sink: ((String) -> Void)? = nil
     func callAsFunction(_ text: String) {
         guard comm.isRoot else { return }
+        if let sink { sink(text); return }
         print(text)
         fflush(stdout)
     }

@@ -12,6 +12,8 @@ import SecuraTrain
 struct TrainingRun {
     let options: Train
     let comm: Communicator
+    /// A model already opened for this job (the forgetting experiment trains several methods on one).
+    var preloaded: LoadedModel? = nil
 
     func run() throws {
         let say = RootPrinter(comm: comm)
@@ -21,7 +23,7 @@ struct TrainingRun {
         let started = Date()
 
         try describeRanks(say)
-        let loaded = try ModelLoader.open(o.model)
+        let loaded = try preloaded ?? openModel(o.model, comm: comm, say: say)
         let tokenizer = try TokenizerLoader.load(o.model)
         var settings = try o.method.settings()
         let file = try DatasetLoader.read(o.data, skipBadLines: o.skipBadLines)
@@ -51,7 +53,7 @@ struct TrainingRun {
         let solver = ScaLAPACKSVD(communicator: comm)
         let initStart = Date()
         let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
-                                      solver: solver) { line in if settings.cabrInit == .svd { say("  " + line) } }
+                                      solver: solver, comm: comm) { line in if settings.cabrInit == .svd { say("  " + line) } }
         let initSeconds = Date().timeIntervalSince(initStart)
         if settings.method.isCABRFamily {
             say("cabr init (\(settings.cabrInit == .svd ? solver.method : "slice")) of \(adapters.plans.count) matrices: "

@@ -21,7 +21,8 @@ final class DataParallelTests: XCTestCase {
             s.cabrM = 20
             s.rank = 4
             s.dropout = 0.1
-            let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD())
+            let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD(),
+                                          comm: comm)
             var o = TrainingOptions()
             o.batchSize = 4
             o.microBatch = 1
