@@ -29,9 +29,11 @@ let package = Package(
         .target(name: "SecuraDistributed", dependencies: []),
         .target(name: "SecuraTrain", dependencies: ["SecuraTensor", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraIO"]),
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
+        .target(name: "SecuraMetrics", dependencies: []),
+        .target(name: "SecuraEval", dependencies: ["SecuraMetrics", "SecuraData", "SecuraModel", "SecuraTokenizer", "SecuraDistributed"]),
         .executableTarget(name: "secura-dist", dependencies: [
             "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
-            "SecuraTokenizer", "SecuraData",
+            "SecuraTokenizer", "SecuraData", "SecuraMetrics", "SecuraEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,5 +47,7 @@ let package = Package(
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
         .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraMPI", "TestSupport"]),
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
+        .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
+        .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
     ]
 )

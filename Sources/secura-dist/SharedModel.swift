@@ -16,9 +16,9 @@ func openModel(_ path: String, comm: Communicator, say: RootPrinter) throws -> L
             return (block.buffer.baseAddress, block)
         }, barrier: { try comm.nodeBarrier() })
         if floats > 0 {
-            say(String(format: "dequantised %.0f MiB of weights in %.1f s, once per node (%d rank%@ of a node share them)",
-                       Double(floats) * 4 / 1_048_576, Date().timeIntervalSince(start), comm.localSize,
-                       comm.localSize == 1 ? "" : "s"))
+            say(String(format: "dequantised %.0f MiB of weights in %.1f s", Double(floats) * 4 / 1_048_576,
+                       Date().timeIntervalSince(start))
+                + (comm.localSize > 1 ? ", once per node (shared by its \(comm.localSize) ranks)" : ""))
         }
     }
     return loaded

@@ -1,0 +1,86 @@
+// `secura-dist experiment forgetting`: the SECURA paper's experiment 2 at any scale. The base model is
+// scored on each task's held-out split and on the retention suite; then, for every task and method,
+// the model is fine-tuned and scored again. Results: OUTPUT/results.md, OUTPUT/results.csv, one
+// folder per run (training log, metrics, adapter, eval.json), and a bar chart when matplotlib is there.
+// A run whose eval.json exists is not repeated, so an interrupted experiment continues where it stopped.
+import ArgumentParser
+import Foundation
+import SecuraAdapters
+import SecuraDistributed
+import SecuraEval
+import SecuraModel
+
+struct Experiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Multi-run experiments.", subcommands: [Forgetting.self])
+}
+
+struct Forgetting: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune with each method on each task; score the task and the retention suite before and after.",
+        discussion: """
+            Example: secura-dist experiment forgetting --model SmolLM2.gguf --task object_counting.json \
+            --methods lora,secura-m1 --lr 1e-3 --steps 50 --output results/forgetting
+            """)
+
+    @Option(help: "A GGUF file or a Hugging Face folder.")
+    var model: String
+
+    @Option(parsing: .upToNextOption, help: "Task files to fine-tune on (BIG-bench task.json or JSON Lines); several allowed.")
+    var task: [String]
+
+    @Option(help: "Comma-separated methods (lora, dora, cur-lora, i-lora, cabr-lora, secura-m1, secura-m2, full).")
+    var methods = "lora,dora,cur-lora,i-lora,secura-m1,secura-m2"
+
+    @Option(help: "Learning rate of every run.")
+    var lr: Double = 1e-3
+
+    @Option(help: "Optimizer steps per run.")
+    var steps = 100
+
+    @Option(help: "Global batch size per step.")
+    var batchSize = 4
+
+    @Option(help: "Seed of training and of the train/test split.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Longest training sequence in tokens.")
+    var maxLength = 256
+
+    @Option(help: "Retention suite file names (without .jsonl) in --suite-dir, comma-separated.")
+    var suite = RetentionSuite.defaultNames.joined(separator: ",")
+
+    @Option(help: "Folder of the retention suite's files.")
+    var suiteDir = RetentionSuite.defaultDirectory
+
+    @Option(help: "At most this many records per retention task.")
+    var suiteLimit = 50
+
+    @Option(help: "At most this many held-out records per fine-tuning task.")
+    var taskLimit = 100
+
+    @Option(help: "Scoring mode: teacher-forced (the paper's protocol) or generate.")
+    var mode: ScoringMode = .teacherForced
+
+    @Option(help: "Output folder.")
+    var output: String
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard !task.isEmpty else { throw ValidationError("give at least one --task FILE") }
+        guard steps >= 1, batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1 else {
+            throw ValidationError("--steps, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive")
+        }
+        for m in methodList where AdapterMethod(rawValue: m) == nil {
+            throw ValidationError("unknown method '\(m)' in --methods")
+        }
+    }
+
+    var methodList: [String] { methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func run() throws {
+        try runReportingErrors(runtime) { comm in try ForgettingRun(options: self, comm: comm).run() }
+    }
+}
+
