@@ -163,6 +163,13 @@ TOML
     && [ -f "$work/peft/adapter_config.json" ] && ok "export --format peft" || fail "export peft" "$out"
   printf '{"input": "a", "output": "b"}\n{"input": "c", "outputs": "d"}\n' >"$work/bad.jsonl"
   expect_error "malformed data line names file and line" "bad.jsonl:2" "$bin" train --model "$smol" --data "$work/bad.jsonl" --output "$work/bad-run" --steps 1
+  out="$("$bin" eval "$smol" --adapter "$work/run/adapter" --data "$work/task.jsonl" --part all --limit 3 --output "$work/eval.json" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "exact_match" <<<"$out" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['tasks'][0]['count'] == 3" "$work/eval.json"; then
+    ok "eval --adapter (teacher-forced, 3 records, JSON output)"
+  else fail "eval (status $status)" "$out"; fi
+  expect_error "eval of a missing data file names it" "nowhere.jsonl" "$bin" eval "$smol" --data "$work/nowhere.jsonl"
+  expect_error "eval without data" "--data" "$bin" eval "$smol"
+  expect_error "eval of a malformed line names file and line" "bad.jsonl:2" "$bin" eval "$smol" --data "$work/bad.jsonl" --part all
   expect_error "unknown config key" "--nonsense" "$bin" train --config <(echo 'nonsense = 3') --model "$smol" --data "$work/task.jsonl" --output "$work/x"
 fi
 

@@ -84,5 +84,24 @@ err="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method lora 
 if [ $status -ne 0 ] && grep -q "error on rank" <<<"$err" && grep -q "bad.jsonl:31" <<<"$err"; then ok "malformed line aborts the job naming rank, file and line"
 else fail "malformed line under mpirun (status $status)" "$err"; fi
 
+echo "distributed: evaluation"
+# Records are dealt to ranks and gathered in order: np 1 and np 2 must give the same predictions and scores.
+for mode in teacher-forced generate; do
+  args=(eval "$model" --adapter "$work/lora-np1/adapter" --data "$work/task.jsonl" --part all --limit 9 --mode "$mode"
+        --max-new-tokens 6 --threads 1)
+  e1="$("$bin" "${args[@]}" --output "$work/eval-$mode-np1.json" 2>&1)" || { fail "eval $mode np 1" "$e1"; continue; }
+  e2="$("$mpi" -np 2 "$bin" "${args[@]}" --output "$work/eval-$mode-np2.json" 2>&1)" || { fail "eval $mode np 2" "$e2"; continue; }
+  cmp="$(python3 - "$work/eval-$mode-np1.json" "$work/eval-$mode-np2.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+ta, tb = a["tasks"][0], b["tasks"][0]
+assert ta["count"] == tb["count"] == 9, (ta["count"], tb["count"])
+assert [r["prediction"] for r in ta["records"]] == [r["prediction"] for r in tb["records"]], "predictions differ"
+assert ta["metrics"] == tb["metrics"], (ta["metrics"], tb["metrics"])
+print(f'{ta["primaryMetric"]} {ta["metrics"][ta["primaryMetric"]]:.4f}')
+PY
+)" && ok "eval ($mode) on np 2 equals np 1 ($cmp)" || fail "eval ($mode) np 2 vs np 1" "$cmp"
+done
+
 echo "distributed: $passed passed, $failed failed"
 [ $failed -eq 0 ]

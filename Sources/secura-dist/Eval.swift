@@ -129,6 +129,10 @@ struct EvaluationRun {
 
     func run() throws -> EvalResults {
         let say = log
+        // Read every file first: a bad file fails before the model is loaded.
+        let evalTasks = try files.map {
+            try EvalTask.load(path: $0, part: options.part, split: options.split, seed: options.seed, limit: options.limit)
+        }
         let loaded = try preloaded ?? openModel(model, comm: comm, say: RootPrinter(comm: comm, sink: log))
         let tokenizer = try TokenizerLoader.load(model)
         let builder = try PromptBuilder(tokenizer: tokenizer, options: options.promptOptions())
@@ -136,9 +140,7 @@ struct EvaluationRun {
             ?? loaded.decoder()
         let predictor = Predictor(model: decoder, builder: builder, mode: options.mode, maxNewTokens: options.maxNewTokens)
         var tasks: [TaskResult] = []
-        for file in files {
-            let task = try EvalTask.load(path: file, part: options.part, split: options.split, seed: options.seed,
-                                         limit: options.limit)
+        for task in evalTasks {
             let start = Date()
             var lastPrint = Date.distantPast
             let predictions = try ShardedPredictions.run(task, predictor: predictor, comm: comm) { done, share in
