@@ -2,7 +2,7 @@
 """Compares two secura-dist state files (state.safetensors of OUTPUT/adapter or a checkpoint) tensor by
 tensor with the standard library only: max|a - b| / max|b| per tensor must not exceed --rtol.
 
-    python3 launch/compare_states.py A/state.safetensors B/state.safetensors [--rtol 1e-5] [--prefix param/]
+    python3 launch/compare_states.py A/state.safetensors B/state.safetensors [--rtol 1e-5] [--prefix param/] [--suffix .cabr_A]
 Prints the worst tensor and exits non-zero on a mismatch, a missing tensor or a shape difference.
 """
 import argparse
@@ -34,9 +34,10 @@ def main():
     p.add_argument("b")
     p.add_argument("--rtol", type=float, default=1e-5)
     p.add_argument("--prefix", default="", help="compare only tensors whose names start with this")
+    p.add_argument("--suffix", default="", help="compare only tensors whose names end with this")
     args = p.parse_args()
     a, b = read(args.a), read(args.b)
-    names = sorted(n for n in b if n.startswith(args.prefix))
+    names = sorted(n for n in b if n.startswith(args.prefix) and n.endswith(args.suffix))
     worst, worst_name, failed = 0.0, "", False
     for n in names:
         if n not in a or a[n][0] != b[n][0]:

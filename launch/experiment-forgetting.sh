@@ -5,14 +5,14 @@
 # before and after. Results: results/forgetting/lr1e-3/ and results/forgetting/lr1e-5/ (results.md,
 # results.csv, results.png, one folder per run). Runs already finished are read back, not redone.
 #
-#   launch/experiment-forgetting.sh                 (defaults below; several hours on 2 cores)
-#   STEPS=30 TASK_LIMIT=50 SUITE_LIMIT=20 launch/experiment-forgetting.sh
+#   launch/experiment-forgetting.sh                 (defaults below: 20 steps, 50 task and 20 suite records; ~2 h on 2 cores)
+#   STEPS=50 TASK_LIMIT=100 SUITE_LIMIT=50 launch/experiment-forgetting.sh   (larger)
 #   NP=2 launch/experiment-forgetting.sh            (under mpirun: 2 ranks)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 source launch/env.sh
-steps="${STEPS:-30}"
+steps="${STEPS:-20}"
 data="${SECURA_DATA:-$root/../shared/data}"
 tasks=("$data/bigbench/object_counting.json" "$data/bigbench/reasoning_about_colored_objects.json"
        "$data/bigbench/logical_deduction.json")

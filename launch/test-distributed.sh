@@ -45,8 +45,16 @@ for m in $methods; do
     [ "$(grep -c '^step ' <<<"$out2")" -eq "$(grep -c '^step ' <<<"$out1")" ] && ok "only rank 0 prints progress" || fail "progress lines" "$out2"
   fi
 done
-out="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init svd --method secura-m1 --steps 1 --output "$work/svd-np2" 2>&1)"
+# A_init three ways on every adapted matrix of SmolLM2: ScaLAPACK on 2 ranks, LAPACK on 1, and the slice
+# identity W[:r, :m]. One step with no weight decay: with fusion-step 1, A's gradient is exactly zero.
+out="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init svd --weight-decay 0 --method secura-m1 --steps 1 --output "$work/svd-np2" 2>&1)"
 [ $? -eq 0 ] && grep -q "ScaLAPACK" <<<"$out" && ok "SECURA-M1 with the SVD init runs on 2 ranks (ScaLAPACK)" || fail "SVD init on 2 ranks" "$out"
+for other in "svd LAPACK" "slice slice-identity"; do
+  set -- $other
+  out="$("$bin" train "${common[@]}" --cabr-init "$1" --weight-decay 0 --method secura-m1 --steps 1 --output "$work/init-$1" 2>&1)" || { fail "init $1 on 1 rank" "$out"; continue; }
+  cmp="$(python3 "$root/launch/compare_states.py" "$work/svd-np2/adapter/state.safetensors" "$work/init-$1/adapter/state.safetensors" --suffix .cabr_A --rtol 1e-5 2>&1)" \
+    && ok "A from ScaLAPACK on 2 ranks equals the $2 A on 1 rank ($cmp)" || fail "ScaLAPACK A vs $2 A" "$cmp"
+done
 
 echo "distributed: a killed rank"
 kill_steps=30

@@ -59,6 +59,9 @@ struct Forgetting: ParsableCommand {
     @Option(help: "At most this many held-out records per fine-tuning task.")
     var taskLimit = 100
 
+    @Option(help: "CABR's A for the CABR-family methods: svd (LAPACK/ScaLAPACK) or slice (the identity A = W[:r, :m], equal to the SVD's to ~3e-7 and much faster).")
+    var cabrInit: CABRInit = .slice
+
     @Option(help: "Scoring mode: teacher-forced (the paper's protocol) or generate.")
     var mode: ScoringMode = .teacherForced
 

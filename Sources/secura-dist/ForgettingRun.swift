@@ -56,7 +56,8 @@ struct ForgettingRun {
                     let train = try Train.parse([
                         "--model", o.model, "--data", task, "--method", method, "--steps", "\(o.steps)",
                         "--batch-size", "\(o.batchSize)", "--lr", Self.number(o.lr), "--max-length", "\(o.maxLength)",
-                        "--seed", "\(o.seed)", "--output", folder.path, "--log-every", "10", "--eval-every", "0"])
+                        "--seed", "\(o.seed)", "--output", folder.path, "--log-every", "10", "--eval-every", "0",
+                        "--validation-limit", "20", "--cabr-init", o.cabrInit.rawValue])
                     try TrainingRun(options: train, comm: comm, preloaded: loaded).run()
                     let trainSeconds = Date().timeIntervalSince(trainStart)
                     let evalStart = Date()

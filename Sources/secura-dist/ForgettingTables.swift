@@ -33,7 +33,8 @@ struct ForgettingTables {
         lines.append("# Forgetting experiment")
         lines.append("")
         lines.append("Model `\(URL(fileURLWithPath: o.model).lastPathComponent)`; \(o.steps) steps, global batch \(o.batchSize), "
-                     + "lr \(ForgettingRun.number(o.lr)), max length \(o.maxLength), seed \(o.seed); scoring \(o.mode.rawValue); "
+                     + "lr \(ForgettingRun.number(o.lr)), max length \(o.maxLength), seed \(o.seed), CABR init \(o.cabrInit.rawValue); "
+                     + "validation loss on 20 held-out examples; scoring \(o.mode.rawValue); "
                      + "at most \(o.taskLimit) held-out task records and \(o.suiteLimit) records per retention task. "
                      + String(format: "Wall time of this invocation %.0f s (runs already done are read back, not redone).", wallSeconds))
         lines.append("")

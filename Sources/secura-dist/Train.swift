@@ -77,6 +77,9 @@ struct Train: ParsableCommand {
     @Option(help: "Validation loss every this many steps (0: at the start and the end only).")
     var evalEvery = 0
 
+    @Option(help: "Compute the validation loss on at most this many held-out examples (default: all of them).")
+    var validationLimit: Int?
+
     @Option(help: "Checkpoint every this many steps (0: only at the end).")
     var saveEvery = 0
 
@@ -104,6 +107,7 @@ struct Train: ParsableCommand {
         guard steps >= 1, batchSize >= 1, microBatch >= 1, maxLength >= 2, logEvery >= 1 else {
             throw ValidationError("--steps, --batch-size, --micro-batch and --log-every must be at least 1, --max-length at least 2")
         }
+        guard validationLimit.map({ $0 >= 1 }) ?? true else { throw ValidationError("--validation-limit must be at least 1") }
         guard lr > 0, split > 0, split <= 1, warmup >= 0, evalEvery >= 0, saveEvery >= 0, clip >= 0, checkEvery >= 0 else {
             throw ValidationError("--lr must be positive, --split in (0, 1], --warmup/--eval-every/--save-every/--clip non-negative")
         }

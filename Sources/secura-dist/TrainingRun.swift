@@ -75,7 +75,7 @@ struct TrainingRun {
         t.saveEvery = o.saveEvery
         t.onNaN = o.onNan
         let trainer = try Trainer(adapters: adapters, options: t, comm: comm, train: train.examples,
-                                  validation: validation.examples)
+                                  validation: Array(validation.examples.prefix(o.validationLimit ?? validation.examples.count)))
         let checkpoints = out.appendingPathComponent("checkpoints")
         if let resume = o.resume {
             let folder = resume == "auto" ? Checkpoint.latest(in: checkpoints) : URL(fileURLWithPath: resume)
