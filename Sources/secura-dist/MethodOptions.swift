@@ -58,7 +58,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "I-LoRA: weight of the logits-MSE consistency term.")
     var consistencyWeight: Float = 0.99
 
-    @Flag(help: "IMSM around the method (not full or i-lora): run the frozen model beside the tuned one and blend their final hidden states with a learned gate; logits from the frozen head.")
+    @Flag(inversion: .prefixedNo, help: "IMSM around the method (not full or i-lora): run the frozen model beside the tuned one and blend their final hidden states with a learned gate; logits from the frozen head.")
     var imsm = false
 
     @Option(help: "IMSM variant (with --imsm): full (gate from [q̄; h; h'; q̄']), no-query (gate from [h; h']) or no-gate (the mean of h and h'). Default full.")
