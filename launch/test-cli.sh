@@ -123,7 +123,7 @@ expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
 expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
 expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
 
-echo "cli: SmolLM2 (tokenize, generate, train, resume, score, export)"
+echo "cli: SmolLM2 (tokenize, generate, train, resume, score, export, IMSM)"
 smol="$(bash "$root/launch/fetch-model.sh" 2>/dev/null || true)"
 if [ -z "$smol" ] || [ ! -s "$smol" ]; then
   fail "SmolLM2 GGUF not available (launch/fetch-model.sh failed)"
@@ -161,6 +161,18 @@ TOML
     && grep -q '"loss"' <<<"$out" && ok "score --adapter" || fail "score --adapter" "$out"
   out="$("$bin" export --model "$smol" --adapter "$work/run/adapter" --format peft --output "$work/peft" 2>&1)" \
     && [ -f "$work/peft/adapter_config.json" ] && ok "export --format peft" || fail "export peft" "$out"
+  # IMSM: the gate in inspect's count, a short run, generation with its adapter, and the export refusal.
+  out="$("$bin" inspect "$smol" --method lora --imsm --json 2>&1)" \
+    && python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["imsm"]=="full" and d["imsm_gate"]==5*576*8 and d["trainable_total"]==30*15360+5*576*8, d' "$out" \
+    && ok "inspect --imsm counts the gate" || fail "inspect --imsm" "$out"
+  out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method lora --imsm --steps 2 --batch-size 2 --max-length 64 --lr 1e-3 --output "$work/imsm" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "imsm full gate: 23,040 trainable" <<<"$out" && [ -f "$work/imsm/adapter/state.safetensors" ] && [ ! -e "$work/imsm/adapter-peft" ]; then
+    ok "train lora --imsm (gate in the adapter folder, no PEFT folder)"
+  else fail "train lora --imsm (status $status)" "$out"; fi
+  out="$("$bin" generate "$smol" --adapter "$work/imsm/adapter" --chat --prompt "How many apples are 2 apples and 3 apples?" --max-tokens 4 --json 2>&1)" \
+    && grep -q '"tokens"' <<<"$out" && ok "generate --adapter of an IMSM run" || fail "generate IMSM" "$out"
+  expect_error "merged export of an IMSM run refuses" "IMSM" "$bin" export --model "$smol" --adapter "$work/imsm/adapter" --output "$work/imsm-merged"
+  expect_error "--imsm with full" "not full" "$bin" inspect "$smol" --method full --imsm
   printf '{"input": "a", "output": "b"}\n{"input": "c", "outputs": "d"}\n' >"$work/bad.jsonl"
   expect_error "malformed data line names file and line" "bad.jsonl:2" "$bin" train --model "$smol" --data "$work/bad.jsonl" --output "$work/bad-run" --steps 1
   out="$("$bin" eval "$smol" --adapter "$work/run/adapter" --data "$work/task.jsonl" --part all --limit 3 --output "$work/eval.json" 2>&1)"; status=$?

@@ -1,5 +1,6 @@
 // All adapters of a run, built for a method on a model: the one flat trainable buffer, the deltas per
-// linear site, the fp32 master copies of weights that merges change, and I-LoRA's EMA copy.
+// linear site, the fp32 master copies of weights that merges change, I-LoRA's EMA copy, and IMSM's gate
+// with its frozen branch.
 import Foundation
 import SecuraDistributed
 import SecuraModel
@@ -21,6 +22,8 @@ public final class AdapterSet {
     /// I-LoRA's long-term (EMA) copy of the trainable values and the deltas that read it.
     public let longTerm: TrainableParameters?
     public private(set) var longTermDeltas: [LinearSite: LinearDelta] = [:]
+    /// IMSM's gate and frozen branch, installed as the model's mixer (nil without IMSM).
+    public private(set) var imsm: IMSMMixer?
 
     /// Builds the adapters of `settings` for a model of `config` whose original tensors come from `base`.
     /// - Parameters:
@@ -29,9 +32,12 @@ public final class AdapterSet {
     ///   - comm: the ranks of the node share the merge targets' memory (allocation is collective over
     ///     the node); the single-process default keeps them private.
     ///   - log: progress lines (CABR initialisation can take a while on large layers).
+    /// - Throws: `ModelError.invalidInput` for settings that cannot run (`MethodSettings.unsupportedReason`),
+    ///   and the weight source's errors.
     public init(config: DecoderConfig, base: WeightSource, settings: MethodSettings, seed: UInt64,
                 solver: SVDSolver, comm: Communicator = SingleProcessCommunicator(),
                 log: (String) -> Void = { _ in }) throws {
+        if let reason = settings.unsupportedReason { throw ModelError.invalidInput(reason) }
         self.settings = settings
         var layout = ParameterLayout()
         plans = MethodPlanner.plan(config, settings, layout: &layout)
@@ -99,7 +105,27 @@ public final class AdapterSet {
         }
         model = try DecoderModel(config: config, source: overlay)
         model.deltas = deltas
+        if let s = settings.imsm {
+            // Initialised after every adapter, so the adapters' random streams do not depend on IMSM.
+            let gate = IMSMGate(mode: s.mode, width: config.hiddenSize, rank: s.rank, dropout: s.dropout,
+                                parameters: parameters, context: context)
+            gate.initialize(&rng)
+            // The frozen branch reads `base`, not the overlay: SECURA-M1's merges never reach it.
+            let mixer = IMSMMixer(gate: gate, frozen: try DecoderModel(config: config, source: base))
+            imsm = mixer
+            model.mixer = mixer
+        }
     }
+
+    /// The part of the flat buffer that holds IMSM's gate (its own learning rate), or nil.
+    public var imsmRange: Range<Int>? {
+        let entries = parameters.layout.entries.filter { $0.name == IMSMGate.nameA || $0.name == IMSMGate.nameB }
+        guard let first = entries.first, let last = entries.last else { return nil }
+        return first.offset..<(last.offset + last.count)
+    }
+
+    /// Trainable scalars of IMSM's gate (0 without IMSM or in no-gate mode).
+    public var imsmParameterCount: Int { imsmRange?.count ?? 0 }
 
     /// Trainable scalars per decoder layer.
     public var trainablePerLayer: [Int] {

@@ -41,6 +41,13 @@ public struct Dropout {
         siteKey = AdapterContext.mix(UInt64(site.layer) << 8 | UInt64(Projection.allCases.firstIndex(of: site.projection)!))
     }
 
+    /// Dropout for a site that is not a linear layer (e.g. the IMSM gate). `siteKey` must differ from
+    /// every linear site's key so the masks are independent of theirs.
+    public init(rate: Float, siteKey: UInt64) {
+        self.rate = rate
+        self.siteKey = siteKey
+    }
+
     /// out[N, F] = dropout(input) using the context's row seeds.
     public func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int, features: Int,
                         context: AdapterContext) {

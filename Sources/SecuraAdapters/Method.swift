@@ -32,6 +32,26 @@ public enum MergePrecision: String, CaseIterable, Sendable, Codable {
     case fp32, bf16
 }
 
+/// IMSM (DESIGN.md §1) around an adapter method: the gate's variant and hyper-parameters, with the
+/// paper's defaults.
+public struct IMSMSettings: Sendable, Equatable, Codable {
+    public var mode: IMSMMode = .full
+    /// r of the gate: W_A [r, k·C], W_B [C, r].
+    public var rank = 8
+    /// Dropout on the gate input.
+    public var dropout: Float = 0.1
+    /// The gate's peak learning rate (its own AdamW range; the adapters use the run's --lr). The gate
+    /// follows the run's schedule scaled to this peak.
+    public var lr: Double = 1e-3
+
+    public init() {}
+
+    /// Trainable scalars of the gate on a model of width `width`.
+    public func parameterCount(width: Int) -> Int {
+        IMSMGate.parameterCount(mode: mode, width: width, rank: rank)
+    }
+}
+
 /// Every method setting, with the papers' defaults.
 public struct MethodSettings: Sendable, Equatable, Codable {
     public var method: AdapterMethod = .securaM1
@@ -56,8 +76,25 @@ public struct MethodSettings: Sendable, Equatable, Codable {
     /// I-LoRA: EMA decay of the long-term copy and weight of the logits-MSE term.
     public var emaDecay: Float = 0.99
     public var consistencyWeight: Float = 0.99
+    /// IMSM around the method, or nil for the method alone. Optional so that state.json files written
+    /// before IMSM existed still decode (and those without IMSM are written as before).
+    public var imsm: IMSMSettings? = nil
 
     public init() {}
+
+    /// Why these settings cannot run, or nil when they can. IMSM wraps an adapter method: it is not
+    /// defined for full fine-tuning (no frozen model to compare with) nor for I-LoRA (whose EMA copy would
+    /// need a gate of its own).
+    public var unsupportedReason: String? {
+        guard let imsm else { return nil }
+        if method == .full || method == .iLoRA {
+            return "IMSM wraps an adapter method (lora, dora, cur-lora, cabr-lora, secura-m1, secura-m2), not \(method.rawValue)"
+        }
+        if imsm.rank < 1 { return "the IMSM gate rank must be at least 1" }
+        if !(0..<1).contains(imsm.dropout) { return "the IMSM gate dropout must be in [0, 1)" }
+        if !(imsm.lr > 0) { return "the IMSM gate learning rate must be positive" }
+        return nil
+    }
 }
 
 /// What one linear site trains under a method.
@@ -72,7 +109,8 @@ public struct SitePlan: Sendable, Equatable {
 }
 
 public enum MethodPlanner {
-    /// The sites and trainable tensors of `settings` on a model of `config`, registering them in `layout`.
+    /// The sites and trainable tensors of `settings` on a model of `config`, registering them in `layout`;
+    /// with IMSM, the gate's tensors follow every site's (they are not part of any SitePlan).
     public static func plan(_ config: DecoderConfig, _ settings: MethodSettings,
                             layout: inout ParameterLayout) -> [SitePlan] {
         let c = config
@@ -115,6 +153,9 @@ public enum MethodPlanner {
                 plans.append(SitePlan(site: site, inFeatures: d, outFeatures: h, rank: rank, innerRank: inner,
                                       tensors: Array(layout.entries[before...])))
             }
+        }
+        if let imsm = settings.imsm {
+            IMSMGate.register(mode: imsm.mode, width: c.hiddenSize, rank: imsm.rank, in: &layout)
         }
         return plans
     }

@@ -11,14 +11,23 @@ public struct TokenBatch: Sendable {
     public let tokens: [Int32]
     /// [B·T] rotary positions (0..<T in each sequence).
     public let positions: [Int32]
+    /// [B] prompt length P_b of each sequence: its positions before the first answer token. Only an IMSM
+    /// mixer reads it (its prompt means q̄, q̄' average rows 0..<P_b); `padded` sets it from the loss masks.
+    public let promptLengths: [Int]
 
-    /// - Precondition: `tokens.count == batch · length`.
-    public init(tokens: [Int32], batch: Int, length: Int) {
+    /// - Parameter promptLengths: P_b per sequence, each in 0...T; nil means T for every sequence (the
+    ///   whole sequence is prompt, as for a sequence without answer tokens).
+    /// - Precondition: `tokens.count == batch · length`, and `promptLengths` has B values in 0...T.
+    public init(tokens: [Int32], batch: Int, length: Int, promptLengths: [Int]? = nil) {
         precondition(tokens.count == batch * length, "token count \(tokens.count) != \(batch)×\(length)")
         self.batch = batch
         self.length = length
         self.tokens = tokens
         positions = (0..<(batch * length)).map { Int32($0 % length) }
+        let lengths = promptLengths ?? Array(repeating: length, count: batch)
+        precondition(lengths.count == batch && lengths.allSatisfy { (0...length).contains($0) },
+                     "prompt lengths \(lengths) for \(batch) sequences of \(length) tokens")
+        self.promptLengths = lengths
     }
 
     public var rows: Int { batch * length }
@@ -60,21 +69,41 @@ public final class DecoderActivations {
     public let layers: [LayerActivations]
     /// Final-norm output [N, C] and its rstd [N].
     public let finalHidden, finalRstd: FloatBuffer
-    /// [N, V] logits.
+    /// [N, V] logits (empty when made with `logits: false`).
     public let logits: FloatBuffer
     /// [N] per-row loss (0 for ignored rows).
     public let losses: FloatBuffer
     public let rope: RoPE.Table
+    /// Whether backward may use these activations (false: the layers share one set of buffers).
+    public let keepsLayers: Bool
+    /// The output head's input [N, C] when the model has a mixer (ĥ); allocated on first use.
+    public private(set) lazy var mixedHidden = FloatBuffer(count: rows * hiddenSize)
+    private let hiddenSize: Int
 
-    public init(config c: DecoderConfig, batch: Int, length: Int) {
+    /// - Parameters:
+    ///   - forBackward: false for a forward-only pass (IMSM's frozen branch): every layer writes into the
+    ///     same buffers and the residual stream alternates between two, so memory does not grow with L,
+    ///     and `backward` must not be called with these activations.
+    ///   - logits: false when the pass stops at the final norm (`forward(…, logits: false)`).
+    public init(config c: DecoderConfig, batch: Int, length: Int, forBackward: Bool = true, logits: Bool = true) {
         self.batch = batch
         self.length = length
+        keepsLayers = forBackward
+        hiddenSize = c.hiddenSize
         let n = batch * length
-        residual = (0...c.layers).map { _ in FloatBuffer(count: n * c.hiddenSize) }
-        layers = (0..<c.layers).map { _ in LayerActivations(c, rows: n, batch: batch, length: length) }
+        if forBackward {
+            residual = (0...c.layers).map { _ in FloatBuffer(count: n * c.hiddenSize) }
+            layers = (0..<c.layers).map { _ in LayerActivations(c, rows: n, batch: batch, length: length) }
+        } else {
+            // Layer l reads residual[l] and writes residual[l + 1]: two alternating buffers suffice.
+            let pair = [FloatBuffer(count: n * c.hiddenSize), FloatBuffer(count: n * c.hiddenSize)]
+            residual = (0...c.layers).map { pair[$0 % 2] }
+            let shared = LayerActivations(c, rows: n, batch: batch, length: length)
+            layers = Array(repeating: shared, count: c.layers)
+        }
         finalHidden = FloatBuffer(count: n * c.hiddenSize)
         finalRstd = FloatBuffer(count: n)
-        logits = FloatBuffer(count: n * c.vocabSize)
+        self.logits = FloatBuffer(count: logits ? n * c.vocabSize : 0)
         losses = FloatBuffer(count: n)
         rope = RoPE.Table(inverseFrequencies: c.inverseFrequencies, positions: length)
     }

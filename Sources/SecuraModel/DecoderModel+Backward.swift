@@ -5,7 +5,8 @@ import SecuraKernels
 import SecuraTensor
 
 extension DecoderModel {
-    /// Backpropagates `lossWeight · Σ losses[targets ≥ 0]` through the forward pass saved in `acts`.
+    /// Backpropagates `lossWeight · Σ losses[targets ≥ 0]` through the forward pass saved in `acts`
+    /// (through the mixer too, when the model has one).
     ///
     /// - Parameters:
     ///   - acts: the forward pass of the same batch.
@@ -21,6 +22,7 @@ extension DecoderModel {
     public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
                          gradients: ParameterBuffer?,
                          logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil) -> FloatBuffer {
+        precondition(acts.keepsLayers, "backward through activations of a forward-only pass")
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
         let s = BackwardScratch(c, rows: n)
@@ -35,9 +37,15 @@ extension DecoderModel {
         logitGradient?(s.dlogits.pointer)
         let headName = c.tieWordEmbeddings ? ParameterName.embedding : ParameterName.outputHead
         Linear.backward(dInput: s.dln.pointer, dWeight: g(headName), dBias: nil, dOut: s.dlogits.pointer,
-                        input: acts.finalHidden.pointer, weight: weights.outputHead,
+                        input: headInput(acts), weight: weights.outputHead,
                         rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
-        RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.finalNorm), dOut: s.dln.pointer,
+        var dFinal = s.dln
+        if let mixer {
+            // The head's input gradient is dĥ; the mixer turns it into dh' for the final norm.
+            dFinal = FloatBuffer(count: n * cDim)
+            mixer.backward(dTuned: dFinal.pointer, dOut: s.dln.pointer, tuned: acts.finalHidden.pointer, batch: batch)
+        }
+        RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.finalNorm), dOut: dFinal.pointer,
                          input: acts.residual[c.layers].pointer, rstd: acts.finalRstd.pointer,
                          weight: weights.finalNorm.pointer, rows: n, channels: cDim)
 

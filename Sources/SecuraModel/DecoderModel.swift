@@ -11,6 +11,8 @@ public final class DecoderModel {
     public let weights: DecoderWeights
     /// Adapter deltas by linear site; empty for the plain model.
     public var deltas: [LinearSite: LinearDelta] = [:]
+    /// Blends the final hidden states before the output head (IMSM); nil for the plain model.
+    public var mixer: HiddenMixer?
 
     public init(config: DecoderConfig, weights: DecoderWeights) {
         self.config = config
@@ -29,11 +31,16 @@ public final class DecoderModel {
         }
     }
 
-    /// Runs the forward pass over `batch`, filling `acts` (logits included).
-    /// `training` turns on adapter dropout and lets deltas save values for `backward`.
-    /// - Precondition: `acts` was sized for the batch's B and T, and the tokens are validated.
-    public func forward(_ batch: TokenBatch, into acts: DecoderActivations, training: Bool = false) {
+    /// Runs the forward pass over `batch`, filling `acts` (logits included unless `logits` is false).
+    /// `training` turns on adapter dropout and lets deltas and the mixer save values for `backward`.
+    /// With a mixer, the head reads its blend ĥ (kept in `acts.mixedHidden`) instead of `acts.finalHidden`.
+    /// - Parameter logits: false stops after the final norm (and the mixer): no V×C head product.
+    /// - Precondition: `acts` was sized for the batch's B and T (with logits when `logits`), and the
+    ///   tokens are validated.
+    public func forward(_ batch: TokenBatch, into acts: DecoderActivations, training: Bool = false, logits: Bool = true) {
         precondition(acts.batch == batch.batch && acts.length == batch.length, "activations sized for another batch")
+        precondition(!logits || acts.logits.count == acts.rows * config.vocabSize, "activations made without logits")
+        precondition(!training || acts.keepsLayers, "a training forward needs activations made for backward")
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
         let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
@@ -71,8 +78,17 @@ public final class DecoderModel {
         RMSNorm.forward(out: acts.finalHidden.pointer, rstd: acts.finalRstd.pointer,
                         input: acts.residual[c.layers].pointer, weight: weights.finalNorm.pointer,
                         rows: n, channels: cDim, eps: c.rmsNormEps)
-        Linear.forward(out: acts.logits.pointer, input: acts.finalHidden.pointer, weight: weights.outputHead,
+        if let mixer {
+            mixer.forward(out: acts.mixedHidden.pointer, tuned: acts.finalHidden.pointer, batch: batch, training: training)
+        }
+        guard logits else { return }
+        Linear.forward(out: acts.logits.pointer, input: headInput(acts), weight: weights.outputHead,
                        bias: nil, rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
+    }
+
+    /// What the output head reads: ĥ with a mixer, else the final-norm output.
+    func headInput(_ acts: DecoderActivations) -> UnsafeMutablePointer<Float> {
+        mixer == nil ? acts.finalHidden.pointer : acts.mixedHidden.pointer
     }
 
     /// A base projection followed by the site's adapter delta, if any.

@@ -10,6 +10,9 @@ public final class KVCache {
     let keys: [FloatBuffer]
     let values: [FloatBuffer]
     let rope: RoPE.Table
+    /// The model's mixer's own state for this sequence (IMSM: the frozen branch's cache and the prompt
+    /// means); nil until the mixer first sees the sequence.
+    public var mixerState: AnyObject?
 
     /// A cache for up to `capacity` positions of `config`'s model.
     public init(config c: DecoderConfig, capacity: Int) {
@@ -25,9 +28,28 @@ public final class KVCache {
 
 extension DecoderModel {
     /// Feeds `tokens` (positions cache.count…) through the model, appending their keys and values
-    /// to `cache`, and returns the logits [V] of the last token.
+    /// to `cache`, and returns the logits [V] of the last token. With a mixer, the head reads its ĥ.
     /// - Throws: when the cache is full or a token is outside the vocabulary.
     public func extend(_ cache: KVCache, with tokens: [Int32]) throws -> [Float] {
+        let c = config, cDim = c.hiddenSize, n = tokens.count
+        let past = cache.count
+        var hidden = try extendHidden(cache, with: tokens)
+        if let mixer {
+            let mixed = FloatBuffer(count: n * cDim)
+            try mixer.extend(out: mixed.pointer, tuned: hidden.pointer, tokens: tokens, past: past, cache: cache)
+            hidden = mixed
+        }
+        // Only the last row's logits are needed.
+        let logits = FloatBuffer(count: c.vocabSize)
+        Linear.forward(out: logits.pointer, input: hidden.pointer + (n - 1) * cDim, weight: weights.outputHead, bias: nil,
+                       rows: 1, inFeatures: cDim, outFeatures: c.vocabSize)
+        return logits.toArray()
+    }
+
+    /// Feeds `tokens` (positions cache.count…) through the layers and the final norm, appending their keys
+    /// and values to `cache`, and returns their final-norm hidden states [n, C] (no mixer, no head).
+    /// - Throws: when the cache is full or a token is outside the vocabulary.
+    public func extendHidden(_ cache: KVCache, with tokens: [Int32]) throws -> FloatBuffer {
         let c = config, n = tokens.count, past = cache.count
         guard n > 0 else { throw ModelError.invalidInput("no tokens to feed") }
         guard past + n <= cache.capacity else {
@@ -67,13 +89,8 @@ extension DecoderModel {
             }
         }
         cache.count = past + n
-        // Only the last row's logits are needed.
-        let lastRow = x.pointer + (n - 1) * cDim
-        RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: lastRow, weight: weights.finalNorm.pointer,
-                        rows: 1, channels: cDim, eps: c.rmsNormEps)
-        let logits = FloatBuffer(count: c.vocabSize)
-        Linear.forward(out: logits.pointer, input: ln.pointer, weight: weights.outputHead, bias: nil,
-                       rows: 1, inFeatures: cDim, outFeatures: c.vocabSize)
-        return logits.toArray()
+        RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: weights.finalNorm.pointer,
+                        rows: n, channels: cDim, eps: c.rmsNormEps)
+        return ln
     }
 }

@@ -1,4 +1,5 @@
-// A training sequence with its loss mask, and the padding of several into one micro-batch.
+// A training sequence with its loss mask, and the padding of several into one micro-batch (with each
+// sequence's prompt length, which IMSM needs).
 
 /// Token ids of one sequence and which of them are loss targets.
 public struct TrainingExample: Sendable, Equatable, Codable {
@@ -14,6 +15,10 @@ public struct TrainingExample: Sendable, Equatable, Codable {
 
     /// Number of scored tokens.
     public var targetCount: Int { lossMask.dropFirst().filter { $0 }.count }
+
+    /// Positions before the first answer token (all of them when there is none): the prompt that IMSM's
+    /// prompt means average over. Same definition as `IMSMGate.promptLength(answerMask:)`.
+    public var promptLength: Int { lossMask.firstIndex(of: true) ?? lossMask.count }
 }
 
 extension TokenBatch {
@@ -30,6 +35,8 @@ extension TokenBatch {
                 targets.append(next < e.tokens.count && e.lossMask[next] ? e.tokens[next] : -1)
             }
         }
-        return (TokenBatch(tokens: tokens, batch: examples.count, length: t), targets)
+        // Right padding leaves every prompt where it was: P_b ≤ the sequence's own length ≤ T.
+        return (TokenBatch(tokens: tokens, batch: examples.count, length: t, promptLengths: examples.map(\.promptLength)),
+                targets)
     }
 }

@@ -60,8 +60,10 @@ public enum MergedExport {
 
     /// Writes a Hugging Face folder: config.json, model.safetensors (every tensor of the model, adapted
     /// weights merged) and, when `tokenizerFiles` are given, copies of them.
+    /// - Throws: for an IMSM run (its per-token gate between two models has no merged form).
     public static func write(_ adapters: AdapterSet, base: WeightSource, tensorNames: [String], config: ModelConfig,
                              to folder: URL, dtype: DType, tokenizerFiles: [URL]) throws {
+        guard adapters.settings.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a merged Hugging Face model")) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent("model.safetensors").path,
                                        metadata: ["format": "pt", "producer": "secura-dist export"])

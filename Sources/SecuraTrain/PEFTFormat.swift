@@ -81,7 +81,8 @@ public enum PEFTFormat {
                                            reason: "(\(wanted.rank), \(wanted.alpha), \(wanted.targets.map(\.rawValue))) do not match this run's --rank \(s.rank) --alpha \(s.alpha) --targets \(s.targets.map(\.rawValue))")
         }
         let file = try SafeTensorsFile(path: folder.appendingPathComponent(weightsFile).path)
-        for e in adapters.parameters.layout.entries {
+        // The sites' tensors only: an IMSM gate of the run is not part of a PEFT folder and keeps its init.
+        for e in adapters.plans.flatMap(\.tensors) {
             let name = peftName(e.name)
             guard let entry = file.entry(name) else { throw IOError.tensorNotFound(path: file.path, tensor: name) }
             guard entry.shape == e.shape else {
@@ -101,6 +102,7 @@ public enum PEFTFormat {
         guard s.method.isLoRAFamily else {
             throw ModelError.invalidInput("only lora, i-lora and dora adapters have a PEFT format; \(s.method.rawValue) exports as a merged model")
         }
+        guard s.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a PEFT adapter")) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent(weightsFile).path)
         for e in adapters.parameters.layout.entries {
@@ -115,4 +117,11 @@ public enum PEFTFormat {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(config).write(to: folder.appendingPathComponent(configFile), options: .atomic)
     }
+}
+
+/// Why an IMSM run has no single-model export: its output blends two models per token.
+func imsmExportRefusal(_ format: String) -> String {
+    "this adapter was trained with IMSM: its output mixes the frozen and the tuned model per token through a "
+        + "learned gate, which \(format) cannot represent. Use the adapter folder itself (train's OUTPUT/adapter "
+        + "holds the gate) with secura-dist generate, eval or score --adapter"
 }

@@ -1,6 +1,7 @@
 // The training loop of one optimizer step: this rank's share of the global batch in micro-batches,
 // forward and backward into the one flat gradient buffer, ONE all-reduce of gradients + loss sum +
-// token count, normalisation by the global token count, clipping, AdamW, I-LoRA's EMA, and merges.
+// token count, normalisation by the global token count, clipping, AdamW (IMSM's gate at its own
+// learning rate), I-LoRA's EMA, and merges.
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
@@ -146,7 +147,7 @@ public final class Trainer {
             skippedSteps += 1
         } else {
             if let maxNorm = options.clipNorm { norm = GradientClipping.clip(g, count: params.count, maxNorm: maxNorm) }
-            optimizer.update(values: params.values.storage.pointer, gradients: g, lr: Float(lr))
+            optimizer.update(values: params.values.storage.pointer, gradients: g, lr: Float(lr), ranges: groupRates(lr))
             adapters.updateLongTerm()
         }
         step += 1
@@ -159,6 +160,14 @@ public final class Trainer {
         return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
                           processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
+    }
+
+    /// Parts of the flat buffer with their own learning rate at the run's current `lr`: IMSM's gate, at
+    /// its peak --imsm-lr scaled by the run's schedule (lr / peak), so warmup and decay apply to it too.
+    func groupRates(_ lr: Double) -> [(range: Range<Int>, lr: Float)] {
+        guard let imsm = adapters.settings.imsm, let range = adapters.imsmRange else { return [] }
+        let base = options.schedule.base
+        return [(range, Float(base > 0 ? imsm.lr * (lr / base) : 0))]
     }
 
     /// I-LoRA's w·MSE(logits_work, logits_long) summed over answer rows (mean over the vocabulary),

@@ -38,6 +38,9 @@ struct Inspect: ParsableCommand {
         let tensors: [Tensor]
         var method: String?
         var trainable_per_layer: [Int]?
+        /// With --imsm: the IMSM mode and the gate's trainable scalars (also counted in trainable_total).
+        var imsm: String?
+        var imsm_gate: Int?
         var trainable_total: Int?
     }
 
@@ -62,8 +65,11 @@ struct Inspect: ParsableCommand {
                 let plans = MethodPlanner.plan(c, settings, layout: &layout)
                 let perLayer = MethodPlanner.trainablePerLayer(plans, layers: c.layers)
                 report.method = settings.method.rawValue
+                report.imsm = settings.imsm?.mode.rawValue
                 report.trainable_per_layer = perLayer
-                report.trainable_total = perLayer.reduce(0, +)
+                report.imsm_gate = settings.imsm?.parameterCount(width: c.hiddenSize)
+                // Every registered tensor: the sites' and, with --imsm, the gate's.
+                report.trainable_total = layout.count
             }
             let out = RootPrinter(comm: comm)
             if json {
@@ -81,7 +87,8 @@ struct Inspect: ParsableCommand {
                 dtypes       \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.formatted())" }.joined(separator: ", "))
                 """)
             if let method = report.method, let perLayer = report.trainable_per_layer, let total = report.trainable_total {
-                out("trainable    \(method): \(total.formatted()) (\(perLayer.first ?? 0) per layer)")
+                out("trainable    \(method)\(report.imsm.map { " + imsm " + $0 } ?? ""): \(total.formatted()) (\(perLayer.first ?? 0) per layer"
+                    + (report.imsm_gate.map { ", IMSM gate \($0.formatted())" } ?? "") + ")")
             }
             if tensors {
                 for t in report.tensors { out("  \(t.name)  \(t.dtype)  \(t.shape)") }

@@ -7,6 +7,7 @@ extension AdapterMethod: ExpressibleByArgument {}
 extension CABRInit: ExpressibleByArgument {}
 extension SMagNormMode: ExpressibleByArgument {}
 extension MergePrecision: ExpressibleByArgument {}
+extension IMSMMode: ExpressibleByArgument {}
 
 struct MethodOptions: ParsableArguments {
     @Option(help: "Fine-tuning method: \(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default secura-m1).")
@@ -57,6 +58,21 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "I-LoRA: weight of the logits-MSE consistency term.")
     var consistencyWeight: Float = 0.99
 
+    @Flag(inversion: .prefixedNo, help: "IMSM around the method (not full or i-lora): run the frozen model beside the tuned one and blend their final hidden states with a learned gate; logits from the frozen head.")
+    var imsm = false
+
+    @Option(help: "IMSM variant (with --imsm): full (gate from [q̄; h; h'; q̄']), no-query (gate from [h; h']) or no-gate (the mean of h and h'). Default full.")
+    var imsmMode: IMSMMode?
+
+    @Option(help: "IMSM gate rank r (with --imsm; W_A is r×4C, W_B is C×r). Default 8.")
+    var imsmRank: Int?
+
+    @Option(help: "Dropout on the IMSM gate input (with --imsm). Default 0.1.")
+    var imsmDropout: Float?
+
+    @Option(help: "Peak learning rate of the IMSM gate (with --imsm), its own AdamW group; it follows --schedule and --warmup like --lr. Default 1e-3.")
+    var imsmLr: Double?
+
     func settings() throws -> MethodSettings {
         var s = MethodSettings()
         s.method = method ?? .securaM1
@@ -87,6 +103,17 @@ struct MethodOptions: ParsableArguments {
         s.mergePrecision = mergePrecision
         s.emaDecay = emaDecay
         s.consistencyWeight = consistencyWeight
+        if imsm {
+            var i = IMSMSettings()
+            i.mode = imsmMode ?? i.mode
+            i.rank = imsmRank ?? i.rank
+            i.dropout = imsmDropout ?? i.dropout
+            i.lr = imsmLr ?? i.lr
+            s.imsm = i
+        } else if imsmMode != nil || imsmRank != nil || imsmDropout != nil || imsmLr != nil {
+            throw ValidationError("--imsm-mode, --imsm-rank, --imsm-dropout and --imsm-lr need --imsm")
+        }
+        if let reason = s.unsupportedReason { throw ValidationError("--imsm: \(reason)") }
         return s
     }
 }

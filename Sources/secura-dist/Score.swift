@@ -34,6 +34,9 @@ struct Score: ParsableCommand {
     @Option(help: "Score with an adapter: a folder written by train (OUTPUT/adapter or a checkpoint) or a PEFT LoRA/DoRA folder.")
     var adapter: String?
 
+    @Option(help: "With an IMSM adapter: the first N tokens are the prompt that the gate's prompt means average over (default: the whole sequence).")
+    var promptLength: Int?
+
     @OptionGroup var runtime: RuntimeOptions
 
     struct Result: Encodable {
@@ -77,7 +80,10 @@ struct Score: ParsableCommand {
             let loaded = try ModelLoader.open(model)
             let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
                 ?? loaded.decoder()
-            let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count)
+            if let p = promptLength, !(0...ids.count).contains(p) {
+                throw ModelError.invalidInput("--prompt-length \(p) is outside 0...\(ids.count) (the sequence's tokens)")
+            }
+            let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count, promptLengths: promptLength.map { [$0] })
             try decoder.validate(batch)
             let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count)
             decoder.forward(batch, into: acts)

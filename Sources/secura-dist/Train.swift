@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
             Example: secura-dist train --model SmolLM2.gguf --data task.json --method secura-m1 --steps 100 --output run1
             --config FILE reads a TOML file whose keys are these long flags (flags on the command line win).
             Writes OUTPUT/metrics.jsonl, OUTPUT/checkpoints/step-N/, and the final state in OUTPUT/adapter/
-            (plus OUTPUT/adapter-peft/ for lora, dora and i-lora).
+            (plus OUTPUT/adapter-peft/ for lora, dora and i-lora without --imsm; an IMSM run's gate is in OUTPUT/adapter).
             """)
 
     @Option(help: "A TOML file of flags (keys are the long flag names); command-line flags override it.")

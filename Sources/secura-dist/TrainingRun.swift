@@ -122,8 +122,10 @@ struct TrainingRun {
             try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: trainer.step)),
                                 optimizer: true)
             try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
-            if settings.method.isLoRAFamily {
+            if settings.method.isLoRAFamily && settings.imsm == nil {
                 try PEFTFormat.export(adapters, to: out.appendingPathComponent("adapter-peft"), baseModel: o.model)
+            } else if settings.method.isLoRAFamily {
+                say("no adapter-peft folder: PEFT has no form for the IMSM gate (OUTPUT/adapter holds adapter and gate)")
             }
         }
         try comm.barrier()
@@ -164,6 +166,11 @@ struct TrainingRun {
         say("method \(settings.method.rawValue) on \(settings.targets.map(\.rawValue).joined(separator: ",")): "
             + "\(total.formatted()) trainable parameters (\(perLayer.first ?? 0) per layer; \(sites.joined(separator: ", ")))")
         if Set(perLayer).count > 1 { say("  trainable per layer: \(perLayer)") }
+        if let imsm = settings.imsm {
+            say("imsm \(imsm.mode.rawValue) gate: \(adapters.imsmParameterCount.formatted()) trainable parameters"
+                + (imsm.mode == .noGate ? "" : " (r=\(imsm.rank), dropout \(imsm.dropout), lr \(imsm.lr))")
+                + "; frozen branch on the original weights; \(adapters.parameters.count.formatted()) trainable in all")
+        }
     }
 
     func ensureWritableFolder(_ url: URL) throws {

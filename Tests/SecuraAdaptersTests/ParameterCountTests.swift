@@ -45,6 +45,26 @@ final class ParameterCountTests: XCTestCase {
         XCTAssertEqual(try perLayer(.full)[0], 4096 * 4096 * 2 + 1024 * 4096 * 2 + 3 * 4096 * 14336)
     }
 
+    func testIMSMGateFollowsTheSitesInTheLayout() throws {
+        // Full mode: W_A (8×4·4096) + W_B (4096×8) = 5·4096·8 = 163,840; no-query 3·4096·8; no-gate nothing.
+        let config = try llama3_8B()
+        for (mode, gate) in [(IMSMMode.full, 163_840), (.noQuery, 98_304), (.noGate, 0)] {
+            var s = MethodSettings()
+            s.method = .lora
+            var plain = ParameterLayout()
+            let plans = MethodPlanner.plan(config, s, layout: &plain)
+            var imsm = IMSMSettings()
+            imsm.mode = mode
+            s.imsm = imsm
+            var layout = ParameterLayout()
+            XCTAssertEqual(MethodPlanner.plan(config, s, layout: &layout), plans, "the sites do not change")
+            XCTAssertEqual(layout.count, plain.count + gate)
+            XCTAssertEqual(plain.count, 32 * 106_496)
+            XCTAssertEqual(imsm.parameterCount(width: 4096), gate)
+            XCTAssertEqual(Array(layout.entries.prefix(plain.entries.count)), plain.entries, "site offsets unchanged")
+        }
+    }
+
     func testRanksAreClampedToTheLayerShape() throws {
         var raw = ModelConfig()
         raw.model_type = "llama"; raw.hidden_size = 64; raw.intermediate_size = 96; raw.num_hidden_layers = 1

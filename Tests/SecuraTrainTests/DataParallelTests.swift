@@ -9,7 +9,7 @@ import TestSupport
 @testable import SecuraTrain
 
 final class DataParallelTests: XCTestCase {
-    func train(_ method: AdapterMethod, ranks: Int, steps: Int = 5) throws -> [[Float]] {
+    static func train(_ method: AdapterMethod, ranks: Int, steps: Int = 5, imsm: IMSMSettings? = nil) throws -> [[Float]] {
         var results = [[Float]](repeating: [], count: ranks)
         let lock = NSLock()
         try InProcessWorld.run(ranks: ranks) { comm in
@@ -21,6 +21,7 @@ final class DataParallelTests: XCTestCase {
             s.cabrM = 20
             s.rank = 4
             s.dropout = 0.1
+            s.imsm = imsm
             let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD(),
                                           comm: comm)
             var o = TrainingOptions()
@@ -40,9 +41,9 @@ final class DataParallelTests: XCTestCase {
 
     func testRankCountsAgree() throws {
         for method in [AdapterMethod.curLoRA, .lora, .securaM1] {
-            let one = try train(method, ranks: 1)[0]
+            let one = try Self.train(method, ranks: 1)[0]
             for ranks in [2, 4] {
-                let many = try train(method, ranks: ranks)
+                let many = try Self.train(method, ranks: ranks)
                 for r in 1..<ranks { XCTAssertEqual(many[r], many[0], "\(method.rawValue): rank \(r) differs from rank 0") }
                 let scale = one.map(abs).max() ?? 1
                 let worst = zip(many[0], one).map { abs($0 - $1) }.max() ?? 0

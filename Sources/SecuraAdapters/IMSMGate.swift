@@ -1,0 +1,223 @@
+// IMSM, the siamese gate (DESIGN.md §1): the frozen model's and the tuned model's final-norm hidden
+// states h, h' [B·T, C] are blended per position by a learned gate,
+//   x_t = [q̄; h_t; h'_t; q̄'],   g_t = σ(W_B·W_A·dropout(x_t)),   ĥ_t = g_t ⊙ h_t + (1 − g_t) ⊙ h'_t,
+// where q̄, q̄' are the means of h, h' over the sequence's prompt positions 0..<P. The caller computes
+// logits = ĥ·W_outᵀ with the frozen head. Forward is here, backward in IMSMGate+Backward.swift.
+import Foundation
+import SecuraTensor
+
+/// Which IMSM variant runs: the method and its two ablations.
+public enum IMSMMode: String, CaseIterable, Sendable, Codable {
+    /// g from [q̄; h; h'; q̄']: W_A [R, 4C], W_B [C, R], 5·C·R parameters.
+    case full
+    /// g from [h; h'] only: W_A [R, 2C], W_B [C, R], 3·C·R parameters.
+    case noQuery = "no-query"
+    /// No gate: ĥ = (h + h')/2, no parameters.
+    case noGate = "no-gate"
+
+    /// Blocks of C features in the gate input: 4, 2 or 0.
+    public var inputBlocks: Int {
+        switch self {
+        case .full: return 4
+        case .noQuery: return 2
+        case .noGate: return 0
+        }
+    }
+}
+
+/// The IMSM gate over final hidden states: trainable tensors "imsm.gate_A" [R, k·C] and
+/// "imsm.gate_B" [C, R] (k = `mode.inputBlocks`), no bias.
+///
+/// Dropout (rate p, inverted, counter-based like the adapters') sits on the gate input x_t, i.e. on the
+/// input of W_A as PEFT places LoRA's dropout. Each row t gets its own mask over all k·C features, so the
+/// copies of q̄ and q̄' in different rows are dropped independently. Masks depend only on the context's row
+/// seeds and `dropoutKey`, so they are the same for any rank count and after a resume.
+///
+/// **Identity when the adapter is zero.** ĥ is computed as h' + g ⊙ (h − h'), which equals
+/// g ⊙ h + (1 − g) ⊙ h'. When the tuned model equals the frozen one (adapter delta zero, e.g. LoRA's
+/// B = 0 at the start), h' = h and the correction term is exactly zero, so ĥ = h bit for bit for ANY gate
+/// value: any W_A, W_B, dropout mask and mode (a −0 in h may come out as +0). The gate then receives
+/// zero gradient (dĥ ⊙ (h − h') = 0); it starts learning once the adapter moves h' away from h.
+public final class IMSMGate {
+    public static let nameA = "imsm.gate_A", nameB = "imsm.gate_B"
+    /// Site key of the gate's dropout. Its mix input (≥ 2⁶²) differs from every linear site's
+    /// (layer << 8 | projection), and mix is bijective, so the masks are independent of the adapters'.
+    public static let dropoutKey = AdapterContext.mix(0x494D_534D << 32)   // "IMSM"
+
+    public let mode: IMSMMode
+    /// C and R.
+    public let width: Int, rank: Int
+    /// k·C, the gate input's features.
+    public let inputWidth: Int
+    let dropout: Dropout?
+    let context: AdapterContext
+    /// Values and gradients of W_A and W_B; nil in `noGate` mode.
+    let weights: Weights?
+    typealias Weights = (a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                         dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>)
+    /// Keeps the flat buffers that `weights` point into alive.
+    let storage: TrainableParameters
+    // Training forwards save the dropped-out gate input x̃ [N, kC], u = x̃·W_Aᵀ [N, R] and g [N, C] for
+    // backward; other forwards use the eval buffers, so an evaluation between forward and backward is harmless.
+    let x = Scratch(), u = Scratch(), g = Scratch()
+    let xEval = Scratch(), uEval = Scratch(), gEval = Scratch()
+    /// q̄, q̄' per sequence [B, 2, C] in forward; summed query gradients in backward.
+    let means = Scratch()
+    let dz = Scratch(), du = Scratch()
+    /// Rows of the last training forward (checked by backward).
+    var savedRows = 0
+
+    /// Trainable scalars of a gate: (k + 1)·C·R, i.e. 5·C·R (full), 3·C·R (no-query) or 0 (no-gate).
+    public static func parameterCount(mode: IMSMMode, width: Int, rank: Int) -> Int {
+        mode == .noGate ? 0 : (mode.inputBlocks + 1) * width * rank
+    }
+
+    /// Registers W_A [R, k·C] and W_B [C, R] in `layout` (nothing for `noGate`).
+    public static func register(mode: IMSMMode, width: Int, rank: Int, in layout: inout ParameterLayout) {
+        guard mode != .noGate else { return }
+        layout.append(nameA, shape: [rank, mode.inputBlocks * width])
+        layout.append(nameB, shape: [width, rank])
+    }
+
+    /// Binds to registered tensors. `dropout` is the rate p (0 disables it).
+    /// - Precondition: `register` was called on `parameters`' layout with the same mode and sizes.
+    public init(mode: IMSMMode, width: Int, rank: Int, dropout: Float = 0.1, parameters: TrainableParameters,
+                context: AdapterContext) {
+        self.mode = mode
+        self.width = width
+        self.rank = rank
+        inputWidth = mode.inputBlocks * width
+        self.dropout = dropout > 0 && mode != .noGate ? Dropout(rate: dropout, siteKey: Self.dropoutKey) : nil
+        self.context = context
+        storage = parameters
+        if mode == .noGate {
+            weights = nil
+        } else {
+            precondition(parameters.layout.entry(Self.nameA)?.shape == [rank, inputWidth]
+                         && parameters.layout.entry(Self.nameB)?.shape == [width, rank],
+                         "IMSM gate tensors are not registered with mode \(mode.rawValue), C = \(width), R = \(rank)")
+            let a = parameters.tensor(Self.nameA), b = parameters.tensor(Self.nameB)
+            weights = (a.value, b.value, a.gradient, b.gradient)
+        }
+    }
+
+    /// W_A ~ U(−1/√(k·C), 1/√(k·C)) (LoRA's A init: Kaiming-uniform with a = √5, fan_in = k·C), W_B = 0.
+    /// With W_B = 0 the gate starts at g = 0.5 everywhere, so ĥ = (h + h')/2, the no-gate output.
+    public func initialize(_ rng: inout SeededRandom) {
+        guard let w = weights else { return }
+        let bound = 1 / Float(inputWidth).squareRoot()
+        for i in 0..<(rank * inputWidth) { w.a[i] = Float(rng.uniform() * 2 - 1) * bound }
+        w.b.update(repeating: 0, count: width * rank)
+    }
+
+    /// ĥ for B sequences of T positions.
+    /// - Parameters:
+    ///   - out: ĥ [B·T, C] (assigned).
+    ///   - h: the frozen model's final-norm hidden states [B·T, C].
+    ///   - hp: the tuned model's, h' [B·T, C].
+    ///   - promptLengths: P_b per sequence (B values, 0 ≤ P_b ≤ T): q̄ averages rows 0..<P_b of sequence b,
+    ///     and is zero when P_b = 0.
+    ///   - length: T.
+    ///   - training: applies dropout (with the context's row seeds for the B·T rows) and saves what
+    ///     `backward` needs.
+    public func forward(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                        promptLengths: [Int], length: Int, training: Bool) {
+        let n = promptLengths.count * length, c = width
+        for p in promptLengths { precondition(0 <= p && p <= length, "IMSM prompt length \(p) outside 0...\(length)") }
+        if training { savedRows = n }
+        guard let w = weights else { Self.blend(out: out, base: h, tuned: hp, gate: nil, count: n * c); return }
+        let xp = (training ? x : xEval).pointer(n * inputWidth)
+        if mode == .full {
+            let q = means.pointer(2 * promptLengths.count * c)
+            for (b, p) in promptLengths.enumerated() {
+                Self.promptMean(out: q + 2 * b * c, hidden: h + b * length * c, promptLength: p, width: c)
+                Self.promptMean(out: q + (2 * b + 1) * c, hidden: hp + b * length * c, promptLength: p, width: c)
+            }
+            for r in 0..<n {
+                let qb = q + 2 * (r / length) * c
+                gateInput(xp + r * inputWidth, base: h + r * c, tuned: hp + r * c, queryBase: qb, queryTuned: qb + c)
+            }
+        } else {
+            for r in 0..<n { gateInput(xp + r * inputWidth, base: h + r * c, tuned: hp + r * c, queryBase: nil, queryTuned: nil) }
+        }
+        if training, let dropout {
+            // In place: the mask is applied element by element.
+            dropout.forward(out: xp, input: xp, rows: n, features: inputWidth, context: context)
+        }
+        gated(out: out, base: h, tuned: hp, input: xp, u: (training ? u : uEval).pointer(n * rank),
+              gate: (training ? g : gEval).pointer(n * c), rows: n, weights: w)
+    }
+
+    /// ĥ for `rows` new positions of ONE sequence whose prompt means are already known: the generation
+    /// path (KV caches, one token at a time). No dropout; nothing is saved for backward.
+    /// - Parameters:
+    ///   - out: ĥ [rows, C]; h, hp: h and h' [rows, C].
+    ///   - queryBase, queryTuned: q̄ and q̄' [C] of the sequence (see `promptMean`); unused unless `full`.
+    public func forward(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                        queryBase: UnsafePointer<Float>, queryTuned: UnsafePointer<Float>, rows n: Int = 1) {
+        let c = width
+        guard let w = weights else { Self.blend(out: out, base: h, tuned: hp, gate: nil, count: n * c); return }
+        let xp = xEval.pointer(n * inputWidth)
+        for r in 0..<n {
+            gateInput(xp + r * inputWidth, base: h + r * c, tuned: hp + r * c,
+                      queryBase: mode == .full ? queryBase : nil, queryTuned: mode == .full ? queryTuned : nil)
+        }
+        gated(out: out, base: h, tuned: hp, input: xp, u: uEval.pointer(n * rank), gate: gEval.pointer(n * c),
+              rows: n, weights: w)
+    }
+
+    /// P of a sequence: its positions before the first answer token (`lossMask` / `isAnswer` true), or all
+    /// of them when there is no answer.
+    public static func promptLength(answerMask: [Bool]) -> Int {
+        answerMask.firstIndex(of: true) ?? answerMask.count
+    }
+
+    /// out [C] = the mean of the first P rows of `hidden` [≥ P, C]; zero when P = 0.
+    public static func promptMean(out: UnsafeMutablePointer<Float>, hidden: UnsafePointer<Float>, promptLength p: Int,
+                                  width c: Int) {
+        out.update(repeating: 0, count: c)
+        guard p > 0 else { return }
+        for t in 0..<p { BLAS.axpy(n: c, alpha: 1, x: hidden + t * c, y: out) }
+        let n = Float(p)
+        for j in 0..<c { out[j] /= n }
+    }
+
+    /// One row of the gate input: [q̄; h; h'; q̄'] (full) or [h; h'] (no-query).
+    @inline(__always)
+    private func gateInput(_ row: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                           queryBase: UnsafePointer<Float>?, queryTuned: UnsafePointer<Float>?) {
+        let c = width
+        if let queryBase, let queryTuned {
+            row.update(from: queryBase, count: c)
+            (row + c).update(from: h, count: c)
+            (row + 2 * c).update(from: hp, count: c)
+            (row + 3 * c).update(from: queryTuned, count: c)
+        } else {
+            row.update(from: h, count: c)
+            (row + c).update(from: hp, count: c)
+        }
+    }
+
+    /// u = x̃·W_Aᵀ [N, R], g = σ(u·W_Bᵀ) [N, C], ĥ = h' + g ⊙ (h − h').
+    private func gated(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                       input xp: UnsafePointer<Float>, u up: UnsafeMutablePointer<Float>, gate gp: UnsafeMutablePointer<Float>,
+                       rows n: Int, weights w: Weights) {
+        BLAS.sgemm(transB: true, m: n, n: rank, k: inputWidth, a: xp, lda: inputWidth, b: w.a, ldb: inputWidth,
+                   c: up, ldc: rank)
+        BLAS.sgemm(transB: true, m: n, n: width, k: rank, a: up, lda: rank, b: w.b, ldb: rank, c: gp, ldc: width)
+        for i in 0..<(n * width) { gp[i] = 1 / (1 + expf(-gp[i])) }
+        Self.blend(out: out, base: h, tuned: hp, gate: gp, count: n * width)
+    }
+
+    /// out = h' + g ⊙ (h − h') (g = 0.5 when nil). Written this way, not g·h + (1 − g)·h', so that h' = h
+    /// gives out = h exactly: the difference is exactly zero.
+    @inline(__always)
+    static func blend(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                      gate g: UnsafePointer<Float>?, count: Int) {
+        if let g {
+            for i in 0..<count { out[i] = hp[i] + g[i] * (h[i] - hp[i]) }
+        } else {
+            for i in 0..<count { out[i] = hp[i] + 0.5 * (h[i] - hp[i]) }
+        }
+    }
+}
