@@ -29,7 +29,7 @@ struct Forgetting: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Task files to fine-tune on (BIG-bench task.json or JSON Lines); several allowed.")
     var task: [String]
 
-    @Option(help: "Comma-separated methods (lora, dora, cur-lora, i-lora, cabr-lora, secura-m1, secura-m2, full).")
+    @Option(help: "Comma-separated methods (lora, dora, cur-lora, i-lora, cabr-lora, secura-m1, secura-m2, full); add +imsm for IMSM (e.g. lora+imsm) and +imsm:no-query or +imsm:no-gate for its ablations.")
     var methods = "lora,dora,cur-lora,i-lora,secura-m1,secura-m2"
 
     @Option(help: "Learning rate of every run.")
@@ -75,8 +75,8 @@ struct Forgetting: ParsableCommand {
         guard steps >= 1, batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1 else {
             throw ValidationError("--steps, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive")
         }
-        for m in methodList where AdapterMethod(rawValue: m) == nil {
-            throw ValidationError("unknown method '\(m)' in --methods")
+        for m in methodList where MethodSpec(m) == nil {
+            throw ValidationError("unknown method '\(m)' in --methods (a method, optionally with +imsm or +imsm:MODE)")
         }
     }
 
@@ -87,3 +87,32 @@ struct Forgetting: ParsableCommand {
     }
 }
 
+
+/// A method of the experiment: a `train --method` name, optionally with IMSM ("lora+imsm",
+/// "lora+imsm:no-gate").
+struct MethodSpec {
+    let method: AdapterMethod
+    let imsmMode: IMSMMode?
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
+        guard let method = AdapterMethod(rawValue: parts[0]) else { return nil }
+        self.method = method
+        if parts.count == 2 {
+            let imsm = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
+            guard imsm[0] == "imsm" else { return nil }
+            guard let mode = imsm.count == 2 ? IMSMMode(rawValue: imsm[1]) : .full else { return nil }
+            imsmMode = mode
+        } else {
+            imsmMode = nil
+        }
+    }
+
+    /// The `train` flags of this method.
+    var trainArguments: [String] {
+        ["--method", method.rawValue] + (imsmMode.map { ["--imsm", "--imsm-mode", $0.rawValue] } ?? [])
+    }
+
+    /// A folder-friendly name ("lora-imsm-no-gate").
+    var slug: String { method.rawValue + (imsmMode.map { $0 == .full ? "-imsm" : "-imsm-" + $0.rawValue } ?? "") }
+}

@@ -49,12 +49,13 @@ struct ForgettingRun {
         for task in o.task {
             let taskName = EvalTask.taskName(task)
             for method in o.methodList {
-                let folder = out.appendingPathComponent(taskName).appendingPathComponent("\(method)-lr\(Self.number(o.lr))")
+                let spec = MethodSpec(method)!
+                let folder = out.appendingPathComponent(taskName).appendingPathComponent("\(spec.slug)-lr\(Self.number(o.lr))")
                 let record: ForgettingRecord = try cached(folder.appendingPathComponent("eval.json")) {
                     say("== \(taskName): \(method), lr \(Self.number(o.lr)), \(o.steps) steps")
                     let trainStart = Date()
                     let train = try Train.parse([
-                        "--model", o.model, "--data", task, "--method", method, "--steps", "\(o.steps)",
+                        "--model", o.model, "--data", task] + spec.trainArguments + ["--steps", "\(o.steps)",
                         "--batch-size", "\(o.batchSize)", "--lr", Self.number(o.lr), "--max-length", "\(o.maxLength)",
                         "--seed", "\(o.seed)", "--output", folder.path, "--log-every", "10", "--eval-every", "0",
                         "--validation-limit", "20", "--cabr-init", o.cabrInit.rawValue])
