@@ -18,7 +18,7 @@ bin="$root/.build/release/secura-dist"
 out="$root/results/distributed/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 common=(train --model "$model" --data "$data" --method secura-m1 --cabr-init svd --steps "$steps" --batch-size 4
-        --micro-batch 1 --lr 1e-4 --max-length 256 --seed 42 --eval-every 0 --log-every 1 --check-every 5)
+        --micro-batch 1 --lr 1e-4 --max-length 256 --seed 42 --eval-every 0 --validation-limit 8 --log-every 1 --check-every 5)
 run() {  # name ranks threads
   local name=$1 ranks=$2 threads=$3 start
   start=$(date +%s.%N)
