@@ -157,6 +157,10 @@ TOML
   if [ $status -eq 0 ] && grep -q "resumed from .*step-00000003 at step 3" <<<"$out" && grep -q '"step":4' "$work/run/metrics.jsonl"; then
     ok "train --resume auto continues from the last checkpoint"
   else fail "resume (status $status)" "$out"; fi
+  out="$("$bin" train --config "$work/run.toml" --model "$smol" --data "$work/task.jsonl" --steps 1 --output "$work/run" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && [ "$(grep -c '"loss"' "$work/run/metrics.jsonl")" -eq 1 ] && [ "$(grep -c '"loss"' "$work/run/metrics.jsonl.previous")" -eq 4 ]; then
+    ok "a new run in the same folder starts a new metrics file and keeps the old one as metrics.jsonl.previous"
+  else fail "metrics of a new run (status $status)" "$out"; fi
   out="$("$bin" score "$smol" --adapter "$work/run/adapter" --text "2 apples and 3 apples make 5 apples." 2>&1)" \
     && grep -q '"loss"' <<<"$out" && ok "score --adapter" || fail "score --adapter" "$out"
   out="$("$bin" export --model "$smol" --adapter "$work/run/adapter" --format peft --output "$work/peft" 2>&1)" \

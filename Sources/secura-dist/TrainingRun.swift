@@ -86,7 +86,8 @@ struct TrainingRun {
                 say("no checkpoint in \(checkpoints.path): starting from scratch")
             }
         }
-        let metrics = comm.isRoot ? try MetricsLog(path: o.metrics ?? out.appendingPathComponent("metrics.jsonl").path) : nil
+        let metrics = comm.isRoot ? try MetricsLog(path: o.metrics ?? out.appendingPathComponent("metrics.jsonl").path,
+                                                   fresh: trainer.step == 0) : nil
         if trainer.step == 0, let v = try trainer.validationLoss() {
             say(String(format: "step 0  val_loss %.4f", v))
             try metrics?.write(["step": 0, "val_loss": v])
@@ -223,7 +224,19 @@ struct Progress {
 /// Appends one JSON object per line.
 final class MetricsLog {
     let handle: FileHandle
-    init(path: String) throws {
+    /// Opens `path` for appending (a resumed run continues its file). With `fresh`, an existing file is
+    /// first moved to `path.previous` (replacing an older one), so a new run starts a new file and the
+    /// old lines are kept, not mixed in.
+    init(path: String, fresh: Bool) throws {
+        if fresh, FileManager.default.fileExists(atPath: path) {
+            let previous = path + ".previous"
+            try? FileManager.default.removeItem(atPath: previous)
+            do {
+                try FileManager.default.moveItem(atPath: path, toPath: previous)
+            } catch {
+                throw ModelError.invalidInput("\(path): cannot move the previous run's metrics aside (\(error.localizedDescription))")
+            }
+        }
         if !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw ModelError.invalidInput("\(path): cannot create the metrics file")
