@@ -38,10 +38,8 @@ extension GGUFModel {
                 if let heads = permutedHeads(info.name) {
                     let scratch = FloatBuffer(count: info.elementCount)
                     try file.dequantize(info.name, into: scratch.pointer)
-                    let units = info.dimensions.count == 1 ? info.elementCount : info.rowCount
-                    try checkPermutable(info, units: units, heads: heads)
-                    Self.unpermute(UnsafeRawPointer(scratch.pointer), into: UnsafeMutableRawPointer(destination),
-                                   units: units, unitBytes: info.elementCount / units * 4, heads: heads)
+                    try unpermute(info, heads: heads, from: UnsafeRawPointer(scratch.pointer), dtype: .f32,
+                                  into: UnsafeMutableRawPointer(destination))
                 } else {
                     try file.dequantize(info.name, into: destination)
                 }

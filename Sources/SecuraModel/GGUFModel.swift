@@ -93,12 +93,18 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
         }
     }
 
-    /// Throws unless `units` rows (elements of a bias) split into `heads` heads of an even size.
-    func checkPermutable(_ info: GGUFTensorInfo, units: Int, heads: Int) throws {
+    /// Copies tensor `info`'s values (`source`, in `dtype`) to `destination` in Hugging Face row order.
+    /// - Throws: `ModelError.invalidInput` unless its rows (elements of a bias) split into `heads` heads
+    ///   of an even size.
+    func unpermute(_ info: GGUFTensorInfo, heads: Int, from source: UnsafeRawPointer, dtype: DType,
+                   into destination: UnsafeMutableRawPointer) throws {
+        let units = info.dimensions.count == 1 ? info.elementCount : info.rowCount
         guard info.dimensions.count <= 2, heads > 0, units > 0, units % heads == 0, (units / heads) % 2 == 0 else {
             throw ModelError.invalidInput("\(path): cannot undo the RoPE permutation of '\(info.name)': "
                 + "\(units) rows are not \(heads) heads of an even head dimension")
         }
+        Self.unpermute(source, into: destination, units: units, unitBytes: info.elementCount / units * dtype.byteSize,
+                       heads: heads)
     }
 
     func isCached(_ name: String) -> Bool {
@@ -122,8 +128,6 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
     /// Undoes the converter's permutation: within each head of D rows, GGUF row 2i + j holds Hugging
     /// Face row j·D/2 + i (j ∈ {0, 1}, i < D/2). A 2-D weight permutes rows; a 1-D bias, elements.
     private func unpermuted(_ info: GGUFTensorInfo, as name: String, heads: Int) throws -> WeightView {
-        let units = info.dimensions.count == 1 ? info.elementCount : info.rowCount
-        try checkPermutable(info, units: units, heads: heads)
         // Source: the stored bytes for plain types, an fp32 dequantisation otherwise.
         let dtype: DType
         let source: UnsafeRawPointer
@@ -137,10 +141,9 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
             source = UnsafeRawPointer(buffer.pointer)
             keepAlive = buffer
         }
-        let unitBytes = info.elementCount / units * dtype.byteSize
         let out = GGUFOwnedBytes(count: info.elementCount * dtype.byteSize)
-        withExtendedLifetime(keepAlive) {
-            Self.unpermute(source, into: out.pointer, units: units, unitBytes: unitBytes, heads: heads)
+        try withExtendedLifetime(keepAlive) {
+            try unpermute(info, heads: heads, from: source, dtype: dtype, into: out.pointer)
         }
         return WeightView(name: name, dtype: dtype, shape: info.shape, data: UnsafeRawPointer(out.pointer), owner: out)
     }
