@@ -189,6 +189,15 @@ TOML
   [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "give --data" <<<"$err" && ok "eval without data is a usage error" || fail "eval without data (status $status)" "$err"
   expect_error "eval of a malformed line names file and line" "bad.jsonl:2" "$bin" eval "$smol" --data "$work/bad.jsonl" --part all
   expect_error "unknown config key" "--nonsense" "$bin" train --config <(echo 'nonsense = 3') --model "$smol" --data "$work/task.jsonl" --output "$work/x"
+  # The memory preflight refuses before any weight is read (no dequantisation line), names the largest part,
+  # the available memory and a flag that helps, and leaves the earlier run in the same folder intact.
+  out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --max-length 512 --steps 1 \
+    --memory-limit 0.5 --output "$work/run" 2>&1)"; status=$?
+  if [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "does not fit in this node's memory" <<<"$out" \
+     && grep -q "the largest part is activations" <<<"$out" && grep -q "512 MiB are available (--memory-limit)" <<<"$out" \
+     && grep -q "try --recompute" <<<"$out" && ! grep -q "dequantised" <<<"$out" && [ -f "$work/run/adapter/state.safetensors" ]; then
+    ok "train refuses a run that cannot fit before loading (estimate, available memory, hint)"
+  else fail "memory preflight (status $status)" "$out"; fi
 fi
 
 echo "cli: $passed passed, $failed failed"

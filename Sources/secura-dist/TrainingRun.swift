@@ -23,9 +23,27 @@ struct TrainingRun {
         let started = Date()
 
         try describeRanks(say)
-        let loaded = try preloaded ?? openModel(o.model, comm: comm, say: say)
-        let tokenizer = try TokenizerLoader.load(o.model)
         var settings = try o.method.settings()
+        if let initAdapter = o.initAdapter {
+            // A PEFT folder fixes rank, alpha and targets.
+            let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
+            guard settings.method.isLoRAFamily else {
+                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
+            }
+            settings.rank = peft.rank
+            settings.alpha = peft.alpha
+            settings.targets = peft.targets
+        }
+        let loaded: LoadedModel
+        if let preloaded {
+            loaded = preloaded
+        } else {
+            // The memory plan needs only the configuration and the file sizes: check it before any weight is read.
+            let opened = try ModelLoader.open(o.model)
+            try checkMemory(opened, settings: settings, say: say)
+            loaded = try shareDequantised(opened, comm: comm, say: say)
+        }
+        let tokenizer = try TokenizerLoader.load(o.model)
         let file = try DatasetLoader.read(o.data, skipBadLines: o.skipBadLines)
         let (trainRecords, testRecords) = DatasetSplit.split(file.records, trainFraction: o.split, seed: o.seed)
         var promptOptions = PromptOptions()
@@ -40,16 +58,6 @@ struct TrainingRun {
                ? ", \(train.truncated + validation.truncated) cut to \(o.maxLength) tokens (\(train.tokensCut + validation.tokensCut) tokens)" : "")
             + (train.dropped + validation.dropped > 0 ? ", \(train.dropped + validation.dropped) dropped (no answer token left)" : ""))
 
-        if let initAdapter = o.initAdapter {
-            // A PEFT folder fixes rank, alpha and targets.
-            let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
-            guard settings.method.isLoRAFamily else {
-                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
-            }
-            settings.rank = peft.rank
-            settings.alpha = peft.alpha
-            settings.targets = peft.targets
-        }
         let solver = ScaLAPACKSVD(communicator: comm)
         let initStart = Date()
         let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
