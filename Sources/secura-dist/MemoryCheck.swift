@@ -27,17 +27,8 @@ extension TrainingRun {
     /// Collective: one all-reduce of the available memory.
     func checkMemory(_ opened: LoadedModel, settings: MethodSettings, say: RootPrinter) throws {
         let o = options
-        let c = opened.config
-        let stored = DecoderActivations.estimatedBytes(config: c, batch: o.microBatch, length: o.maxLength, recompute: false)
-        let recomputed = DecoderActivations.estimatedBytes(config: c, batch: o.microBatch, length: o.maxLength, recompute: true)
-        let forward = DecoderActivations.estimatedForwardBytes(config: c, batch: o.microBatch, length: o.maxLength, logits: true)
-        let forwardNoLogits = DecoderActivations.estimatedForwardBytes(config: c, batch: o.microBatch, length: o.maxLength, logits: false)
-        let inputs = MemoryPlanInputs(
-            config: c, settings: settings, mappedFileBytes: Self.mappedBytes(opened),
-            dequantisedElements: Self.dequantisedElements(opened), ranksPerNode: comm.localSize,
-            microBatch: o.microBatch, maxLength: o.maxLength, recompute: o.recompute,
-            trainingActivationBytes: (stored, recomputed), forwardOnlyBytes: (forward, forwardNoLogits))
-        let plan = MemoryPlan(inputs)
+        let plan = memoryPlan(opened, settings: settings, ranksPerNode: comm.localSize, microBatch: o.microBatch,
+                              maxLength: o.maxLength, recompute: o.recompute)
 
         // The tightest node decides, so every rank reaches the same verdict (MiB in a Float is exact).
         let limit = o.memoryCheck.memoryLimit.map { (bytes: Int($0 * 1_073_741_824), source: "--memory-limit") }
@@ -67,7 +58,26 @@ extension TrainingRun {
             }
         }
     }
+}
 
+/// The memory plan of training `opened` with `settings`, `ranksPerNode` ranks on a node, micro-batches of
+/// `microBatch` × `maxLength` tokens (reads only the configuration, tensor list and file sizes).
+func memoryPlan(_ opened: LoadedModel, settings: MethodSettings, ranksPerNode: Int, microBatch: Int, maxLength: Int,
+                recompute: Bool) -> MemoryPlan {
+    let c = opened.config
+    let stored = DecoderActivations.estimatedBytes(config: c, batch: microBatch, length: maxLength, recompute: false)
+    let recomputed = DecoderActivations.estimatedBytes(config: c, batch: microBatch, length: maxLength, recompute: true)
+    let forward = DecoderActivations.estimatedForwardBytes(config: c, batch: microBatch, length: maxLength, logits: true)
+    let forwardNoLogits = DecoderActivations.estimatedForwardBytes(config: c, batch: microBatch, length: maxLength, logits: false)
+    return MemoryPlan(MemoryPlanInputs(
+        config: c, settings: settings, mappedFileBytes: MemoryFootprint.mappedBytes(opened),
+        dequantisedElements: MemoryFootprint.dequantisedElements(opened), ranksPerNode: ranksPerNode,
+        microBatch: microBatch, maxLength: maxLength, recompute: recompute,
+        trainingActivationBytes: (stored, recomputed), forwardOnlyBytes: (forward, forwardNoLogits)))
+}
+
+/// What an opened model costs in memory before training adds anything.
+enum MemoryFootprint {
     /// Bytes of the model files that get memory-mapped: a folder's safetensors files, or the GGUF file.
     static func mappedBytes(_ opened: LoadedModel) -> Int {
         let fm = FileManager.default
@@ -84,4 +94,22 @@ extension TrainingRun {
         let plain: Set<String> = ["F32", "F16", "BF16"]
         return opened.tensors.filter { !plain.contains($0.dtype.uppercased()) }.reduce(0) { $0 + $1.shape.reduce(1, *) }
     }
+}
+
+/// `inspect --memory-plan`: the plan of a training run without running it.
+struct MemoryPlanOptions: ParsableArguments {
+    @Flag(help: "Print the per-node memory plan of training this model with --method (default secura-m1).")
+    var memoryPlan = false
+
+    @Option(help: "With --memory-plan: ranks on the node.")
+    var ranksPerNode = 1
+
+    @Option(help: "With --memory-plan: sequences per forward pass.")
+    var microBatch = 1
+
+    @Option(help: "With --memory-plan: longest sequence in tokens.")
+    var maxLength = 512
+
+    @Flag(help: "With --memory-plan: with activation recomputation.")
+    var recompute = false
 }
