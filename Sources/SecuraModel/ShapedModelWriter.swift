@@ -126,11 +126,7 @@ public enum ShapedModelWriter {
         let plan = try ShapedModelPlan(shape: options.shape, dtype: options.dtype, shardBytes: options.shardBytes)
         let folder = options.output
         try prepareFolder(folder, force: options.force)
-        let available = try freeBytes(folder)
-        let needed = plan.totalBytes + spaceMargin
-        guard needed <= available else {
-            throw ShapedModelError.insufficientSpace(path: folder, needed: needed, available: available)
-        }
+        try requireSpace(plan.totalBytes + spaceMargin, in: folder)
 
         try writeText(plan.shape.configText, to: folder + "/config.json")
         try writeText(plan.shape.generationConfigText, to: folder + "/generation_config.json")
@@ -193,6 +189,17 @@ public enum ShapedModelWriter {
             do { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw ShapedModelError.cannotWrite(path: folder, reason: "cannot create the folder (\(error.localizedDescription))")
             }
+        }
+    }
+
+    /// Throws unless the file system holding `folder` has `needed` bytes free.
+    ///
+    /// - Throws: `ShapedModelError.insufficientSpace` with both numbers, or `.cannotWrite` when the free
+    ///   space cannot be read.
+    public static func requireSpace(_ needed: Int, in folder: String) throws {
+        let available = try freeBytes(folder)
+        guard needed <= available else {
+            throw ShapedModelError.insufficientSpace(path: folder, needed: needed, available: available)
         }
     }
 

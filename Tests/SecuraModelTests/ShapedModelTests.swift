@@ -231,7 +231,18 @@ final class ShapedModelTests: XCTestCase {
         XCTAssertNoThrow(try ModelLoader.open(folder).decoder())
     }
 
-    func testInsufficientSpaceMessageGivesBothNumbers() {
+    func testInsufficientSpaceIsRefusedWithBothNumbers() throws {
+        let dir = try TempDirectory()
+        XCTAssertNoThrow(try ShapedModelWriter.requireSpace(1, in: dir.path))
+        XCTAssertThrowsError(try ShapedModelWriter.requireSpace(1 << 62, in: dir.path)) { error in
+            guard case let .insufficientSpace(path, needed, available)? = error as? ShapedModelError else {
+                return XCTFail("expected insufficientSpace, got \(error)")
+            }
+            XCTAssertEqual(path, dir.path)
+            XCTAssertEqual(needed, 1 << 62)
+            XCTAssertGreaterThan(available, 0)
+            XCTAssertLessThan(available, 1 << 62)
+        }
         let error = ShapedModelError.insufficientSpace(path: "/tmp/m", needed: 16_124_522_496, available: 3_000_000_000)
         XCTAssertEqual("\(error)", "/tmp/m: not enough free disk space: the model needs 16.12 GB, 3.00 GB available")
     }
