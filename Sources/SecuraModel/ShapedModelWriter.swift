@@ -125,8 +125,13 @@ public enum ShapedModelWriter {
                              progress: (ShapedModelProgress) -> Void = { _ in }) throws -> ShapedModelPlan {
         let plan = try ShapedModelPlan(shape: options.shape, dtype: options.dtype, shardBytes: options.shardBytes)
         let folder = options.output
-        try prepareFolder(folder, force: options.force)
-        try requireSpace(plan.totalBytes + spaceMargin, in: folder)
+        let created = try prepareFolder(folder, force: options.force)
+        do {
+            try requireSpace(plan.totalBytes + spaceMargin, in: folder)
+        } catch {
+            if created { try? FileManager.default.removeItem(atPath: folder) }
+            throw error
+        }
 
         try writeText(plan.shape.configText, to: folder + "/config.json")
         try writeText(plan.shape.generationConfigText, to: folder + "/generation_config.json")
@@ -170,7 +175,9 @@ public enum ShapedModelWriter {
     }
 
     /// Creates `folder`, or checks it is empty (or, with `force`, removes stale weight files from it).
-    static func prepareFolder(_ folder: String, force: Bool) throws {
+    /// - Returns: true when the folder was created here.
+    @discardableResult
+    static func prepareFolder(_ folder: String, force: Bool) throws -> Bool {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: folder, isDirectory: &isDirectory) {
@@ -185,10 +192,12 @@ public enum ShapedModelWriter {
                     throw ShapedModelError.cannotWrite(path: folder + "/" + name, reason: "cannot remove the stale file")
                 }
             }
+            return false
         } else {
             do { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw ShapedModelError.cannotWrite(path: folder, reason: "cannot create the folder (\(error.localizedDescription))")
             }
+            return true
         }
     }
 

@@ -81,11 +81,12 @@ struct MakeModel: ParsableCommand {
             out("make-model: \(shape.name) (\(shape.source)), \(plan.config.layers) layers, "
                 + "\(plan.parameterCount.formatted()) parameters, \(dtype.rawValue), \(plan.shards.count) file(s), "
                 + "\(ShapedModelError.gigabytes(plan.totalBytes)) → \(output)")
-            var lastReport = -10.0
+            var lastReport = -10.0, lastShard = 0
             try ShapedModelWriter.write(options) { p in
                 let done = p.bytesWritten == p.totalBytes
-                guard done || p.seconds - lastReport >= 2 else { return }
+                guard done || p.shard != lastShard || p.seconds - lastReport >= 2 else { return }
                 lastReport = p.seconds
+                lastShard = p.shard
                 let rate = Double(p.bytesWritten) / max(p.seconds, 1e-9)
                 let eta = Double(p.totalBytes - p.bytesWritten) / max(rate, 1)
                 out("  shard \(p.shard)/\(p.shards)  \(ShapedModelError.gigabytes(p.bytesWritten)) of "
