@@ -7,9 +7,8 @@ import SecuraModel
 public enum ActivationMemory {
     /// Bytes of activations for one training forward + backward over `microBatch` sequences of `length`
     /// tokens: the decoder's (`DecoderActivations.estimatedBytes`), IMSM's frozen branch (forward only,
-    /// no logits) and I-LoRA's long-term pass (forward only, with logits). The adapters' per-site scratch
-    /// (a few [N, R] products; the dropped-out input [N, IC] per site with dropout; DoRA's [N, OC] pair) is
-    /// not included.
+    /// no logits), I-LoRA's long-term pass (forward only, with logits) and the adapters' per-site scratch
+    /// (`AdapterSet.scratchBytes`; recomputation does not shrink it).
     public static func bytes(config c: DecoderConfig, settings: MethodSettings, microBatch: Int, length: Int,
                              recompute: Bool) -> Int {
         var total = DecoderActivations.estimatedBytes(config: c, batch: microBatch, length: length, recompute: recompute,
@@ -21,6 +20,7 @@ public enum ActivationMemory {
         if settings.method == .iLoRA {
             total += DecoderActivations.allocatedBytes(config: c, batch: microBatch, length: length, mode: .forwardOnly)
         }
+        total += AdapterSet.scratchBytes(config: c, settings: settings, batch: microBatch, length: length)
         return total
     }
 }

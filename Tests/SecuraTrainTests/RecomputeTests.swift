@@ -163,3 +163,44 @@ final class RecomputeTests: XCTestCase {
         XCTAssertNotNil(bitIdentityFailure([1], [Float(1).nextUp]), "one ulp")
     }
 }
+
+/// The adapters' scratch estimate against the Scratch buffers the deltas really hold after a step.
+extension RecomputeTests {
+    /// Floats held by the `Scratch` objects of `root` and of the deltas it wraps (found by reflection).
+    func scratchFloats(_ root: Any) -> Int {
+        var total = 0
+        for child in Mirror(reflecting: root).children {
+            if child.value is Scratch {
+                total += Mirror(reflecting: child.value).children.compactMap { ($0.value as? FloatBuffer)?.count }.reduce(0, +)
+            } else if child.value is LinearDelta {
+                total += scratchFloats(child.value)
+            }
+        }
+        return total
+    }
+
+    func testAdapterScratchEstimateEqualsTheScratchAfterAStep() throws {
+        let cases: [(String, AdapterMethod, (inout MethodSettings) -> Void)] = [
+            ("lora", .lora, { _ in }), ("lora without dropout", .lora, { $0.dropout = 0 }), ("dora", .dora, { _ in }),
+            ("cur-lora", .curLoRA, { _ in }), ("i-lora", .iLoRA, { _ in }), ("cabr-lora", .cabrLoRA, { _ in }),
+            ("secura-m1 output", .securaM1, { $0.smagnorm = .output }), ("secura-m2", .securaM2, { _ in }),
+            ("full", .full, { _ in }), ("lora + imsm", .lora, { $0.imsm = IMSMSettings() }),
+            ("cabr-lora + imsm no-query", .cabrLoRA, { var i = IMSMSettings(); i.mode = .noQuery; $0.imsm = i }),
+        ]
+        let helper = self
+        for (label, method, configure) in cases {
+            let adapters = try helper.makeAdapters(method, configure: configure)
+            _ = helper.pass(adapters, .recompute)
+            let (batch, _) = helper.batch()
+            let eval = DecoderActivations(config: adapters.model.config, batch: batch.batch, length: batch.length)
+            adapters.model.forward(batch, into: eval, training: false)
+            var floats = adapters.model.deltas.values.reduce(0) { $0 + scratchFloats($1) }
+            floats += adapters.longTermDeltas.values.reduce(0) { $0 + scratchFloats($1) }
+            if let gate = adapters.imsm?.gate { floats += scratchFloats(gate) }
+            let estimate = AdapterSet.scratchBytes(config: adapters.model.config, settings: adapters.settings,
+                                                   batch: batch.batch, length: batch.length)
+            XCTAssertEqual(estimate, 4 * floats, label)
+            if method != .full { XCTAssertGreaterThan(floats, 0, label) }
+        }
+    }
+}
