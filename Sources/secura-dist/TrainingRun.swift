@@ -84,8 +84,6 @@ struct TrainingRun {
         t.saveEvery = o.saveEvery
         t.onNaN = o.onNan
         t.recompute = o.recompute
-        say(ActivationMemory.line(config: loaded.config, settings: settings, microBatch: o.microBatch,
-                                  length: o.maxLength, recompute: o.recompute))
         let trainer = try Trainer(adapters: adapters, options: t, comm: comm, train: train.examples,
                                   validation: Array(validation.examples.prefix(o.validationLimit ?? validation.examples.count)))
         let checkpoints = out.appendingPathComponent("checkpoints")
