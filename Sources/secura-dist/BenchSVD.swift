@@ -70,6 +70,7 @@ struct BenchSVD: ParsableCommand {
                 let rr = min(r, h), mm = min(m, d)
                 try comm.barrier()
                 let start = DispatchTime.now().uptimeNanoseconds
+                let cpuStart = Self.cpuSeconds()
                 let a: [[Float]]
                 switch solver {
                 case .dealt:
@@ -82,6 +83,7 @@ struct BenchSVD: ParsableCommand {
                     a = comm.isRoot ? [try CABRInitializer.initialA(weight: weights[0], rank: rr, innerRank: mm, mode: .svd,
                                                                     svdRank: svdRank, solver: LAPACKSVD(driver: driver))] : []
                 }
+                let cpu = try comm.allGather(value: Self.cpuSeconds() - cpuStart)
                 try comm.barrier()
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 // Wall time per matrix of this shape when the run keeps every rank busy this way.
@@ -95,11 +97,23 @@ struct BenchSVD: ParsableCommand {
                 }
                 say("  \(h)x\(d): \(count) matri\(count == 1 ? "x" : "ces") in " + String(format: "%.2f s", seconds)
                     + String(format: " (%.2f s per matrix of wall time)", perMatrix)
+                    + "; CPU s per rank " + cpu.map { String(format: "%.1f", $0) }.joined(separator: ", ")
                     + (svdRank == nil ? String(format: "; A vs W[:r,:m]: max|a-b|/max|b| = %.2e", worst) : ""))
             }
+            let peaks = try comm.allGather(value: Double(ProcessMemory.peakResidentBytes() ?? 0) / 1_048_576)
             say("  extrapolated to \(extrapolate) of each shape: " + String(format: "%.0f s", total)
-                + " (\(CABRInitBatch.duration(total)))")
+                + " (\(CABRInitBatch.duration(total))); peak resident MiB per rank: "
+                + peaks.map { String(format: "%.0f", $0) }.joined(separator: ", "))
         }
+    }
+
+    /// User + system CPU time of this process (all its threads). On a machine shared with other jobs the
+    /// wall time stretches; the CPU time of a one-thread rank is what the wall time would be on an idle core.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     /// max|a − b| / max|b| (infinite for a length mismatch, an empty or a non-finite input).
