@@ -220,9 +220,9 @@ struct FNV1a {
 
     mutating func add(_ bytes: [UInt8]) { bytes.withUnsafeBytes { add($0) } }
 
-    var hex: String { String(value, radix: 16).leftPadded(to: 16) }
+    var hex: String { String(value, radix: 16).zeroPadded(to: 16) }
 }
 
 private extension String {
-    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+    func zeroPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }

@@ -66,9 +66,10 @@ struct TrainingRun {
                                       solver: solver, comm: comm, log: { line in if settings.cabrInit == .svd && prepared.values.isEmpty { say("  " + line) } },
                                       initialA: prepared.values)
         let initSeconds = Date().timeIntervalSince(initStart)
-        let initMethod = !settings.method.isCABRFamily ? "none" : settings.cabrInit == .svd ? solver.method : "slice"
+        let initMethod = !settings.method.isCABRFamily ? "none"
+            : prepared.method ?? (settings.cabrInit == .svd ? solver.method : "slice")
         if settings.method.isCABRFamily {
-            say("cabr init (\(prepared.method ?? (settings.cabrInit == .svd ? solver.method : "slice"))) of \(adapters.plans.count) matrices: "
+            say("cabr init (\(initMethod)) of \(adapters.plans.count) matrices: "
                 + String(format: "%.2f s", initSeconds))
         }
         cabrInit.store(prepared, adapters: adapters)
