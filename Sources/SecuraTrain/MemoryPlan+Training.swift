@@ -62,7 +62,15 @@ extension MemoryPlan {
         let activationName = "activations and scratch, micro-batch \(x.microBatch) × \(x.maxLength) tokens"
             + (x.recompute ? " (recomputed)" : " (stored; \(Self.format(recomputed)) with --recompute)")
         parts.append(Part(name: activationName, bytes: x.recompute ? recomputed : stored, scope: .rank,
-                          hint: x.recompute || stored <= recomputed ? "--micro-batch 1 or a smaller --max-length" : "--recompute"))
+                          hint: x.recompute || stored <= recomputed ? "--micro-batch 1 or a smaller --max-length" : "--recompute",
+                          isActivations: true))
+        if method.isCABRFamily && s.cabrInit == .svd, let largest = plans.max(by: { $0.outFeatures * $0.inFeatures < $1.outFeatures * $1.inFeatures }) {
+            // LAPACK dgesdd on one whole matrix per rank (the dealt solver), in Double: the matrix, U and Vᵀ
+            // (k = min(h, d) columns each) and about 4k² + 7k of work space.
+            let h = largest.outFeatures, d = largest.inFeatures, k = min(h, d)
+            parts.append(Part(name: "SVD workspace (dgesdd on a \(h)×\(d) matrix)", bytes: 8 * (h * d + h * k + k * d + 4 * k * k + 7 * k),
+                              scope: .rank, hint: "--cabr-init slice (equal A without an SVD) or --cabr-init-cache", duringInitialisation: true))
+        }
         // Values, gradients, AdamW m and v (fp32) and the Double gradient accumulator.
         parts.append(Part(name: "trainable values, gradients, AdamW moments (\(trainable.formatted()) values)",
                           bytes: trainable * (4 * 4 + 8), scope: .rank,

@@ -25,13 +25,21 @@ public struct MemoryPlan: Sendable, Equatable {
         public var fileBacked: Bool
         /// The flag that shrinks this part, if any.
         public var hint: String?
+        /// Used only while the adapters are initialised and freed before the first step's activations exist:
+        /// it competes with the activations for the same memory instead of adding to them.
+        public var duringInitialisation: Bool
+        /// The activations part (allocated at the first step).
+        public var isActivations: Bool
 
-        public init(name: String, bytes: Int, scope: Scope, fileBacked: Bool = false, hint: String? = nil) {
+        public init(name: String, bytes: Int, scope: Scope, fileBacked: Bool = false, hint: String? = nil,
+                    duringInitialisation: Bool = false, isActivations: Bool = false) {
             self.name = name
             self.bytes = bytes
             self.scope = scope
             self.fileBacked = fileBacked
             self.hint = hint
+            self.duringInitialisation = duringInitialisation
+            self.isActivations = isActivations
         }
 
         /// Bytes on the node for `ranks` ranks.
@@ -48,7 +56,12 @@ public struct MemoryPlan: Sendable, Equatable {
     }
 
     /// Anonymous memory the node needs (what the out-of-memory killer counts).
-    public var anonymousBytes: Int { parts.filter { !$0.fileBacked }.reduce(0) { $0 + $1.nodeBytes(ranks: ranksPerNode) } }
+    /// The larger of the two phases: initialisation (its workspaces) and training (its activations).
+    public var anonymousBytes: Int {
+        func sum(_ keep: (Part) -> Bool) -> Int { parts.filter { !$0.fileBacked && keep($0) }.reduce(0) { $0 + $1.nodeBytes(ranks: ranksPerNode) } }
+        let common = sum { !$0.duringInitialisation && !$0.isActivations }
+        return common + max(sum(\.duringInitialisation), sum(\.isActivations))
+    }
     /// Memory-mapped model file pages the node reads (resident when memory allows).
     public var fileBytes: Int { parts.filter(\.fileBacked).reduce(0) { $0 + $1.nodeBytes(ranks: ranksPerNode) } }
     /// Everything: what the node's proportional set sum reaches when the mapped pages stay resident.
@@ -83,9 +96,10 @@ public struct MemoryPlan: Sendable, Equatable {
         for p in parts where p.bytes > 0 {
             let each = p.scope == .rank && ranksPerNode > 1 ? " (\(Self.format(p.bytes)) per rank)" : ""
             lines.append("  " + Self.format(p.nodeBytes(ranks: ranksPerNode)).leftPadded(to: 10) + "  " + p.name + each
-                         + (p.fileBacked ? " [mapped file pages]" : ""))
+                         + (p.fileBacked ? " [mapped file pages]" : "")
+                         + (p.duringInitialisation ? " [initialisation only: the larger of this and the activations counts]" : ""))
         }
-        lines.append("  " + Self.format(totalBytes).leftPadded(to: 10) + "  total (" + Self.format(anonymousBytes)
+        lines.append("  " + Self.format(totalBytes).leftPadded(to: 10) + "  needed (" + Self.format(anonymousBytes)
                      + " anonymous + " + Self.format(fileBytes) + " mapped)")
         if let availableBytes {
             lines.append("  " + Self.format(availableBytes).leftPadded(to: 10) + "  available on this node (\(availableSource))")

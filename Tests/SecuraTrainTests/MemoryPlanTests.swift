@@ -55,7 +55,11 @@ final class MemoryPlanTests: XCTestCase {
         let mapped = try part(plan, "model weights")
         XCTAssertTrue(mapped.fileBacked)
         XCTAssertEqual(plan.fileBytes, 16_060_522_496)
-        XCTAssertEqual(plan.totalBytes, plan.parts.reduce(0) { $0 + $1.nodeBytes(ranks: 2) })
+        // The SVD workspace (freed before the first step) is smaller than the activations here: not added.
+        let svd = try part(plan, "SVD workspace")
+        XCTAssertEqual(svd.bytes, 8 * (4096 * 4096 * 3 + 4 * 4096 * 4096 + 7 * 4096))
+        XCTAssertTrue(svd.duringInitialisation)
+        XCTAssertEqual(plan.totalBytes, plan.parts.filter { !$0.duringInitialisation }.reduce(0) { $0 + $1.nodeBytes(ranks: 2) })
         XCTAssertEqual(plan.largestAnonymousPart?.name, activations.name)
     }
 
@@ -71,6 +75,19 @@ final class MemoryPlanTests: XCTestCase {
         let m2 = MemoryPlan(try inputs(.securaM2))
         XCTAssertEqual(try part(m2, "adapter constants").bytes,
                        32 * ((4096 * 150 + 150 * 4096) + (1024 * 150 + 150 * 4096) + 2 * (2 * 150 * 200)) * 4)
+    }
+
+    func testInitialisationWorkspaceCountsWhenLargerThanTheActivations() throws {
+        var x = try inputs(.securaM1)
+        x.trainingActivationBytes = (100, 50)
+        let plan = MemoryPlan(x)
+        let svd = try part(plan, "SVD workspace")
+        let steady = plan.parts.filter { !$0.fileBacked && !$0.duringInitialisation && !$0.isActivations }
+            .reduce(0) { $0 + $1.nodeBytes(ranks: 2) }
+        XCTAssertEqual(plan.anonymousBytes, steady + 2 * svd.bytes)
+        var slice = x
+        slice.settings.cabrInit = .slice
+        XCTAssertNil(MemoryPlan(slice).parts.first { $0.name.hasPrefix("SVD") }, "no SVD, no workspace")
     }
 
     func testVerdicts() throws {
@@ -98,7 +115,7 @@ final class MemoryPlanTests: XCTestCase {
         let lines = plan.table(availableBytes: 20 << 30, availableSource: "test")
         XCTAssertTrue(lines[0].contains("2 rank(s)"))
         for p in plan.parts where p.bytes > 0 { XCTAssertTrue(lines.contains { $0.contains(p.name) }, p.name) }
-        XCTAssertTrue(lines.contains { $0.contains("total") && $0.contains(MemoryPlan.format(plan.totalBytes)) })
+        XCTAssertTrue(lines.contains { $0.contains("needed") && $0.contains(MemoryPlan.format(plan.totalBytes)) })
         XCTAssertTrue(lines.last!.contains("20.00 GiB  available on this node (test)"), lines.last!)
     }
 }
