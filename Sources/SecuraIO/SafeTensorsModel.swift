@@ -99,6 +99,9 @@ public final class SafeTensorsModel: @unchecked Sendable {
         return (files, location)
     }
 
+    /// Index into `files` of the file holding `name`, or nil.
+    public func fileIndex(of name: String) -> Int? { location[name] }
+
     /// Whether the model has a tensor called `name`.
     public func contains(_ name: String) -> Bool { location[name] != nil }
 

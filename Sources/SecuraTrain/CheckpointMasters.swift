@@ -156,3 +156,24 @@ enum CheckpointMasters {
         Dictionary(uniqueKeysWithValues: masters.map { ($0.key.weightName, (rows: $0.value.rows, columns: $0.value.columns)) })
     }
 }
+
+/// A checkpoint's masters left on disk (mapped), assembled one matrix at a time (for export).
+public final class StoredMasters {
+    let pieces: [String: [MasterPiece]]
+
+    init(pieces: [String: [MasterPiece]]) { self.pieces = pieces }
+
+    /// The whole [rows, columns] fp32 master of `site` (a new array), or nil when it has none.
+    public func weight(_ site: LinearSite) throws -> [Float]? {
+        guard let parts = pieces[site.weightName], let first = parts.first else { return nil }
+        var out = [Float](repeating: 0, count: first.totalRows * first.columns)
+        for p in parts {
+            let view = try p.file.view(p.tensor)
+            out.withUnsafeMutableBufferPointer {
+                ($0.baseAddress! + p.rows.lowerBound * p.columns).update(from: view.data.assumingMemoryBound(to: Float.self), count: view.count)
+            }
+            p.file.releaseResidentPages()   // the copy is all that is needed; keep the mapped pages out of RSS
+        }
+        return out
+    }
+}
