@@ -124,6 +124,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// read back on the next access); views stay valid. For streaming passes over large files.
     public func releaseResidentPages() { mapped.releaseResidentPages() }
 
+    /// `releaseResidentPages()` for tensor `name`'s pages only (nothing for an unknown name).
+    public func releaseResidentPages(of name: String) {
+        if let entry = entriesByName[name] { mapped.releaseResidentPages(entry.fileRange) }
+    }
+
     private func alignedData(_ entry: SafeTensorsEntry, alignment: Int) -> UnsafeRawPointer {
         let start = base + entry.fileRange.lowerBound
         if entry.byteCount == 0 || Int(bitPattern: start) % alignment == 0 { return start }

@@ -18,6 +18,9 @@ public struct SafeTensorsWriter {
     /// Free-form string metadata, stored under `__metadata__` (omitted when empty).
     public var metadata: [String: String]
 
+    /// Called with each tensor's name once its data is written (e.g. to release the pages it was read from).
+    public var afterEachTensor: ((String) -> Void)?
+
     private var tensors: [String: PendingTensor] = [:]
 
     /// Starts a file at `path`. Nothing touches the disk before `write()`.
@@ -125,6 +128,7 @@ public struct SafeTensorsWriter {
         for name in layout.dataOrder {
             guard let tensor = tensors[name] else { continue }
             try writeData(of: tensor, named: name, to: output)
+            afterEachTensor?(name)
         }
         try output.commit()
     }

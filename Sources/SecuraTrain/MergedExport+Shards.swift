@@ -2,8 +2,8 @@
 // the input's files (a Hugging Face shard after another; a GGUF file is one source), packed into output
 // shards of at most `shardSize` bytes, and each output shard is written (atomically) before the next is
 // begun. Untouched tensors are byte copies of the mapped input (chunked conversions when the output
-// dtype differs); a merged weight is computed one tensor at a time. Once every tensor of an input file
-// is written, its mapped pages are released. More than one shard gives Hugging Face's
+// dtype differs); a merged weight is computed one tensor at a time. Each input tensor's mapped pages are
+// released from the resident set once it is written. More than one shard gives Hugging Face's
 // `model-0000k-of-0000n.safetensors` + `model.safetensors.index.json`; one shard, `model.safetensors`.
 import Foundation
 import SecuraAdapters
@@ -81,8 +81,6 @@ extension MergedExport {
         let shards = try plan(tensorNames, base: base, dtype: dtype, shardSize: shardSize)
         let sites = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, $0.site) })
         let files = base as? SafeTensorsModel
-        var lastUse: [Int: Int] = [:]
-        for (k, shard) in shards.enumerated() { for t in shard { lastUse[t.source] = k } }
         let total = shards.joined().reduce(0) { $0 + $1.bytes }
         let start = DispatchTime.now().uptimeNanoseconds
         var written = 0
@@ -92,6 +90,8 @@ extension MergedExport {
             let name = shardName(k, of: shards.count)
             var writer = SafeTensorsWriter(path: folder.appendingPathComponent(name).path,
                                            metadata: ["format": "pt", "producer": "secura-dist export"])
+            // Each input tensor's pages leave the resident set once copied (a re-read faults them back in).
+            if let files { writer.afterEachTensor = { files.releaseResidentPages(of: $0) } }
             for t in shard {
                 if let site = sites[t.name] {
                     try writer.add(t.name, shape: t.shape, as: dtype) {
@@ -106,7 +106,6 @@ extension MergedExport {
             try writer.write()
             names.append(name)
             written += writer.dataByteCount
-            for (source, last) in lastUse where last == k { files?.files[source].releaseResidentPages() }
             progress(ExportProgress(shard: k + 1, shards: shards.count, file: name, bytesWritten: written, totalBytes: total,
                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         }
