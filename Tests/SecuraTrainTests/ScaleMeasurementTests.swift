@@ -86,14 +86,66 @@ final class ScaleMeasurementTests: XCTestCase {
         try MergedExport.writeIndex(weightMap, totalSize: total, to: folder.appendingPathComponent(SafeTensorsModel.indexFileName).path)
     }
 
+    /// Every tensor of a Llama-3-8B-width model with `layers` layers (F and vocabulary cut to 64 and
+    /// 256: only q/v matter for the masters) served as views of ONE shared 4096×4096 random buffer, so
+    /// a 32-layer model costs 64 MB.
+    final class SharedBufferWeights: WeightSource {
+        let buffer: FloatBuffer
+        var shapes: [String: [Int]] = [:]
+        let config: DecoderConfig
+        var sourceDescription: String { "shared-buffer Llama-3-8B widths" }
+
+        init(layers: Int) throws {
+            var rng = SeededRandom(seed: 5)
+            buffer = FloatBuffer(rng.normals(4096 * 4096, std: 0.02))
+            let json = """
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096, "intermediate_size": 64,
+             "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "num_hidden_layers": \(layers),
+             "vocab_size": 256, "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 8192,
+             "tie_word_embeddings": false, "hidden_act": "silu", "attention_bias": false, "mlp_bias": false}
+            """
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("shape-\(UUID().uuidString).json")
+            try Data(json.utf8).write(to: url)
+            defer { try? FileManager.default.removeItem(at: url) }
+            config = try DecoderConfig(ModelConfig.load(from: url), path: url.path)
+            shapes[ParameterName.embedding] = [256, 4096]
+            shapes[ParameterName.outputHead] = [256, 4096]
+            shapes[ParameterName.finalNorm] = [4096]
+            for i in 0..<layers {
+                for (path, shape) in [("input_layernorm", [4096]), ("post_attention_layernorm", [4096]),
+                                      ("self_attn.q_proj", [4096, 4096]), ("self_attn.k_proj", [1024, 4096]),
+                                      ("self_attn.v_proj", [1024, 4096]), ("self_attn.o_proj", [4096, 4096]),
+                                      ("mlp.gate_proj", [64, 4096]), ("mlp.up_proj", [64, 4096]), ("mlp.down_proj", [4096, 64])] {
+                    shapes[ParameterName.layer(i, path + ".weight")] = shape
+                }
+            }
+        }
+
+        func contains(_ name: String) -> Bool { shapes[name] != nil }
+
+        func view(_ name: String) throws -> WeightView {
+            guard let shape = shapes[name] else { throw ModelError.missingTensor(name: name, source: sourceDescription) }
+            return WeightView(name: name, dtype: .f32, shape: shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        }
+    }
+
     /// Saves a SECURA-M1 checkpoint of `model` from `ranks` in-process ranks, restores it on 1 and 2.
     static func measure(_ label: String, model: String, checkpoint: URL, ranks: Int, vocab: Int) throws {
-        func trainer(_ comm: Communicator) throws -> Trainer {
+        try measure(label, checkpoint: checkpoint, ranks: ranks, vocab: vocab) {
             let loaded = try ModelLoader.open(model)
+            return (loaded.config, loaded.source)
+        }
+    }
+
+    static func measure(_ label: String, checkpoint: URL, ranks: Int, vocab: Int,
+                        model modelSource: @escaping () throws -> (DecoderConfig, WeightSource)) throws {
+        let model = "measurement"
+        func trainer(_ comm: Communicator) throws -> Trainer {
+            let (config, source) = try modelSource()
             var s = MethodSettings()
             s.method = .securaM1
             s.cabrInit = .slice
-            let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD(), comm: comm)
+            let adapters = try AdapterSet(config: config, base: source, settings: s, seed: 3, solver: NoSVD(), comm: comm)
             var o = TrainingOptions()
             o.batchSize = 2
             o.microBatch = 1
@@ -134,5 +186,11 @@ final class ScaleMeasurementTests: XCTestCase {
         }
         try Self.measure("Llama-3-8B widths, \(layers) layers", model: model.path, checkpoint: root.appendingPathComponent("llama8b-ckpt"),
                          ranks: 2, vocab: 128256)
+        if ProcessInfo.processInfo.environment["SECURA_SCALE_FULL"] != nil {
+            let shared = try SharedBufferWeights(layers: 32)
+            try Self.measure("Llama-3-8B widths, 32 layers (shared-buffer source)", checkpoint: root.appendingPathComponent("llama8b-32-ckpt"),
+                             ranks: 2, vocab: 256) { (shared.config, shared) }
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("llama8b-32-ckpt"))
+        }
     }
 }
