@@ -134,6 +134,7 @@ public final class DecoderModel {
         return layout
     }
 
-    /// Number of parameters of the model (tied head counted once).
-    public var parameterCount: Int { parameterLayout.count }
+    /// Number of parameters of the model (tied head counted once): the config's count, since the bound
+    /// weights were checked against the config's shapes.
+    public var parameterCount: Int { config.parameterCount }
 }

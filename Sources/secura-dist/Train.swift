@@ -101,6 +101,11 @@ struct Train: ParsableCommand {
     @Option(help: "Consistency guard: every this many steps, compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
     var checkEvery = 10
 
+    @Flag(help: "Keep only each layer's input in the forward pass and recompute the layer in the backward pass: about one more forward per step for the activation memory of one layer.")
+    var recompute = false
+
+    @OptionGroup var memoryCheck: MemoryCheckOptions
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
