@@ -37,12 +37,12 @@ struct Export: ParsableCommand {
     @Option(help: "Weight precision of a merged model: bf16 or fp32.")
     var dtype: Precision = .bf16
 
-    @Option(help: "Largest output shard of a merged model, e.g. 5GB, 500MB or a byte count; more than one shard adds model.safetensors.index.json.")
-    var shardSize: String = "5GB"
+    @Option(help: "Largest output shard of a merged model in GB (10^9 bytes; as make-model), or with a unit: 500MB, 10KB, 123B. More than one shard adds model.safetensors.index.json.")
+    var shardSize: String = "5"
 
     @OptionGroup var runtime: RuntimeOptions
 
-    /// "5GB", "500MB", "10KB", "123" (decimal units, as transformers' max_shard_size).
+    /// "5" or "0.5" (GB), "5GB", "500MB", "10KB", "123B" (decimal units, as transformers' max_shard_size).
     static func bytes(_ text: String) -> Int? {
         let units: [(String, Double)] = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
         let upper = text.uppercased()
@@ -50,11 +50,12 @@ struct Export: ParsableCommand {
             guard let n = Double(upper.dropLast(suffix.count)), n > 0 else { return nil }
             return Int(n * scale)
         }
-        return Int(text).flatMap { $0 > 0 ? $0 : nil }
+        guard let gigabytes = Double(text), gigabytes > 0, gigabytes.isFinite else { return nil }
+        return Int(gigabytes * 1e9)
     }
 
     func validate() throws {
-        guard Self.bytes(shardSize) != nil else { throw ValidationError("--shard-size '\(shardSize)' is not a size (e.g. 5GB, 500MB, 1000000)") }
+        guard Self.bytes(shardSize) != nil else { throw ValidationError("--shard-size '\(shardSize)' is not a size (GB, e.g. 5 or 0.5, or with a unit: 500MB)") }
     }
 
     func run() throws {
