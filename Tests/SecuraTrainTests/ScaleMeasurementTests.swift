@@ -1,7 +1,8 @@
 // Measurements, not checks (skipped unless SECURA_SCALE_DIR names a working folder): checkpoint write
 // and read times and sizes for SECURA-M1 on SmolLM2 and on a synthetic bf16 model with Llama-3-8B's
 // widths (SECURA_SCALE_LAYERS layers, default 4; C 4096, F 14336, 32/8 heads, vocab 128256, sharded
-// with an index, written streaming). The folders stay in SECURA_SCALE_DIR so `secura-dist export` can be
+// with an index, written streaming); with SECURA_SCALE_FULL set, instead all 32 layers at those widths
+// over a source whose tensors are views of one shared buffer (2.7 GB of masters). The folders stay in SECURA_SCALE_DIR so `secura-dist export` can be
 // measured on them with /usr/bin/time -v.
 import Foundation
 import XCTest
@@ -175,6 +176,14 @@ final class ScaleMeasurementTests: XCTestCase {
     func testCheckpointScale() throws {
         guard let dir = ProcessInfo.processInfo.environment["SECURA_SCALE_DIR"] else { throw XCTSkip("set SECURA_SCALE_DIR to measure") }
         let root = URL(fileURLWithPath: dir)
+        if ProcessInfo.processInfo.environment["SECURA_SCALE_FULL"] != nil {
+            // 32 layers at Llama-3-8B widths, every tensor a view of one shared buffer (2.7 GB of masters).
+            let shared = try SharedBufferWeights(layers: 32)
+            try Self.measure("Llama-3-8B widths, 32 layers (shared-buffer source)", checkpoint: root.appendingPathComponent("llama8b-32-ckpt"),
+                             ranks: 2, vocab: 256) { (shared.config, shared) }
+            try? FileManager.default.removeItem(at: root.appendingPathComponent("llama8b-32-ckpt"))
+            return
+        }
         if let smol = FixturePaths.smolLM2 {
             try Self.measure("SmolLM2-135M", model: smol, checkpoint: root.appendingPathComponent("smollm2-ckpt"), ranks: 2, vocab: 49152)
         }
@@ -186,11 +195,5 @@ final class ScaleMeasurementTests: XCTestCase {
         }
         try Self.measure("Llama-3-8B widths, \(layers) layers", model: model.path, checkpoint: root.appendingPathComponent("llama8b-ckpt"),
                          ranks: 2, vocab: 128256)
-        if ProcessInfo.processInfo.environment["SECURA_SCALE_FULL"] != nil {
-            let shared = try SharedBufferWeights(layers: 32)
-            try Self.measure("Llama-3-8B widths, 32 layers (shared-buffer source)", checkpoint: root.appendingPathComponent("llama8b-32-ckpt"),
-                             ranks: 2, vocab: 256) { (shared.config, shared) }
-            try? FileManager.default.removeItem(at: root.appendingPathComponent("llama8b-32-ckpt"))
-        }
     }
 }
