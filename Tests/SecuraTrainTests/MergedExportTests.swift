@@ -113,4 +113,31 @@ final class MergedExportTests: XCTestCase {
             XCTAssertEqual(Self.scoreLoss(try ModelLoader.open(out.path).decoder(), tokens), loss, "one shard or many: the same model")
         }
     }
+
+    func testExportFromAShardedBF16InputKeepsTheAdaptedLoss() throws {
+        // A LoRA adapter trained on tiny-llama applied to its bf16 copy sharded over several input files.
+        let base = try ModelLoader.open(FixturePaths.fixture("tiny-llama-bf16-sharded").path)
+        let tokens: [Int32] = [3, 17, 99, 4, 250, 31, 8, 77, 5]
+        let root = ShardedCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let trainer = try TrainingTests.makeTrainer(.lora, steps: 2, lr: 2e-2)
+        for _ in 0..<2 { _ = try trainer.trainStep() }
+        try Checkpoint.save(trainer, modelPath: "tiny-llama", to: root.appendingPathComponent("lora"), optimizer: false)
+        let adapters = try AdapterLoader.open(root.appendingPathComponent("lora").path, config: base.config, base: base.source)
+        let expected = Self.scoreLoss(adapters.model, tokens)
+        XCTAssertGreaterThan(abs(expected - Self.scoreLoss(try base.decoder(), tokens)), 1e-4 * abs(expected), "the adapter changes the loss")
+        for dtype in [DType.bf16, .f32] {
+            let out = root.appendingPathComponent("merged-\(dtype.rawValue)")
+            try MergedExport.write(adapters, base: base.source, tensorNames: base.tensors.map(\.name), config: base.raw, to: out,
+                                   dtype: dtype, tokenizerFiles: [], shardSize: 30_000)
+            let exported = try ModelLoader.open(out.path)
+            XCTAssertNotNil((exported.source as? SafeTensorsModel)?.indexPath, "a sharded output")
+            // bf16 in, bf16 out: untouched tensors are byte copies, so only the merged weights are rounded.
+            let loss = Self.scoreLoss(try exported.decoder(), tokens)
+            XCTAssertEqual(loss, expected, accuracy: (dtype == .f32 ? 1e-5 : 1e-2) * abs(expected), "\(dtype) export of a sharded input")
+            let name = ParameterName.embedding
+            let original = try base.source.view(name).toFloatArray(), copied = try exported.source.view(name).toFloatArray()
+            XCTAssertEqual(copied, original, "an untouched tensor is copied exactly")
+        }
+    }
 }
