@@ -65,15 +65,14 @@ extension TrainingRun {
 func memoryPlan(_ opened: LoadedModel, settings: MethodSettings, ranksPerNode: Int, microBatch: Int, maxLength: Int,
                 recompute: Bool) -> MemoryPlan {
     let c = opened.config
-    let stored = DecoderActivations.estimatedBytes(config: c, batch: microBatch, length: maxLength, recompute: false)
-    let recomputed = DecoderActivations.estimatedBytes(config: c, batch: microBatch, length: maxLength, recompute: true)
-    let forward = DecoderActivations.estimatedForwardBytes(config: c, batch: microBatch, length: maxLength, logits: true)
-    let forwardNoLogits = DecoderActivations.estimatedForwardBytes(config: c, batch: microBatch, length: maxLength, logits: false)
+    func activations(_ recompute: Bool) -> Int {
+        ActivationMemory.bytes(config: c, settings: settings, microBatch: microBatch, length: maxLength, recompute: recompute)
+    }
     return MemoryPlan(MemoryPlanInputs(
         config: c, settings: settings, mappedFileBytes: MemoryFootprint.mappedBytes(opened),
         dequantisedElements: MemoryFootprint.dequantisedElements(opened), ranksPerNode: ranksPerNode,
         microBatch: microBatch, maxLength: maxLength, recompute: recompute,
-        trainingActivationBytes: (stored, recomputed), forwardOnlyBytes: (forward, forwardNoLogits)))
+        trainingActivationBytes: (activations(false), activations(true))))
 }
 
 /// What an opened model costs in memory before training adds anything.

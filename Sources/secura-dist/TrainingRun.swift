@@ -60,14 +60,19 @@ struct TrainingRun {
 
         let solver = ScaLAPACKSVD(communicator: comm)
         let initStart = Date()
+        let cabrInit = CABRInitRun(options: o.method, modelPath: o.model, comm: comm, say: say)
+        let prepared = try cabrInit.prepare(loaded: loaded, settings: settings)
         let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
-                                      solver: solver, comm: comm) { line in if settings.cabrInit == .svd { say("  " + line) } }
+                                      solver: solver, comm: comm, log: { line in if settings.cabrInit == .svd && prepared.values.isEmpty { say("  " + line) } },
+                                      initialA: prepared.values)
         let initSeconds = Date().timeIntervalSince(initStart)
-        let initMethod = !settings.method.isCABRFamily ? "none" : settings.cabrInit == .svd ? solver.method : "slice"
+        let initMethod = !settings.method.isCABRFamily ? "none"
+            : prepared.method ?? (settings.cabrInit == .svd ? solver.method : "slice")
         if settings.method.isCABRFamily {
-            say("cabr init (\(settings.cabrInit == .svd ? solver.method : "slice")) of \(adapters.plans.count) matrices: "
+            say("cabr init (\(initMethod)) of \(adapters.plans.count) matrices: "
                 + String(format: "%.2f s", initSeconds))
         }
+        cabrInit.store(prepared, adapters: adapters)
         if let initAdapter = o.initAdapter { try PEFTFormat.load(URL(fileURLWithPath: initAdapter), into: adapters) }
         describe(adapters, settings: settings, say: say)
 
@@ -83,6 +88,7 @@ struct TrainingRun {
         t.evalEvery = o.evalEvery
         t.saveEvery = o.saveEvery
         t.onNaN = o.onNan
+        t.recompute = o.recompute
         let trainer = try Trainer(adapters: adapters, options: t, comm: comm, train: train.examples,
                                   validation: Array(validation.examples.prefix(o.validationLimit ?? validation.examples.count)))
         let checkpoints = out.appendingPathComponent("checkpoints")
