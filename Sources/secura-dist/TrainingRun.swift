@@ -134,19 +134,19 @@ struct TrainingRun {
             if r.step % o.logEvery == 0 || r.step == o.steps {
                 say(progress.line(r, validation: record["val_loss"] as? Double))
             }
-            if o.saveEvery > 0, r.step % o.saveEvery == 0, r.step < o.steps, comm.isRoot {
+            if o.saveEvery > 0, r.step % o.saveEvery == 0, r.step < o.steps {   // collective: every rank writes its master rows
                 try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: r.step)),
                                     optimizer: true)
             }
         }
         pssPeak.sample(force: true)
-        var checkpointSeconds: Double?
+        // Collective: every rank writes its master rows (Checkpoint.save).
         let checkpointStart = Date()
         let finalCheckpoint = checkpoints.appendingPathComponent(Checkpoint.name(step: trainer.step))
+        try Checkpoint.save(trainer, modelPath: o.model, to: finalCheckpoint, optimizer: true)
+        let checkpointSeconds: Double? = comm.isRoot ? Date().timeIntervalSince(checkpointStart) : nil
+        try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
         if comm.isRoot {
-            try Checkpoint.save(trainer, modelPath: o.model, to: finalCheckpoint, optimizer: true)
-            checkpointSeconds = Date().timeIntervalSince(checkpointStart)
-            try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
             if settings.method.isLoRAFamily && settings.imsm == nil {
                 try PEFTFormat.export(adapters, to: out.appendingPathComponent("adapter-peft"), baseModel: o.model)
             } else if settings.method.isLoRAFamily {
