@@ -177,23 +177,34 @@ public struct SafeTensorsWriter {
         }
     }
 
-    /// Writes fp32 values as `dtype`, narrowing in bounded chunks so a huge tensor needs no second copy.
+    /// Writes fp32 values as little-endian `dtype`, narrowing through one chunk-sized buffer so a huge
+    /// tensor needs no second copy. Plain loops over pointers: fast in debug builds too.
     private func writeFloats(_ values: ArraySlice<Float>, as dtype: DType, to output: AtomicFileWriter) throws {
-        let chunk = chunkElements
-        var start = values.startIndex
-        while start < values.endIndex {
-            let end = min(start + chunk, values.endIndex)
-            switch dtype {
-            case .f32:
-                #if _endian(little)
-                try values[start..<end].withUnsafeBytes { try output.write($0) }
-                #else
-                try output.write(values[start..<end].map { $0.bitPattern.littleEndian })
-                #endif
-            case .bf16: try output.write(values[start..<end].map { DTypeConversion.floatToBF16($0).littleEndian })
-            case .f16: try output.write(values[start..<end].map { DTypeConversion.floatToHalf($0).littleEndian })
+        #if _endian(little)
+        if dtype == .f32 { return try values.withUnsafeBytes { try output.write($0) } }
+        #endif
+        let capacity = min(values.count, chunkElements)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: capacity * dtype.byteSize, alignment: 4)
+        defer { scratch.deallocate() }
+        try values.withUnsafeBufferPointer { source in
+            var start = 0
+            while start < source.count {
+                let n = min(chunkElements, source.count - start)
+                let from = source.baseAddress! + start
+                switch dtype {
+                case .f32:
+                    let to = scratch.bindMemory(to: UInt32.self, capacity: capacity)
+                    for i in 0..<n { to[i] = from[i].bitPattern.littleEndian }
+                case .bf16:
+                    let to = scratch.bindMemory(to: UInt16.self, capacity: capacity)
+                    for i in 0..<n { to[i] = DTypeConversion.floatToBF16(from[i]).littleEndian }
+                case .f16:
+                    let to = scratch.bindMemory(to: UInt16.self, capacity: capacity)
+                    for i in 0..<n { to[i] = DTypeConversion.floatToHalf(from[i]).littleEndian }
+                }
+                try output.write(UnsafeRawBufferPointer(start: scratch, count: n * dtype.byteSize))
+                start += n
             }
-            start = end
         }
     }
 
