@@ -10,8 +10,9 @@ import SecuraTensor
 /// Tensors are validated as they are added; data is produced and copied only inside `write()`, one
 /// tensor at a time, so a lazily computed tensor (`add(_:shape:as:producing:)`) costs one tensor of RAM.
 /// Streaming sources cost one chunk (`chunkElements` values) instead: a stored tensor in another dtype
-/// (`add(_:as:converting:)`) and a tensor filled range by range (`add(_:shape:as:streaming:)`). Every
-/// size is known when a tensor is added, so `write()` writes the header first and then the data.
+/// (`add(_:as:converting:)`) and a tensor filled range by range (`add(_:shape:as:streaming:)`), which
+/// is how a file far larger than RAM is written. Every size is known when a tensor is added, so
+/// `write()` writes the header first and then the data; the bytes do not depend on the chunk length.
 public struct SafeTensorsWriter {
     /// The destination file.
     public let path: String
@@ -20,6 +21,10 @@ public struct SafeTensorsWriter {
 
     /// Called with each tensor's name once its data is written (e.g. to release the pages it was read from).
     public var afterEachTensor: ((String) -> Void)?
+
+    /// Elements per chunk of the streaming sources of this file (default `SafeTensorsWriter.chunkElements`).
+    /// Must be positive.
+    public var chunkElements = SafeTensorsWriter.chunkElements
 
     private var tensors: [String: PendingTensor] = [:]
 
@@ -78,8 +83,7 @@ public struct SafeTensorsWriter {
     ///   `write()`, the producer's own errors, or `.invalidTensorToWrite` if it returns the wrong count.
     public mutating func add(_ name: String, shape: [Int], as dtype: DType = .f32,
                              producing producer: @escaping () throws -> [Float]) throws {
-        let count = try elementCount(name, shape)
-        try insert(name, dtypeName: dtype.rawValue, shape: shape, byteCount: count * dtype.byteSize,
+        try insert(name, dtypeName: dtype.rawValue, shape: shape, byteCount: try byteCount(name, shape, dtype),
                    source: .producer(producer, dtype))
     }
 
@@ -95,14 +99,14 @@ public struct SafeTensorsWriter {
 
     /// Adds a tensor whose fp32 values are produced range by range at `write()`: `fill(range, into)` must
     /// write the elements `range` (flat, row-major) into `into` (range.count values). Ranges are
-    /// consecutive, at most `chunkElements` long, and cover the tensor once. Stored as `dtype`.
+    /// consecutive, at most `chunkElements` long, end at the tensor's end and cover it once. Stored as
+    /// `dtype`.
     ///
-    /// - Throws: `IOError.invalidTensorToWrite` for a duplicate or reserved name or a negative shape; at
-    ///   `write()`, the filler's own errors.
+    /// - Throws: `IOError.invalidTensorToWrite` for a duplicate or reserved name or a negative or
+    ///   overflowing shape; at `write()`, the filler's own errors.
     public mutating func add(_ name: String, shape: [Int], as dtype: DType = .f32,
                              streaming fill: @escaping (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
-        let count = try elementCount(name, shape)
-        try insert(name, dtypeName: dtype.rawValue, shape: shape, byteCount: count * dtype.byteSize,
+        try insert(name, dtypeName: dtype.rawValue, shape: shape, byteCount: try byteCount(name, shape, dtype),
                    source: .stream(fill, dtype))
     }
 
@@ -118,6 +122,7 @@ public struct SafeTensorsWriter {
     /// - Throws: `IOError.cannotWrite` (missing or unwritable folder, disk full), `.invalidTensorToWrite`
     ///   from a lazy producer, or a producer's own error.
     public func write() throws {
+        precondition(chunkElements > 0, "chunkElements must be positive")
         let layout = SafeTensorsLayout(tensors: tensors.mapValues { ($0.dtypeName, $0.shape, $0.byteCount) },
                                        metadata: metadata)
         let output = try AtomicFileWriter(path: path)
@@ -142,26 +147,26 @@ public struct SafeTensorsWriter {
         case let .view(view):
             try output.write(UnsafeRawBufferPointer(start: view.data, count: view.byteCount))
         case let .floats(values, dtype):
-            try Self.writeFloats(values, as: dtype, to: output)
+            try writeFloats(values[...], as: dtype, to: output)
         case let .producer(producer, dtype):
             let values = try producer()
             guard values.count * dtype.byteSize == tensor.byteCount else {
                 throw IOError.invalidTensorToWrite(path: path, tensor: name, reason: "producer returned "
                     + "\(values.count) values for shape \(tensor.shape)")
             }
-            try Self.writeFloats(values, as: dtype, to: output)
+            try writeFloats(values[...], as: dtype, to: output)
         case let .convertedView(view, dtype):
-            try Self.stream(count: view.count, as: dtype, to: output) { range, chunk in
+            try stream(count: view.count, as: dtype, to: output) { range, chunk in
                 view.widen(start: range.lowerBound, count: range.count, into: chunk.baseAddress!)
             }
         case let .stream(fill, dtype):
-            try Self.stream(count: tensor.byteCount / dtype.byteSize, as: dtype, to: output, fill)
+            try stream(count: tensor.byteCount / dtype.byteSize, as: dtype, to: output, fill)
         }
     }
 
     /// Writes `count` fp32 values that `fill` produces chunk by chunk, narrowed to `dtype`.
-    private static func stream(count: Int, as dtype: DType, to output: AtomicFileWriter,
-                               _ fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+    private func stream(count: Int, as dtype: DType, to output: AtomicFileWriter,
+                        _ fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
         var chunk = [Float](repeating: 0, count: min(count, chunkElements))
         var start = 0
         while start < count {
@@ -172,27 +177,34 @@ public struct SafeTensorsWriter {
         }
     }
 
-    /// Writes fp32 values as `dtype`, narrowing in bounded chunks so a huge tensor needs no second copy.
-    private static func writeFloats(_ values: [Float], as dtype: DType, to output: AtomicFileWriter) throws {
-        try writeFloats(values[...], as: dtype, to: output)
-    }
-
-    private static func writeFloats(_ values: ArraySlice<Float>, as dtype: DType, to output: AtomicFileWriter) throws {
-        let chunk = chunkElements
-        var start = values.startIndex
-        while start < values.endIndex {
-            let end = min(start + chunk, values.endIndex)
-            switch dtype {
-            case .f32:
-                #if _endian(little)
-                try values[start..<end].withUnsafeBytes { try output.write($0) }
-                #else
-                try output.write(values[start..<end].map { $0.bitPattern.littleEndian })
-                #endif
-            case .bf16: try output.write(values[start..<end].map { DTypeConversion.floatToBF16($0).littleEndian })
-            case .f16: try output.write(values[start..<end].map { DTypeConversion.floatToHalf($0).littleEndian })
+    /// Writes fp32 values as little-endian `dtype`, narrowing through one chunk-sized buffer so a huge
+    /// tensor needs no second copy. Plain loops over pointers: fast in debug builds too.
+    private func writeFloats(_ values: ArraySlice<Float>, as dtype: DType, to output: AtomicFileWriter) throws {
+        #if _endian(little)
+        if dtype == .f32 { return try values.withUnsafeBytes { try output.write($0) } }
+        #endif
+        let capacity = min(values.count, chunkElements)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: capacity * dtype.byteSize, alignment: 4)
+        defer { scratch.deallocate() }
+        try values.withUnsafeBufferPointer { source in
+            var start = 0
+            while start < source.count {
+                let n = min(chunkElements, source.count - start)
+                let from = source.baseAddress! + start
+                switch dtype {
+                case .f32:
+                    let to = scratch.bindMemory(to: UInt32.self, capacity: capacity)
+                    for i in 0..<n { to[i] = from[i].bitPattern.littleEndian }
+                case .bf16:
+                    let to = scratch.bindMemory(to: UInt16.self, capacity: capacity)
+                    for i in 0..<n { to[i] = DTypeConversion.floatToBF16(from[i]).littleEndian }
+                case .f16:
+                    let to = scratch.bindMemory(to: UInt16.self, capacity: capacity)
+                    for i in 0..<n { to[i] = DTypeConversion.floatToHalf(from[i]).littleEndian }
+                }
+                try output.write(UnsafeRawBufferPointer(start: scratch, count: n * dtype.byteSize))
+                start += n
             }
-            start = end
         }
     }
 
@@ -212,6 +224,15 @@ public struct SafeTensorsWriter {
                 + "bytes but \(byteCount) were given")
         }
         tensors[name] = PendingTensor(dtypeName: dtypeName, shape: shape, byteCount: byteCount, source: source)
+    }
+
+    /// The bytes of `shape` stored as `dtype`, refusing a count that overflows.
+    private func byteCount(_ name: String, _ shape: [Int], _ dtype: DType) throws -> Int {
+        let (bytes, overflow) = try elementCount(name, shape).multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow else {
+            throw IOError.invalidTensorToWrite(path: path, tensor: name, reason: "shape \(shape) overflows")
+        }
+        return bytes
     }
 
     private func elementCount(_ name: String, _ shape: [Int]) throws -> Int {

@@ -1,9 +1,10 @@
 // Writes a shape-faithful Hugging Face model folder: config.json, generation_config.json, optional
 // tokenizer files, the weights in `model-0000k-of-0000n.safetensors` shards with
 // `model.safetensors.index.json` (or one `model.safetensors` when everything fits one shard, as
-// transformers' save_pretrained does), values from ShapedWeights. Streaming: one chunk of one tensor
-// is in memory at a time, whatever the model's size. Every file is written atomically and the index
-// last, so an interrupted run never leaves a folder that loads.
+// transformers' save_pretrained does), values from ShapedWeights. Streaming: SafeTensorsWriter asks for
+// each tensor range by range, so one chunk of one tensor is in memory at a time, whatever the model's
+// size. Every file is written atomically and the index last, so an interrupted run never leaves a
+// folder that loads.
 import Foundation
 import SecuraIO
 import SecuraTensor
@@ -24,8 +25,8 @@ public struct ShapedModelOptions: Sendable {
     public var force = false
     /// Files copied into the folder unchanged, e.g. tokenizer.json and tokenizer_config.json.
     public var extraFiles: [String] = []
-    /// Elements generated per write call.
-    public var chunkElements = 1 << 22
+    /// Elements generated per chunk (the bytes do not depend on it).
+    public var chunkElements = SafeTensorsWriter.chunkElements
 
     public init(shape: ModelShape, output: String) {
         self.shape = shape
@@ -35,10 +36,21 @@ public struct ShapedModelOptions: Sendable {
 
 /// The files and tensors a folder will hold, computed before anything is written.
 public struct ShapedModelPlan: Sendable {
+    /// A tensor to be written: its name, storage type and shape.
+    public struct Tensor: Sendable, Equatable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        /// Element count (the product of the shape).
+        public var count: Int { shape.reduce(1, *) }
+        /// Data size in bytes.
+        public var byteCount: Int { count * dtype.byteSize }
+    }
+
     public struct Shard: Sendable {
         public let file: String
         /// Tensors in transformers' state-dict order.
-        public let tensors: [SafeTensorsStreamWriter.TensorSpec]
+        public let tensors: [Tensor]
         public var byteCount: Int { tensors.reduce(0) { $0 + $1.byteCount } }
     }
 
@@ -60,10 +72,10 @@ public struct ShapedModelPlan: Sendable {
         shape.config["torch_dtype"] = .string(Self.torchName(dtype))
         self.shape = shape
         config = try shape.decoderConfig()
-        var groups: [[SafeTensorsStreamWriter.TensorSpec]] = [[]]
+        var groups: [[Tensor]] = [[]]
         var current = 0
         for entry in config.parameterLayout.entries {
-            let spec = SafeTensorsStreamWriter.TensorSpec(name: entry.name, dtype: dtype, shape: entry.shape)
+            let spec = Tensor(name: entry.name, dtype: dtype, shape: entry.shape)
             if !groups[groups.count - 1].isEmpty && current + spec.byteCount > shardBytes {
                 groups.append([])
                 current = 0
@@ -143,30 +155,33 @@ public enum ShapedModelWriter {
             try writeBytes([UInt8](data), to: folder + "/" + name)
         }
 
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: options.chunkElements * 4, alignment: 64)
-        defer { buffer.deallocate() }
         let start = DispatchTime.now().uptimeNanoseconds
         var written = 0
-        for (k, shard) in plan.shards.enumerated() {
-            let writer = try SafeTensorsStreamWriter(path: folder + "/" + shard.file, tensors: shard.tensors,
-                                                     metadata: ["format": "pt"])
-            while let tensor = writer.currentTensor {
-                let key = ShapedWeights.key(seed: options.seed, name: tensor.name)
-                let kind = ShapedWeights.kind(of: tensor.name)
-                var element = 0
-                while element < tensor.count {
-                    let n = min(options.chunkElements, tensor.count - element)
-                    ShapedWeights.fill(buffer, dtype: tensor.dtype, key: key, kind: kind, start: element, count: n,
-                                       threads: options.threads)
-                    try writer.append(UnsafeRawBufferPointer(start: buffer, count: n * tensor.dtype.byteSize))
-                    element += n
-                    written += n * tensor.dtype.byteSize
+        try withoutActuallyEscaping(progress) { progress in
+            for (k, shard) in plan.shards.enumerated() {
+                func report(_ tensor: String, _ bytes: Int) {
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    progress(ShapedModelProgress(shard: k + 1, shards: plan.shards.count, tensor: tensor.name,
-                                                 bytesWritten: written, totalBytes: plan.totalBytes, seconds: seconds))
+                    progress(ShapedModelProgress(shard: k + 1, shards: plan.shards.count, tensor: tensor,
+                                                 bytesWritten: bytes, totalBytes: plan.totalBytes, seconds: seconds))
                 }
+                var writer = SafeTensorsWriter(path: folder + "/" + shard.file, metadata: ["format": "pt"])
+                writer.chunkElements = options.chunkElements
+                for tensor in shard.tensors {
+                    let key = ShapedWeights.key(seed: options.seed, name: tensor.name)
+                    let kind = ShapedWeights.kind(of: tensor.name)
+                    try writer.add(tensor.name, shape: tensor.shape, as: tensor.dtype) { range, values in
+                        // The chunks before this one are on disk (a tensor's last one: see afterEachTensor).
+                        if range.lowerBound > 0 { report(tensor.name, written + range.lowerBound * tensor.dtype.byteSize) }
+                        ShapedWeights.fill(values, key: key, kind: kind, start: range.lowerBound, threads: options.threads)
+                    }
+                }
+                let sizes = Dictionary(uniqueKeysWithValues: shard.tensors.map { ($0.name, $0.byteCount) })
+                writer.afterEachTensor = { name in
+                    written += sizes[name] ?? 0
+                    report(name, written)
+                }
+                try writer.write()
             }
-            try writer.commit()
         }
         if plan.shards.count > 1 {
             try writeText(plan.indexText, to: folder + "/" + SafeTensorsModel.indexFileName)

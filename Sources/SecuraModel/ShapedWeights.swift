@@ -9,7 +9,6 @@
 // - q/k/v biases (Qwen2): the same shape with std 0.01;
 // - RMSNorm weights: exactly 1.
 import Dispatch
-import SecuraTensor
 
 /// Deterministic weight values for `make-model`.
 public enum ShapedWeights {
@@ -73,44 +72,31 @@ public enum ShapedWeights {
         return Float(sum) * scale
     }
 
-    /// Writes elements `start..<start + count` of a tensor as little-endian `dtype` into `out`, split
-    /// over `threads` workers (the bytes do not depend on `threads`).
-    ///
-    /// - Precondition: `out` holds `count × dtype.byteSize` bytes.
-    public static func fill(_ out: UnsafeMutableRawPointer, dtype: DType, key: UInt64, kind: Kind,
-                            start: Int, count: Int, threads: Int = 1) {
+    /// Writes the fp32 values of elements `start..<start + out.count` of a tensor into `out`, split over
+    /// `threads` workers (the values do not depend on `threads`). The safetensors writer narrows them to
+    /// the stored dtype.
+    public static func fill(_ out: UnsafeMutableBufferPointer<Float>, key: UInt64, kind: Kind, start: Int,
+                            threads: Int = 1) {
+        let count = out.count
         let workers = max(1, min(threads, count / 65_536))
         let per = (count + workers - 1) / workers
         let body = { (w: Int) in
             let lo = w * per, hi = min(count, lo + per)
             guard lo < hi else { return }
-            fillRange(out, dtype: dtype, key: key, kind: kind, start: start, range: lo..<hi)
+            fillRange(out, key: key, kind: kind, start: start, range: lo..<hi)
         }
         if workers == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: body) }
     }
 
-    private static func fillRange(_ out: UnsafeMutableRawPointer, dtype: DType, key: UInt64, kind: Kind,
-                                  start: Int, range: Range<Int>) {
-        // The kind and dtype are fixed per call, so each loop body is branch-free.
-        switch (kind, dtype) {
-        case let (.constant(c), .f32):
-            (out.assumingMemoryBound(to: UInt32.self) + range.lowerBound)
-                .update(repeating: c.bitPattern.littleEndian, count: range.count)
-        case let (.constant(c), .bf16):
-            (out.assumingMemoryBound(to: UInt16.self) + range.lowerBound)
-                .update(repeating: DTypeConversion.floatToBF16(c).littleEndian, count: range.count)
-        case let (.constant(c), .f16):
-            (out.assumingMemoryBound(to: UInt16.self) + range.lowerBound)
-                .update(repeating: DTypeConversion.floatToHalf(c).littleEndian, count: range.count)
-        case let (.bell(std), .f32):
-            let p = out.assumingMemoryBound(to: UInt32.self), scale = std * bellScale
-            for i in range { p[i] = bell(key: key, index: start + i, scale: scale).bitPattern.littleEndian }
-        case let (.bell(std), .bf16):
-            let p = out.assumingMemoryBound(to: UInt16.self), scale = std * bellScale
-            for i in range { p[i] = DTypeConversion.floatToBF16(bell(key: key, index: start + i, scale: scale)).littleEndian }
-        case let (.bell(std), .f16):
-            let p = out.assumingMemoryBound(to: UInt16.self), scale = std * bellScale
-            for i in range { p[i] = DTypeConversion.floatToHalf(bell(key: key, index: start + i, scale: scale)).littleEndian }
+    private static func fillRange(_ out: UnsafeMutableBufferPointer<Float>, key: UInt64, kind: Kind, start: Int,
+                                  range: Range<Int>) {
+        // The kind is fixed per call, so each loop body is branch-free.
+        switch kind {
+        case let .constant(c):
+            UnsafeMutableBufferPointer(rebasing: out[range]).update(repeating: c)
+        case let .bell(std):
+            let p = out.baseAddress!, scale = std * bellScale
+            for i in range { p[i] = bell(key: key, index: start + i, scale: scale) }
         }
     }
 }

@@ -36,6 +36,33 @@ final class SafeTensorsWriterErrorTests: XCTestCase {
         XCTAssertEqual(writer.names, ["w"])
     }
 
+    func testInvalidLazyTensorsAreRefusedWhenAdded() throws {
+        let path = "/tmp/unused.safetensors"
+        var writer = SafeTensorsWriter(path: path)
+        let fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void = { _, _ in }
+        try writer.add("w", shape: [2], streaming: fill)
+        assertIOError(try writer.add("w", shape: [1], streaming: fill), mentions: [path, "'w'", "already"]) {
+            if case .invalidTensorToWrite(_, "w", _) = $0 { true } else { false }
+        }
+        assertIOError(try writer.add("", shape: [1], streaming: fill), mentions: [path, "empty"]) {
+            if case .invalidTensorToWrite(_, "", _) = $0 { true } else { false }
+        }
+        assertIOError(try writer.add("n", shape: [2, -1], streaming: fill), mentions: [path, "'n'", "negative"]) {
+            if case .invalidTensorToWrite(_, "n", _) = $0 { true } else { false }
+        }
+        assertIOError(try writer.add("o", shape: [1 << 40, 1 << 40], streaming: fill), mentions: [path, "'o'", "overflows"]) {
+            if case .invalidTensorToWrite(_, "o", _) = $0 { true } else { false }
+        }
+        // 2^62 elements fit an Int, their fp32 bytes do not.
+        assertIOError(try writer.add("p", shape: [1 << 61, 2], as: .f32, streaming: fill), mentions: [path, "'p'", "overflows"]) {
+            if case .invalidTensorToWrite(_, "p", _) = $0 { true } else { false }
+        }
+        assertIOError(try writer.add("q", shape: [1 << 61, 2], as: .bf16) { [] }, mentions: [path, "'q'", "overflows"]) {
+            if case .invalidTensorToWrite(_, "q", _) = $0 { true } else { false }
+        }
+        XCTAssertEqual(writer.names, ["w"])
+    }
+
     func testMissingFolder() throws {
         let dir = try TempDirectory()
         let path = dir.path("no-such-folder/model.safetensors")
@@ -84,10 +111,12 @@ final class SafeTensorsWriterErrorTests: XCTestCase {
         try bad.add("z", shape: [1]) { throw ProducerFailure() }
         XCTAssertThrowsError(try bad.write()) { XCTAssertTrue($0 is ProducerFailure) }
 
-        var wrongCount = SafeTensorsWriter(path: path)
-        try wrongCount.add("m", shape: [2]) { [1] }
-        assertIOError(try wrongCount.write(), mentions: [path, "'m'", "1 values"]) {
-            if case .invalidTensorToWrite(_, "m", _) = $0 { true } else { false }
+        for produced: [Float] in [[1], [1, 2, 3]] {
+            var wrongCount = SafeTensorsWriter(path: path)
+            try wrongCount.add("m", shape: [2]) { produced }
+            assertIOError(try wrongCount.write(), mentions: [path, "'m'", "\(produced.count) values"]) {
+                if case .invalidTensorToWrite(_, "m", _) = $0 { true } else { false }
+            }
         }
 
         XCTAssertEqual(try dir.contents(), ["model.safetensors"])

@@ -84,14 +84,14 @@ final class ShapedModelTests: XCTestCase {
 
     func testFillDoesNotDependOnThreadsOrChunks() {
         let n = 300_001, key = ShapedWeights.key(seed: 3, name: "model.embed_tokens.weight")
-        func fill(threads: Int, chunk: Int) -> [UInt16] {
-            var out = [UInt16](repeating: 0, count: n)
-            out.withUnsafeMutableBytes { raw in
+        func fill(threads: Int, chunk: Int) -> [Float] {
+            var out = [Float](repeating: .nan, count: n)
+            out.withUnsafeMutableBufferPointer { all in
                 var start = 0
                 while start < n {
                     let count = min(chunk, n - start)
-                    ShapedWeights.fill(raw.baseAddress! + 2 * start, dtype: .bf16, key: key, kind: .bell(std: 0.02),
-                                       start: start, count: count, threads: threads)
+                    ShapedWeights.fill(UnsafeMutableBufferPointer(rebasing: all[start..<(start + count)]), key: key,
+                                       kind: .bell(std: 0.02), start: start, threads: threads)
                     start += count
                 }
             }
@@ -99,8 +99,8 @@ final class ShapedModelTests: XCTestCase {
         }
         let reference = fill(threads: 1, chunk: n)
         XCTAssertGreaterThan(Set(reference).count, 100, "the values must vary")
-        XCTAssertEqual(fill(threads: 3, chunk: n), reference)
-        XCTAssertEqual(fill(threads: 2, chunk: 70_000), reference)
+        assertBitIdentical(fill(threads: 3, chunk: n), reference, "3 threads")
+        assertBitIdentical(fill(threads: 2, chunk: 70_000), reference, "2 threads, chunks of 70,000")
     }
 
     /// A Llama 3.1–like shape small enough to write in a test, with a vocabulary and widths that make
@@ -129,7 +129,7 @@ final class ShapedModelTests: XCTestCase {
     }
 
     private func write(_ shape: ModelShape, to folder: String, seed: UInt64 = 1, threads: Int = 1,
-                       chunk: Int = 1 << 22, shardBytes: Int = 40_000, dtype: DType = .bf16) throws -> ShapedModelPlan {
+                       chunk: Int = SafeTensorsWriter.chunkElements, shardBytes: Int = 40_000, dtype: DType = .bf16) throws -> ShapedModelPlan {
         var options = ShapedModelOptions(shape: shape, output: folder)
         options.seed = seed
         options.threads = threads
