@@ -31,6 +31,9 @@ expect_error() {
 }
 
 echo "cli: inspect and score"
+out="$("$bin" inspect --memory-plan --shape llama-3-8b --method secura-m1 --ranks-per-node 2 --max-length 256 --recompute 2>&1)" \
+  && grep -q "8,030,261,248 parameters" <<<"$out" && grep -q "2.50 GiB  SECURA-M1 fp32 merge masters" <<<"$out" \
+  && grep -q "(603 MiB per rank)" <<<"$out" && ok "inspect --memory-plan --shape llama-3-8b" || fail "memory plan of the 8B shape" "$out"
 out="$("$bin" inspect "$fixtures/tiny-llama" 2>&1)" && grep -q "parameters   137,536" <<<"$out" \
   && ok "inspect tiny-llama" || fail "inspect tiny-llama" "$out"
 out="$("$bin" inspect "$fixtures/tiny-qwen2" --json 2>&1)" \

@@ -10,8 +10,8 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a model: architecture, dimensions, tensors, dtypes and parameter count.")
 
-    @Argument(help: "A Hugging Face model folder (config.json + model.safetensors or a sharded index).")
-    var model: String
+    @Argument(help: "A Hugging Face model folder (config.json + model.safetensors or a sharded index), or a GGUF file.")
+    var model: String?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -49,6 +49,23 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try runReportingErrors(runtime) { comm in
+            if let name = planOptions.shape {
+                // A plan for a shape nobody has to write to disk first (bf16, as the real models ship).
+                guard model == nil, planOptions.memoryPlan else {
+                    throw ModelError.invalidInput("--shape goes with --memory-plan and no MODEL")
+                }
+                let c = try ModelShape.named(name).decoderConfig()
+                let o = planOptions
+                let plan = memoryPlan(config: c, mappedFileBytes: 2 * c.parameterCount, dequantisedElements: 0,
+                                      settings: try methodOptions.settings(), ranksPerNode: o.ranksPerNode,
+                                      microBatch: o.microBatch, maxLength: o.maxLength, recompute: o.recompute)
+                let available = NodeMemory.available()
+                let out = RootPrinter(comm: comm)
+                out("\(name) (bf16, \(c.parameterCount.formatted()) parameters)")
+                for line in plan.table(availableBytes: available?.bytes, availableSource: available?.source ?? "unknown") { out(line) }
+                return
+            }
+            guard let model else { throw ModelError.invalidInput("give a MODEL (a Hugging Face folder or a GGUF file)") }
             let loaded = try ModelLoader.open(model)
             let decoder = try loaded.decoder()
             let c = loaded.config

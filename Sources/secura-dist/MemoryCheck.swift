@@ -64,14 +64,20 @@ extension TrainingRun {
 /// `microBatch` × `maxLength` tokens (reads only the configuration, tensor list and file sizes).
 func memoryPlan(_ opened: LoadedModel, settings: MethodSettings, ranksPerNode: Int, microBatch: Int, maxLength: Int,
                 recompute: Bool) -> MemoryPlan {
-    let c = opened.config
+    memoryPlan(config: opened.config, mappedFileBytes: MemoryFootprint.mappedBytes(opened),
+               dequantisedElements: MemoryFootprint.dequantisedElements(opened), settings: settings,
+               ranksPerNode: ranksPerNode, microBatch: microBatch, maxLength: maxLength, recompute: recompute)
+}
+
+/// The memory plan of a model known by its configuration and the size of its files.
+func memoryPlan(config c: DecoderConfig, mappedFileBytes: Int, dequantisedElements: Int, settings: MethodSettings,
+                ranksPerNode: Int, microBatch: Int, maxLength: Int, recompute: Bool) -> MemoryPlan {
     func activations(_ recompute: Bool) -> Int {
         ActivationMemory.bytes(config: c, settings: settings, microBatch: microBatch, length: maxLength, recompute: recompute)
     }
     return MemoryPlan(MemoryPlanInputs(
-        config: c, settings: settings, mappedFileBytes: MemoryFootprint.mappedBytes(opened),
-        dequantisedElements: MemoryFootprint.dequantisedElements(opened), ranksPerNode: ranksPerNode,
-        microBatch: microBatch, maxLength: maxLength, recompute: recompute,
+        config: c, settings: settings, mappedFileBytes: mappedFileBytes, dequantisedElements: dequantisedElements,
+        ranksPerNode: ranksPerNode, microBatch: microBatch, maxLength: maxLength, recompute: recompute,
         trainingActivationBytes: (activations(false), activations(true))))
 }
 
@@ -111,4 +117,7 @@ struct MemoryPlanOptions: ParsableArguments {
 
     @Flag(help: "With --memory-plan: with activation recomputation.")
     var recompute = false
+
+    @Option(help: "With --memory-plan and no MODEL: plan for a catalogue shape (\(ModelShape.catalogue.map(\.name).joined(separator: ", "))) stored in bf16, without its files.")
+    var shape: String?
 }
