@@ -43,6 +43,11 @@ for k in $(seq 1 "$n"); do
   ip -n "$host" addr add "$subnet.$k/24" dev eth0
   ip -n "$host" link set eth0 up
   ip -n "$host" link set lo up
+  # A dead peer ends an established TCP connection after ~13 s of retransmissions (5 retries) instead
+  # of Linux's default ~15 min: Open MPI's daemons then notice a host whose link is cut, and mpirun ends
+  # after the watchdog's MPI_Abort instead of waiting for the lost host's daemon. Per namespace: only
+  # these hosts' sockets are affected (real clusters set this for MPI in the same way).
+  ip netns exec "$host" sysctl -q -w net.ipv4.tcp_retries2=5
   echo "$host $subnet.$k" >>"$state/hosts"
   echo "$subnet.$k slots=$slots" >>"$state/hostfile"
 done
@@ -60,15 +65,16 @@ done
 # MCA settings: TCP between hosts and only on this subnet (never another interface), shared memory
 # (vader) between ranks of one host, self for a rank to itself; the daemons' out-of-band channel on the
 # subnet too; orted started by the namespace agent, directly by mpirun (no tree spawn from inside hosts).
+# mpirun itself runs on node1, as on a real cluster where it runs on the first node of the allocation.
 cat >"$state/mpirun.sh" <<SH
 #!/usr/bin/env bash
-# mpirun on the namespace hosts made by launch/cluster-up.sh (generated; see that script).
+# mpirun on the namespace hosts made by launch/cluster-up.sh (generated; see that script), started on node1.
 flags=(--hostfile "$state/hostfile" --oversubscribe
        --mca plm_rsh_agent "$root/launch/cluster-rsh.sh" --mca plm_rsh_no_tree_spawn 1
        --mca btl tcp,self,vader --mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24
        -x SECURA_CLUSTER_DIR="$state")
 [ "\$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
-exec mpirun "\${flags[@]}" "\$@"
+exec ip netns exec node1 unshare --uts sh -c 'hostname node1; exec "\$@"' sh mpirun "\${flags[@]}" "\$@"
 SH
 chmod +x "$state/mpirun.sh"
 echo "cluster-up: $n host(s) on bridge $bridge ($subnet.0/24), state in $state"
