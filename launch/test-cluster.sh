@@ -26,6 +26,8 @@ work="$(mktemp -d)"
 cleanup() { bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# One cluster per machine (the bridge and host names are fixed): clear what a killed earlier run left.
+bash "$root/launch/cluster-down.sh" >/dev/null 2>&1
 if ! out="$(SLOTS=1 bash "$root/launch/cluster-up.sh" 2 2>&1)"; then
   fail "cluster-up.sh 2" "$out"
   echo "cluster: $passed passed, $failed failed"
