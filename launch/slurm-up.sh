@@ -17,6 +17,7 @@ fi
 [ -e "$state/slurmctld.pid" ] && { echo "slurm-up: already running (launch/slurm-down.sh first)" >&2; exit 1; }
 trap 'status=$?; [ $status -eq 0 ] || { echo "slurm-up: failed; stopping" >&2; bash "$root/launch/slurm-down.sh" >&2; }' EXIT
 mkdir -p "$state/spool/ctld" "$state/spool/d" "$state/log" "$state/munge"
+chmod 755 "$state"   # munged runs as the munge user and must reach its folder
 host="$(hostname -s)"
 cpus="$(nproc)"
 memory=$(( $(awk '/MemTotal/ { print $2 }' /proc/meminfo) / 1024 * 8 / 10 ))
