@@ -47,6 +47,8 @@ JobAcctGatherType=jobacct_gather/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
+# Requeue a batch job that exits with the collective watchdog's status (75, EX_TEMPFAIL).
+RequeueExit=75
 MpiDefault=none
 StateSaveLocation=$state/spool/ctld
 SlurmdSpoolDir=$state/spool/d
