@@ -6,7 +6,10 @@
 //   - `--collective-timeout T` given: T, for every collective of the run.
 //   - otherwise, before this process has completed a step (loading, node-shared dequantisation, the
 //     SVD init, the step-0 validation, the first step itself): `startAllowance`, 600 s;
-//   - afterwards: max(`floor`, `stepMultiple` × the slowest step so far) = max(60 s, 10 × slowest).
+//   - afterwards: max(`floor`, `stepMultiple` × the slowest step so far) = max(60 s, 10 × slowest);
+//   - and, without a fixed T, never less than `computeMultiple` (2) × the time this rank computed since
+//     its previous collective (`seconds(computedFor:)`): after a long phase without collectives (an
+//     evaluation's generation, an experiment's next run) the other ranks may be that much behind.
 // "Slowest step" is the larger of a step's own duration and the interval between the ends of two
 // consecutive steps, so checkpoint writing, validation and logging between steps count too.
 // What a collective's deadline bounds is the *wait* inside it (from this rank's entry to completion):
@@ -26,6 +29,9 @@ public struct CollectiveTimeout: Sendable, Equatable {
     public var stepMultiple: Double
     /// The deadline before the first step of this process has completed.
     public var startAllowance: Double
+    /// Without a fixed deadline, a collective waits at least this many times the time its rank
+    /// computed since its previous collective.
+    public var computeMultiple: Double = 2
     /// Slowest step measured so far (seconds), nil before the first.
     public private(set) var slowestStep: Double?
     /// Number of the last completed optimizer step (as the trainer counts, so resumed runs continue).
@@ -58,6 +64,12 @@ public struct CollectiveTimeout: Sendable, Equatable {
         return max(floor, stepMultiple * slowestStep)
     }
 
+    /// The deadline of a collective entered after `gap` seconds without collectives on this rank.
+    public func seconds(computedFor gap: Double) -> Double {
+        guard fixed == nil, gap.isFinite, gap > 0 else { return seconds }
+        return max(seconds, computeMultiple * gap)
+    }
+
     /// How long a rank whose deadline expired waits for the other ranks to answer its census (which
     /// ranks reached the collective) before it aborts: a quarter of the deadline, 1 to 10 s. Live ranks
     /// answer within milliseconds (they answer while polling their own collective).
@@ -72,9 +84,10 @@ public struct CollectiveTimeout: Sendable, Equatable {
     /// within 20 s; ranks that did not arrive: 1".
     /// - Parameter missing: ranks known not to have arrived, with a reason each; nil when they could not
     ///   be determined (then `why` says why).
-    public func verdict(operation: String, waited: Double, missing: [(rank: Int, reason: String)]?,
-                        why: String = "") -> String {
-        let head = "\(phase): \(operation) did not complete within \(CollectiveTimeout.format(seconds)) s "
+    /// - Parameter limit: the deadline that expired (default: `seconds`).
+    public func verdict(operation: String, limit: Double? = nil, waited: Double,
+                        missing: [(rank: Int, reason: String)]?, why: String = "") -> String {
+        let head = "\(phase): \(operation) did not complete within \(CollectiveTimeout.format(limit ?? seconds)) s "
             + "(waited \(CollectiveTimeout.format(waited)) s); ranks that did not arrive: "
         guard let missing else { return head + "could not be determined" + (why.isEmpty ? "" : " (\(why))") }
         guard !missing.isEmpty else {

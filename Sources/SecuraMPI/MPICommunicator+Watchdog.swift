@@ -51,7 +51,8 @@ extension MPICommunicator {
     /// - Throws: `CommunicatorError.transport` if MPI_Test reports an error.
     func complete(_ request: inout MPI_Request?, _ operation: String, onNode: Bool = false) throws {
         let start = MPICommunicator.now()
-        let limit = timeout.seconds
+        let limit = timeout.seconds(computedFor: start - lastCollectiveEnd)
+        defer { lastCollectiveEnd = MPICommunicator.now() }
         var done: Int32 = 0
         var polls = 0
         while true {
@@ -59,7 +60,7 @@ extension MPICommunicator {
             if done != 0 { return }
             polls += 1
             let waited = MPICommunicator.now() - start
-            if waited > limit { stalled(operation, waited: waited, onNode: onNode) }
+            if waited > limit { stalled(operation, waited: waited, limit: limit, onNode: onNode) }
             // Spin (yielding) for the first 50 ms, where almost every collective completes; then sleep
             // 0.1 ms, and 1 ms after a second, so a long wait costs little CPU and little latency.
             if waited < 0.05 {
@@ -99,7 +100,7 @@ extension MPICommunicator {
 
     /// The deadline passed: asks every rank where it is, reports the ranks that did not arrive and
     /// aborts the job.
-    func stalled(_ operation: String, waited: Double, onNode: Bool) -> Never {
+    func stalled(_ operation: String, waited: Double, limit: Double, onNode: Bool) -> Never {
         let mine = onNode ? nodeCollectives : worldCollectives
         let peers = (onNode ? nodeMembers : Array(0..<size)).filter { $0 != rank }
         for peer in 0..<size where peer != rank {
@@ -130,15 +131,15 @@ extension MPICommunicator {
             }
         }
         let label = "\(operation) (\(onNode ? "node" : "world") collective #\(mine))"
-        abort(code: watchdogExitCode, message: "watchdog: " + timeout.verdict(operation: label, waited: waited, missing: missing))
+        abort(code: watchdogExitCode, message: "watchdog: " + timeout.verdict(operation: label, limit: limit, waited: waited, missing: missing))
     }
 
     /// Runs `body`, a blocking MPI section that cannot be polled, under the blocking watchdog's deadline.
     /// Nested sections run under the outermost deadline.
     func withBlockingDeadline<T>(_ operation: String, _ body: () throws -> T) rethrows -> T {
-        let limit = timeout.seconds
+        let limit = timeout.seconds(computedFor: MPICommunicator.now() - lastCollectiveEnd)
         let verdict: (Double) -> String = { [timeout] waited in
-            "watchdog: " + timeout.verdict(operation: operation, waited: waited, missing: nil,
+            "watchdog: " + timeout.verdict(operation: operation, limit: limit, waited: waited, missing: nil,
                                            why: "\(operation) blocks inside MPI/ScaLAPACK and cannot be polled for a census")
         }
         let armed = blockingWatchdog.arm(seconds: limit, verdict: verdict)

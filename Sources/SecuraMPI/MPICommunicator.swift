@@ -44,6 +44,8 @@ public final class MPICommunicator: Communicator {
     /// World and node collectives entered so far (the watchdog's census compares them between ranks).
     var worldCollectives = 0
     var nodeCollectives = 0
+    /// When this rank's last collective completed (monotonic seconds): the watchdog's compute gap.
+    var lastCollectiveEnd = MPICommunicator.now()
     /// World ranks of this node's ranks, in local-rank order.
     var nodeMembers: [Int] = []
     /// Ends the job when a blocking section (ScaLAPACK, window allocation, finalize) outlives its deadline.

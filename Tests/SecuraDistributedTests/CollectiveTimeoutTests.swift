@@ -53,6 +53,15 @@ final class CollectiveTimeoutTests: XCTestCase {
         }
     }
 
+    func testALongComputePhaseExtendsTheDeadline() {
+        var rule = CollectiveTimeout()
+        rule.stepCompleted(1, seconds: 1, at: 1)
+        XCTAssertEqual(rule.seconds(computedFor: 0.5), 60)
+        XCTAssertEqual(rule.seconds(computedFor: 200), 400, "200 s of generation before an evaluation gather")
+        XCTAssertEqual(rule.seconds(computedFor: .infinity), 60)
+        XCTAssertEqual(CollectiveTimeout(fixed: 20).seconds(computedFor: 200), 20, "a fixed deadline is fixed")
+    }
+
     func testResumedRunsCountFromTheTrainersStep() {
         var rule = CollectiveTimeout()
         rule.stepCompleted(11, seconds: 1, at: 5)
