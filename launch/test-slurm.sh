@@ -60,7 +60,7 @@ else
   requeued_at=$(date +%s)
   # Slurm holds a requeued job back for 120 s (its EligibleTime); a test need not wait that long.
   sleep 1
-  scontrol update JobId="$job" BeginTime=now
+  scontrol update JobId="$job" StartTime=now
   for _ in $(seq 1 1800); do
     state="$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)"
     case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
