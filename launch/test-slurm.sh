@@ -3,6 +3,8 @@
 #   - `sbatch launch/slurm-train.sh` runs a 2-rank SmolLM2 SECURA-M1 job to completion;
 #   - `scontrol requeue` of a running job restarts it, `--resume auto` continues from its last checkpoint,
 #     and it ends with the same final state as the uninterrupted job, byte for byte;
+#   - a rank stopped with SIGSTOP makes the watchdog exit 75, Slurm requeues the job (RequeueExit=75) and
+#     the job resumes to the same final state;
 #   - `srun --mpi=pmix -n 2 secura-dist doctor` starts 2 ranks without mpirun.
 #
 #   launch/test-slurm.sh [path/to/secura-dist]      (default .build/release/secura-dist; the batch script
@@ -74,6 +76,43 @@ else
       || fail "requeued job's final state differs" "$cmp"
   else
     fail "requeued job: state $state" "$(cat "$work/requeued.out" 2>/dev/null)"
+  fi
+fi
+
+echo "slurm: watchdog exit, requeued by Slurm (RequeueExit=75)"
+job="$("${submit[@]}" --requeue --open-mode append --output "$work/auto.out" "$root/launch/slurm-train.sh" "$model" "$work/task.jsonl" "$work/auto" "${flags[@]}" --collective-timeout 20)"
+for _ in $(seq 1 1500); do [ -d "$work/auto/checkpoints/step-00000004" ] && break; sleep 0.2; done
+victim=""
+for p in $(pgrep -f "secura-dist train .*--output $work/auto"); do
+  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
+done
+if [ -z "$victim" ]; then
+  fail "no rank 1 to stop" "$(cat "$work/auto.out" 2>/dev/null)"
+else
+  kill -STOP "$victim"
+  stopped_at=$(date +%s)
+  requeued_after="" nudged=""
+  for _ in $(seq 1 1800); do
+    info="$(scontrol show job "$job" 2>/dev/null)"
+    state="$(grep -o 'JobState=[A-Z_]*' <<<"$info" | cut -d= -f2)"
+    [ "$state" = PENDING ] && [ -z "$requeued_after" ] && requeued_after=$(( $(date +%s) - stopped_at ))
+    # Only once the requeue has set the job's begin time (updating it earlier, while the job is still
+    # being requeued, made the job fail in one run).
+    if [ "$state" = PENDING ] && [ -z "$nudged" ] && grep -q "Reason=BeginTime" <<<"$info"; then
+      scontrol update JobId="$job" StartTime=now 2>/dev/null && nudged=1
+    fi
+    case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
+    sleep 0.5
+  done
+  kill -9 "$victim" 2>/dev/null
+  if [ "$state" = COMPLETED ] && [ -n "$requeued_after" ] && grep -q "did not complete within 20 s.*ranks that did not arrive: 1 (" "$work/auto.out" \
+     && grep -q "resumed from" "$work/auto.out"; then
+    ok "SIGSTOP of rank 1: watchdog exit 75, Slurm requeued the job ${requeued_after}s after the fault, and it resumed to completion"
+    cmp -s "$work/auto/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" \
+      && ok "the automatically requeued job ends with the uninterrupted job's state byte for byte" \
+      || fail "automatically requeued job's final state differs"
+  else
+    fail "watchdog + RequeueExit: state $state, requeued after ${requeued_after:-never}" "$(cat "$work/auto.out" 2>/dev/null)"
   fi
 fi
 

@@ -41,7 +41,7 @@ extension MPICommunicator {
     /// Monotonic seconds.
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-    /// Starts a collective: counts it (for the census) and returns the label used in messages.
+    /// Starts a collective: counts it, so the census can tell which collective each rank has reached.
     func enter(onNode: Bool) {
         if onNode { nodeCollectives += 1 } else { worldCollectives += 1 }
     }
