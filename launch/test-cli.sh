@@ -123,6 +123,30 @@ expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
 expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
 expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
 
+echo "cli: make-model (shape-faithful folders)"
+out="$("$bin" make-model --help 2>&1)" && grep -q "llama-3.1-8b" <<<"$out" && grep -q "std 0.02" <<<"$out" \
+  && ok "make-model --help lists the shapes and the distribution" || fail "make-model --help" "$out"
+expect_error "make-model of an unknown shape names the known ones" "known: llama-3-8b" \
+  "$bin" make-model --shape llama-2-7b --output "$work/shaped-unknown"
+[ ! -e "$work/shaped-unknown" ] && ok "an unknown shape writes nothing" || fail "an unknown shape left $work/shaped-unknown"
+# One real layer of Llama-3.2-1B (0.65 GB bf16, mostly the 128256×2048 embedding), sharded at 0.1 GB
+# so the index path is exercised: the embedding alone, the layer, the norms.
+start=$SECONDS
+out="$("$bin" make-model --shape llama-3.2-1b --layers 1 --shard-size 0.1 --output "$work/shaped" 2>&1)"; status=$?
+if [ $status -eq 0 ] && grep -q "ETA" <<<"$out" && [ -f "$work/shaped/model.safetensors.index.json" ] \
+  && [ -f "$work/shaped/model-00003-of-00003.safetensors" ] && [ -f "$work/shaped/tokenizer.json" ]; then
+  ok "make-model llama-3.2-1b --layers 1 ($((SECONDS - start)) s)"
+else fail "make-model llama-3.2-1b --layers 1 (status $status)" "$out"; fi
+out="$("$bin" inspect "$work/shaped" --json 2>&1)" \
+  && python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["parameters"]==323491840 and d["num_hidden_layers"]==1 and d["hidden_size"]==2048 and d["dtypes"]=={"BF16": 323491840} and d["tie_word_embeddings"], d' "$out" \
+  && ok "inspect of the made model" || fail "inspect of the made model" "$out"
+out="$("$bin" score "$work/shaped" --text "Two apples and three apples" 2>&1)" \
+  && python3 -c 'import json,sys,math; d=json.loads(sys.argv[1]); assert d["tokens"] > 2 and math.isfinite(d["loss"]), d' "$out" \
+  && ok "score on the made model" || fail "score on the made model" "$out"
+expect_error "make-model refuses a non-empty folder" "--force" \
+  "$bin" make-model --shape llama-3.2-1b --layers 1 --output "$work/shaped"
+rm -rf "$work/shaped"
+
 echo "cli: SmolLM2 (tokenize, generate, train, resume, score, export, IMSM)"
 smol="$(bash "$root/launch/fetch-model.sh" 2>/dev/null || true)"
 if [ -z "$smol" ] || [ ! -s "$smol" ]; then
@@ -189,6 +213,15 @@ TOML
   [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "give --data" <<<"$err" && ok "eval without data is a usage error" || fail "eval without data (status $status)" "$err"
   expect_error "eval of a malformed line names file and line" "bad.jsonl:2" "$bin" eval "$smol" --data "$work/bad.jsonl" --part all
   expect_error "unknown config key" "--nonsense" "$bin" train --config <(echo 'nonsense = 3') --model "$smol" --data "$work/task.jsonl" --output "$work/x"
+  # The memory preflight refuses before any weight is read (no dequantisation line), names the largest part,
+  # the available memory and a flag that helps, and leaves the earlier run in the same folder intact.
+  out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --max-length 512 --steps 1 \
+    --memory-limit 0.5 --output "$work/run" 2>&1)"; status=$?
+  if [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "does not fit in this node's memory" <<<"$out" \
+     && grep -q "the largest part is activations" <<<"$out" && grep -q "512 MiB are available (--memory-limit)" <<<"$out" \
+     && grep -q "try --recompute" <<<"$out" && ! grep -q "dequantised" <<<"$out" && [ -f "$work/run/adapter/state.safetensors" ]; then
+    ok "train refuses a run that cannot fit before loading (estimate, available memory, hint)"
+  else fail "memory preflight (status $status)" "$out"; fi
 fi
 
 echo "cli: $passed passed, $failed failed"

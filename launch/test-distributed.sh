@@ -49,7 +49,7 @@ for m in $methods; do
 done
 # A_init three ways on every adapted matrix of SmolLM2: ScaLAPACK on 2 ranks, LAPACK on 1, and the slice
 # identity W[:r, :m]. One step with no weight decay: with fusion-step 1, A's gradient is exactly zero.
-out="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init svd --weight-decay 0 --method secura-m1 --steps 1 --output "$work/svd-np2" 2>&1)"
+out="$("$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init svd --cabr-svd-solver scalapack --weight-decay 0 --method secura-m1 --steps 1 --output "$work/svd-np2" 2>&1)"
 [ $? -eq 0 ] && grep -q "ScaLAPACK" <<<"$out" && ok "SECURA-M1 with the SVD init runs on 2 ranks (ScaLAPACK)" || fail "SVD init on 2 ranks" "$out"
 for other in "svd LAPACK" "slice slice-identity"; do
   set -- $other
@@ -57,6 +57,24 @@ for other in "svd LAPACK" "slice slice-identity"; do
   cmp="$(python3 "$root/launch/compare_states.py" "$work/svd-np2/adapter/state.safetensors" "$work/init-$1/adapter/state.safetensors" --suffix .cabr_A --rtol 1e-5 2>&1)" \
     && ok "A from ScaLAPACK on 2 ranks equals the $2 A on 1 rank ($cmp)" || fail "ScaLAPACK A vs $2 A" "$cmp"
 done
+# The default dealt path (whole matrices dealt to ranks, LAPACK dgesdd each, A broadcast from its owner):
+# on 2 ranks bit-identical to 1 rank (the same local SVD per matrix), equal to the slice identity, and
+# written to --cabr-init-cache; a second run reads the cache and gets the same bits.
+svd_args=(train "${common[@]}" --cabr-init svd --weight-decay 0 --method secura-m1 --steps 1 --cabr-init-cache "$work/cabr-cache")
+out="$("$mpi" -np 2 "$bin" "${svd_args[@]}" --output "$work/dealt-np2" 2>&1)"
+if [ $? -eq 0 ] && grep -q "dealt to ranks (2 ranks)" <<<"$out" && grep -q "cabr init: wrote cache" <<<"$out"; then
+  ok "dealt SVD init runs on 2 ranks and writes the cache"
+  cmp="$(python3 "$root/launch/compare_states.py" "$work/dealt-np2/adapter/state.safetensors" "$work/init-svd/adapter/state.safetensors" --suffix .cabr_A --rtol 0 2>&1)" \
+    && ok "dealt A on 2 ranks is bit-identical to 1 rank ($cmp)" || fail "dealt A np 2 vs np 1" "$cmp"
+  cmp="$(python3 "$root/launch/compare_states.py" "$work/dealt-np2/adapter/state.safetensors" "$work/init-slice/adapter/state.safetensors" --suffix .cabr_A --rtol 1e-5 2>&1)" \
+    && ok "dealt A on 2 ranks equals the slice identity ($cmp)" || fail "dealt A vs slice" "$cmp"
+  out="$("$mpi" -np 2 "$bin" "${svd_args[@]}" --output "$work/cached-np2" 2>&1)"
+  cmp="$(python3 "$root/launch/compare_states.py" "$work/cached-np2/adapter/state.safetensors" "$work/dealt-np2/adapter/state.safetensors" --suffix .cabr_A --rtol 0 2>&1)"
+  [ $? -eq 0 ] && grep -q "cabr init: read from cache" <<<"$out" && ok "a second run reads A from the cache, bit-identical ($cmp)" \
+    || fail "cache re-run" "$out"$'\n'"$cmp"
+else
+  fail "dealt SVD init on 2 ranks" "$out"
+fi
 
 echo "distributed: a killed rank"
 kill_steps=30

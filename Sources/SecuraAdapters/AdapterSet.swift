@@ -32,11 +32,16 @@ public final class AdapterSet {
     ///   - comm: the ranks of the node share the merge targets' memory (allocation is collective over
     ///     the node); the single-process default keeps them private.
     ///   - log: progress lines (CABR initialisation can take a while on large layers).
+    ///   - initialA: CABR's A per site, already computed (`CABRInitBatch`, or read from a cache); sites
+    ///     missing from it are initialised here with `solver`.
+    ///   - allocateMasters: false leaves `masters` empty (export reads them from the checkpoint one at
+    ///     a time instead of holding them all; the model then runs on the original weights).
     /// - Throws: `ModelError.invalidInput` for settings that cannot run (`MethodSettings.unsupportedReason`),
     ///   and the weight source's errors.
     public init(config: DecoderConfig, base: WeightSource, settings: MethodSettings, seed: UInt64,
                 solver: SVDSolver, comm: Communicator = SingleProcessCommunicator(),
-                log: (String) -> Void = { _ in }) throws {
+                log: (String) -> Void = { _ in }, initialA: [LinearSite: [Float]] = [:],
+                allocateMasters: Bool = true) throws {
         if let reason = settings.unsupportedReason { throw ModelError.invalidInput(reason) }
         self.settings = settings
         var layout = ParameterLayout()
@@ -46,7 +51,7 @@ public final class AdapterSet {
         var rng = SeededRandom(seed: seed)
         var deltas: [LinearSite: LinearDelta] = [:]
         longTerm = settings.method == .iLoRA ? TrainableParameters(layout: layout) : nil
-        if settings.method == .securaM1 {
+        if settings.method == .securaM1 && allocateMasters {
             masters = try makeMasters(plans.map { (site: $0.site, original: try base.view($0.site.weightName)) }, comm: comm)
         }
 
@@ -79,7 +84,7 @@ public final class AdapterSet {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let d = CABRDelta(site: site, weight: original, rank: plan.rank, innerRank: plan.innerRank,
                                   longTerm: settings.method == .securaM2, parameters: parameters)
-                d.setInitialA(try CABRInitializer.initialA(weight: original, rank: plan.rank, innerRank: plan.innerRank,
+                d.setInitialA(try initialA[site] ?? CABRInitializer.initialA(weight: original, rank: plan.rank, innerRank: plan.innerRank,
                                                            mode: settings.cabrInit, svdRank: settings.cabrSVDRank,
                                                            solver: solver))
                 cabr[site] = d

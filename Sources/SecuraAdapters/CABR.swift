@@ -27,6 +27,12 @@ public final class CABRDelta: LinearDelta {
         return (module + ".cabr_A", module + ".cabr_B")
     }
 
+    /// Floats of the per-site scratch after a training forward + backward and an evaluation forward over
+    /// `rows` rows: five [N, r] and three [N, m] products (four with SECURA-M2's long-term pair).
+    public static func scratchFloats(rows n: Int, rank r: Int, innerRank m: Int, longTerm: Bool) -> Int {
+        5 * n * r + (longTerm ? 4 : 3) * n * m
+    }
+
     public static func register(_ site: LinearSite, rank: Int, innerRank: Int, in layout: inout ParameterLayout) {
         let n = names(site)
         layout.append(n.a, shape: [rank, innerRank])

@@ -18,6 +18,10 @@ public final class CURDelta: LinearDelta {
         ParameterName.layer(site.layer, site.projection.modulePath) + ".cur_U"
     }
 
+    /// Floats of the per-site scratch after a training forward + backward and an evaluation forward over
+    /// `rows` rows: five [N, r] products.
+    public static func scratchFloats(rows n: Int, rank: Int) -> Int { 5 * n * rank }
+
     public static func register(_ site: LinearSite, rank: Int, in layout: inout ParameterLayout) {
         layout.append(name(site), shape: [rank, rank])
     }

@@ -22,6 +22,14 @@ public final class DoRADelta: LinearDelta {
         ParameterName.layer(site.layer, site.projection.modulePath) + ".lora_magnitude_vector"
     }
 
+    /// Floats of the per-site scratch after a training forward + backward and an evaluation forward over
+    /// `rows` rows: x_d and dx [N, IC], the base and low-rank outputs and their gradient [N, OC], t [N, R],
+    /// and the row-norm panel (about 2²⁰ floats).
+    public static func scratchFloats(rows n: Int, inFeatures d: Int, outFeatures h: Int, rank r: Int, dropout: Bool) -> Int {
+        let panelRows = max(1, min(h, (1 << 20) / d))
+        return (dropout ? n * d : 0) + n * d + 2 * n * h + n * max(h, r) + n * r + h + panelRows * d
+    }
+
     public static func register(_ site: LinearSite, inFeatures: Int, outFeatures: Int, rank: Int,
                                 in layout: inout ParameterLayout) {
         LoRADelta.register(site, inFeatures: inFeatures, outFeatures: outFeatures, rank: rank, in: &layout)

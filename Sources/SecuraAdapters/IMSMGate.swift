@@ -72,6 +72,15 @@ public final class IMSMGate {
         mode == .noGate ? 0 : (mode.inputBlocks + 1) * width * rank
     }
 
+    /// Floats of the gate's scratch after a training forward + backward and an evaluation forward over
+    /// `batch` sequences of `length` rows: the gate input, u and g for training and for evaluation,
+    /// their gradients, and the prompt means (nothing for `noGate`).
+    public static func scratchFloats(mode: IMSMMode, width c: Int, rank: Int, batch: Int, length: Int) -> Int {
+        guard mode != .noGate else { return 0 }
+        let n = batch * length
+        return 2 * n * (mode.inputBlocks * c + rank + c) + n * c + n * rank + (mode == .full ? 2 * batch * c : 0)
+    }
+
     /// Registers W_A [R, k·C] and W_B [C, R] in `layout` (nothing for `noGate`).
     public static func register(mode: IMSMMode, width: Int, rank: Int, in layout: inout ParameterLayout) {
         guard mode != .noGate else { return }

@@ -80,7 +80,7 @@ public final class IMSMMixer: HiddenMixer {
         let current = training ? trainActs : evalActs
         if let current, current.batch == batch.batch, current.length == batch.length { return current }
         let fresh = DecoderActivations(config: frozen.config, batch: batch.batch, length: batch.length,
-                                       forBackward: false, logits: false)
+                                       mode: .forwardOnly, logits: false)
         if training { trainActs = fresh } else { evalActs = fresh }
         return fresh
     }

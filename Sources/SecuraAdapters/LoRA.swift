@@ -22,6 +22,12 @@ public final class LoRADelta: LinearDelta {
         return (module + ".lora_A", module + ".lora_B")
     }
 
+    /// Floats of the per-site scratch after a training forward + backward and an evaluation forward over
+    /// `rows` rows: the dropped-out input [N, IC] (with dropout) and three [N, R] products.
+    public static func scratchFloats(rows n: Int, inFeatures: Int, rank: Int, dropout: Bool) -> Int {
+        (dropout ? n * inFeatures : 0) + 3 * n * rank
+    }
+
     /// Registers the site's tensors in `layout`.
     public static func register(_ site: LinearSite, inFeatures: Int, outFeatures: Int, rank: Int,
                                 in layout: inout ParameterLayout) {

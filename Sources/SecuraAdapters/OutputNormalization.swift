@@ -16,6 +16,10 @@ public final class OutputNormalizedDelta: LinearDelta {
     private let base = Scratch(), delta = Scratch(), dA = Scratch(), dB = Scratch()
     private var wasZero = true
 
+    /// Floats of the wrapper's own scratch (the inner delta's comes on top) over `rows` rows: four
+    /// [N, OC] buffers once the adapter is non-zero (only the delta output while it is zero).
+    public static func scratchFloats(rows n: Int, outFeatures: Int) -> Int { 4 * n * outFeatures }
+
     /// - Parameter weight: the layer's current base weight [H, D] (the merged master copy for SECURA-M1).
     public init(inner: LinearDelta, weight: WeightView, scale: Float) {
         self.inner = inner

@@ -68,7 +68,7 @@ public final class Predictor {
         guard n >= 2 else { return [] }
         // The prompt length matters only to IMSM, whose prompt means cover the tokens before the answer.
         let batch = TokenBatch(tokens: e.tokens, batch: 1, length: n, promptLengths: [e.promptLength])
-        let acts = DecoderActivations(config: model.config, batch: 1, length: n)
+        let acts = DecoderActivations(config: model.config, batch: 1, length: n, mode: .forwardOnly)
         model.forward(batch, into: acts)
         return Self.answerArgmax(logits: acts.logits.pointer, vocab: model.config.vocabSize, answerMask: e.lossMask)
     }

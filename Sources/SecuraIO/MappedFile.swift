@@ -69,6 +69,20 @@ public final class MappedFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : size)
     }
 
+    /// Tells the kernel the mapped pages are not needed now (MADV_DONTNEED): they leave the resident set
+    /// and are read from the file again if touched. The mapping is read-only, so nothing is lost.
+    public func releaseResidentPages() {
+        if let base { _ = madvise(base, size, MADV_DONTNEED) }
+    }
+
+    /// `releaseResidentPages()` for the pages overlapping bytes `range` of the file.
+    public func releaseResidentPages(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lower = max(0, range.lowerBound / page * page), upper = min(size, (range.upperBound + page - 1) / page * page)
+        if upper > lower { _ = madvise(base + lower, upper - lower, MADV_DONTNEED) }
+    }
+
     /// The system's message for an errno value, e.g. "Permission denied".
     static func message(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }

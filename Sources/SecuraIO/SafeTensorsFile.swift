@@ -120,6 +120,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + entry.fileRange.lowerBound, count: entry.byteCount)
     }
 
+    /// Drops the file's pages from this process's resident memory (they stay in the page cache and are
+    /// read back on the next access); views stay valid. For streaming passes over large files.
+    public func releaseResidentPages() { mapped.releaseResidentPages() }
+
+    /// `releaseResidentPages()` for tensor `name`'s pages only (nothing for an unknown name).
+    public func releaseResidentPages(of name: String) {
+        if let entry = entriesByName[name] { mapped.releaseResidentPages(entry.fileRange) }
+    }
+
     private func alignedData(_ entry: SafeTensorsEntry, alignment: Int) -> UnsafeRawPointer {
         let start = base + entry.fileRange.lowerBound
         if entry.byteCount == 0 || Int(bitPattern: start) % alignment == 0 { return start }

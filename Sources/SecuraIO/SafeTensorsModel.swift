@@ -99,6 +99,14 @@ public final class SafeTensorsModel: @unchecked Sendable {
         return (files, location)
     }
 
+    /// Index into `files` of the file holding `name`, or nil.
+    public func fileIndex(of name: String) -> Int? { location[name] }
+
+    /// Releases tensor `name`'s mapped pages from the resident set (`SafeTensorsFile.releaseResidentPages(of:)`).
+    public func releaseResidentPages(of name: String) {
+        if let number = location[name] { files[number].releaseResidentPages(of: name) }
+    }
+
     /// Whether the model has a tensor called `name`.
     public func contains(_ name: String) -> Bool { location[name] != nil }
 

@@ -9,11 +9,17 @@ import SecuraTensor
 /// Usage: `var writer = SafeTensorsWriter(path: p); try writer.add(...); try writer.write()`.
 /// Tensors are validated as they are added; data is produced and copied only inside `write()`, one
 /// tensor at a time, so a lazily computed tensor (`add(_:shape:as:producing:)`) costs one tensor of RAM.
+/// Streaming sources cost one chunk (`chunkElements` values) instead: a stored tensor in another dtype
+/// (`add(_:as:converting:)`) and a tensor filled range by range (`add(_:shape:as:streaming:)`). Every
+/// size is known when a tensor is added, so `write()` writes the header first and then the data.
 public struct SafeTensorsWriter {
     /// The destination file.
     public let path: String
     /// Free-form string metadata, stored under `__metadata__` (omitted when empty).
     public var metadata: [String: String]
+
+    /// Called with each tensor's name once its data is written (e.g. to release the pages it was read from).
+    public var afterEachTensor: ((String) -> Void)?
 
     private var tensors: [String: PendingTensor] = [:]
 
@@ -77,6 +83,35 @@ public struct SafeTensorsWriter {
                    source: .producer(producer, dtype))
     }
 
+    /// A stored tensor written as `dtype` under `name` (default: the view's name), converted chunk by
+    /// chunk at `write()` (a byte copy when `dtype` is the view's own). The view's owner must stay alive.
+    ///
+    /// - Throws: `IOError.invalidTensorToWrite` for a duplicate or reserved name.
+    public mutating func add(_ view: WeightView, as name: String? = nil, converting dtype: DType) throws {
+        guard dtype != view.dtype else { return try add(view, as: name) }
+        try insert(name ?? view.name, dtypeName: dtype.rawValue, shape: view.shape,
+                   byteCount: view.count * dtype.byteSize, source: .convertedView(view, dtype))
+    }
+
+    /// Adds a tensor whose fp32 values are produced range by range at `write()`: `fill(range, into)` must
+    /// write the elements `range` (flat, row-major) into `into` (range.count values). Ranges are
+    /// consecutive, at most `chunkElements` long, and cover the tensor once. Stored as `dtype`.
+    ///
+    /// - Throws: `IOError.invalidTensorToWrite` for a duplicate or reserved name or a negative shape; at
+    ///   `write()`, the filler's own errors.
+    public mutating func add(_ name: String, shape: [Int], as dtype: DType = .f32,
+                             streaming fill: @escaping (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        let count = try elementCount(name, shape)
+        try insert(name, dtypeName: dtype.rawValue, shape: shape, byteCount: count * dtype.byteSize,
+                   source: .stream(fill, dtype))
+    }
+
+    /// Elements per chunk of the streaming sources (4 MiB of fp32).
+    public static let chunkElements = 1 << 20
+
+    /// Bytes of tensor data the file will hold (the sum of every added tensor's size).
+    public var dataByteCount: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
+
     /// Writes the file atomically (temporary file, fsync, rename); on any error the destination is left
     /// as it was.
     ///
@@ -93,6 +128,7 @@ public struct SafeTensorsWriter {
         for name in layout.dataOrder {
             guard let tensor = tensors[name] else { continue }
             try writeData(of: tensor, named: name, to: output)
+            afterEachTensor?(name)
         }
         try output.commit()
     }
@@ -114,15 +150,38 @@ public struct SafeTensorsWriter {
                     + "\(values.count) values for shape \(tensor.shape)")
             }
             try Self.writeFloats(values, as: dtype, to: output)
+        case let .convertedView(view, dtype):
+            try Self.stream(count: view.count, as: dtype, to: output) { range, chunk in
+                view.widen(start: range.lowerBound, count: range.count, into: chunk.baseAddress!)
+            }
+        case let .stream(fill, dtype):
+            try Self.stream(count: tensor.byteCount / dtype.byteSize, as: dtype, to: output, fill)
+        }
+    }
+
+    /// Writes `count` fp32 values that `fill` produces chunk by chunk, narrowed to `dtype`.
+    private static func stream(count: Int, as dtype: DType, to output: AtomicFileWriter,
+                               _ fill: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        var chunk = [Float](repeating: 0, count: min(count, chunkElements))
+        var start = 0
+        while start < count {
+            let end = min(start + chunkElements, count)
+            try chunk.withUnsafeMutableBufferPointer { try fill(start..<end, UnsafeMutableBufferPointer(rebasing: $0[0..<(end - start)])) }
+            try writeFloats(chunk[0..<(end - start)], as: dtype, to: output)
+            start = end
         }
     }
 
     /// Writes fp32 values as `dtype`, narrowing in bounded chunks so a huge tensor needs no second copy.
     private static func writeFloats(_ values: [Float], as dtype: DType, to output: AtomicFileWriter) throws {
-        let chunk = 1 << 20
-        var start = 0
-        while start < values.count {
-            let end = min(start + chunk, values.count)
+        try writeFloats(values[...], as: dtype, to: output)
+    }
+
+    private static func writeFloats(_ values: ArraySlice<Float>, as dtype: DType, to output: AtomicFileWriter) throws {
+        let chunk = chunkElements
+        var start = values.startIndex
+        while start < values.endIndex {
+            let end = min(start + chunk, values.endIndex)
             switch dtype {
             case .f32:
                 #if _endian(little)
@@ -179,6 +238,8 @@ private struct PendingTensor {
         case floats([Float], DType)
         case view(WeightView)
         case producer(() throws -> [Float], DType)
+        case convertedView(WeightView, DType)
+        case stream((Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void, DType)
     }
 
     let dtypeName: String

@@ -43,29 +43,43 @@ public final class LayerActivations {
     public let ln1, rstd1, q, k, v, probs, attn, mid, ln2, rstd2, gate, up, act: FloatBuffer
 
     init(_ c: DecoderConfig, rows n: Int, batch: Int, length: Int) {
-        ln1 = FloatBuffer(count: n * c.hiddenSize)
-        rstd1 = FloatBuffer(count: n)
-        q = FloatBuffer(count: n * c.heads * c.headDim)
-        k = FloatBuffer(count: n * c.kvHeads * c.headDim)
-        v = FloatBuffer(count: n * c.kvHeads * c.headDim)
-        probs = FloatBuffer(count: batch * c.heads * length * length)
-        attn = FloatBuffer(count: n * c.heads * c.headDim)
-        mid = FloatBuffer(count: n * c.hiddenSize)
-        ln2 = FloatBuffer(count: n * c.hiddenSize)
-        rstd2 = FloatBuffer(count: n)
-        gate = FloatBuffer(count: n * c.intermediateSize)
-        up = FloatBuffer(count: n * c.intermediateSize)
-        act = FloatBuffer(count: n * c.intermediateSize)
+        let b = Self.counts(c, rows: n, batch: batch, length: length).map { FloatBuffer(count: $0) }
+        ln1 = b[0]; rstd1 = b[1]; q = b[2]; k = b[3]; v = b[4]; probs = b[5]; attn = b[6]
+        mid = b[7]; ln2 = b[8]; rstd2 = b[9]; gate = b[10]; up = b[11]; act = b[12]
+    }
+
+    /// Float counts of the fields in declaration order; the allocation and the memory estimate both use it.
+    static func counts(_ c: DecoderConfig, rows n: Int, batch: Int, length: Int) -> [Int] {
+        let hidden = n * c.hiddenSize, query = n * c.heads * c.headDim, kv = n * c.kvHeads * c.headDim
+        let ffn = n * c.intermediateSize
+        return [hidden, n, query, kv, kv, batch * c.heads * length * length, query,
+                hidden, hidden, n, ffn, ffn, ffn]
     }
 }
 
 /// All saved values of one forward pass over B×T tokens.
 public final class DecoderActivations {
+    /// What the activations keep of the layers, and so what `DecoderModel.backward` can do with them.
+    public enum Mode: Sendable, Equatable {
+        /// Every layer's saved values: the backward pass reads them as they are.
+        case stored
+        /// Each layer's input residual[l] and ONE set of layer values that every layer writes: the backward
+        /// pass re-runs layer l's forward from residual[l] just before layer l's backward (about one more
+        /// forward per step, for the activation memory of one layer instead of L).
+        case recompute
+        /// A forward pass only (IMSM's frozen branch, I-LoRA's long-term pass): the layers share one set
+        /// and the residual stream alternates between two buffers, so memory does not grow with L;
+        /// `backward` must not be called with these activations.
+        case forwardOnly
+    }
+
     public let batch: Int
     public let length: Int
     public var rows: Int { batch * length }
+    public let mode: Mode
     /// residual[l] is layer l's input [N, C]; residual[L] feeds the final norm.
     public let residual: [FloatBuffer]
+    /// Layer l's saved values (with `.recompute` and `.forwardOnly`, the same object for every l).
     public let layers: [LayerActivations]
     /// Final-norm output [N, C] and its rstd [N].
     public let finalHidden, finalRstd: FloatBuffer
@@ -74,27 +88,31 @@ public final class DecoderActivations {
     /// [N] per-row loss (0 for ignored rows).
     public let losses: FloatBuffer
     public let rope: RoPE.Table
-    /// Whether backward may use these activations (false: the layers share one set of buffers).
-    public let keepsLayers: Bool
+    /// The `training` flag of the last forward pass into these activations: a recomputed layer is
+    /// re-run with it, so that adapter deltas save their backward values and draw the same dropout masks.
+    public internal(set) var lastForwardTraining = false
     /// The output head's input [N, C] when the model has a mixer (ĥ); allocated on first use.
     public private(set) lazy var mixedHidden = FloatBuffer(count: rows * hiddenSize)
     private let hiddenSize: Int
 
     /// - Parameters:
-    ///   - forBackward: false for a forward-only pass (IMSM's frozen branch): every layer writes into the
-    ///     same buffers and the residual stream alternates between two, so memory does not grow with L,
-    ///     and `backward` must not be called with these activations.
+    ///   - mode: how much of the layers is kept (`Mode`); `.stored` by default.
     ///   - logits: false when the pass stops at the final norm (`forward(…, logits: false)`).
-    public init(config c: DecoderConfig, batch: Int, length: Int, forBackward: Bool = true, logits: Bool = true) {
+    public init(config c: DecoderConfig, batch: Int, length: Int, mode: Mode = .stored, logits: Bool = true) {
         self.batch = batch
         self.length = length
-        keepsLayers = forBackward
+        self.mode = mode
         hiddenSize = c.hiddenSize
         let n = batch * length
-        if forBackward {
+        switch mode {
+        case .stored:
             residual = (0...c.layers).map { _ in FloatBuffer(count: n * c.hiddenSize) }
             layers = (0..<c.layers).map { _ in LayerActivations(c, rows: n, batch: batch, length: length) }
-        } else {
+        case .recompute:
+            residual = (0...c.layers).map { _ in FloatBuffer(count: n * c.hiddenSize) }
+            let shared = LayerActivations(c, rows: n, batch: batch, length: length)
+            layers = Array(repeating: shared, count: c.layers)
+        case .forwardOnly:
             // Layer l reads residual[l] and writes residual[l + 1]: two alternating buffers suffice.
             let pair = [FloatBuffer(count: n * c.hiddenSize), FloatBuffer(count: n * c.hiddenSize)]
             residual = (0...c.layers).map { pair[$0 % 2] }
@@ -107,22 +125,33 @@ public final class DecoderActivations {
         losses = FloatBuffer(count: n)
         rope = RoPE.Table(inverseFrequencies: c.inverseFrequencies, positions: length)
     }
+
+    /// `forBackward: false` is `.forwardOnly`, true `.stored`.
+    public convenience init(config c: DecoderConfig, batch: Int, length: Int, forBackward: Bool, logits: Bool = true) {
+        self.init(config: c, batch: batch, length: length, mode: forBackward ? .stored : .forwardOnly, logits: logits)
+    }
+
+    /// Whether `DecoderModel.backward` may be called with these activations.
+    public var supportsBackward: Bool { mode != .forwardOnly }
 }
 
 /// Scratch gradients for one backward pass (reused across layers).
 final class BackwardScratch {
     let dx, dln, dattn, dq, dk, dv, dact, dgate, dup, dlogits: FloatBuffer
+    /// dL/dh' [N, C], the mixer's input gradient (nil without a mixer).
+    let dMixed: FloatBuffer?
 
-    init(_ c: DecoderConfig, rows n: Int) {
-        dx = FloatBuffer(count: n * c.hiddenSize)
-        dln = FloatBuffer(count: n * c.hiddenSize)
-        dattn = FloatBuffer(count: n * c.heads * c.headDim)
-        dq = FloatBuffer(count: n * c.heads * c.headDim)
-        dk = FloatBuffer(count: n * c.kvHeads * c.headDim)
-        dv = FloatBuffer(count: n * c.kvHeads * c.headDim)
-        dact = FloatBuffer(count: n * c.intermediateSize)
-        dgate = FloatBuffer(count: n * c.intermediateSize)
-        dup = FloatBuffer(count: n * c.intermediateSize)
-        dlogits = FloatBuffer(count: n * c.vocabSize)
+    init(_ c: DecoderConfig, rows n: Int, mixer: Bool) {
+        let b = Self.counts(c, rows: n, mixer: mixer).map { FloatBuffer(count: $0) }
+        dx = b[0]; dln = b[1]; dattn = b[2]; dq = b[3]; dk = b[4]; dv = b[5]
+        dact = b[6]; dgate = b[7]; dup = b[8]; dlogits = b[9]
+        dMixed = mixer ? b[10] : nil
+    }
+
+    /// Float counts of the fields in declaration order; the allocation and the memory estimate both use it.
+    static func counts(_ c: DecoderConfig, rows n: Int, mixer: Bool) -> [Int] {
+        let hidden = n * c.hiddenSize, query = n * c.heads * c.headDim, kv = n * c.kvHeads * c.headDim
+        let ffn = n * c.intermediateSize
+        return [hidden, hidden, query, query, kv, kv, ffn, ffn, ffn, n * c.vocabSize] + (mixer ? [hidden] : [])
     }
 }

@@ -6,7 +6,9 @@ import SecuraTensor
 
 extension DecoderModel {
     /// Backpropagates `lossWeight · Σ losses[targets ≥ 0]` through the forward pass saved in `acts`
-    /// (through the mixer too, when the model has one).
+    /// (through the mixer too, when the model has one). With `.recompute` activations, each layer but the
+    /// last (whose values the forward left in the shared set) is re-run from its input before its backward;
+    /// the gradients are the same as with `.stored` ones, bit for bit.
     ///
     /// - Parameters:
     ///   - acts: the forward pass of the same batch.
@@ -22,10 +24,10 @@ extension DecoderModel {
     public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
                          gradients: ParameterBuffer?,
                          logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil) -> FloatBuffer {
-        precondition(acts.keepsLayers, "backward through activations of a forward-only pass")
+        precondition(acts.supportsBackward, "backward through activations of a forward-only pass")
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
-        let s = BackwardScratch(c, rows: n)
+        let s = BackwardScratch(c, rows: n, mixer: mixer != nil)
         let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
                                     kvHeads: c.kvHeads, headDim: c.headDim)
         func g(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.pointer(name) }
@@ -40,9 +42,9 @@ extension DecoderModel {
                         input: headInput(acts), weight: weights.outputHead,
                         rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
         var dFinal = s.dln
-        if let mixer {
+        if let mixer, let dMixed = s.dMixed {
             // The head's input gradient is dĥ; the mixer turns it into dh' for the final norm.
-            dFinal = FloatBuffer(count: n * cDim)
+            dFinal = dMixed
             mixer.backward(dTuned: dFinal.pointer, dOut: s.dln.pointer, tuned: acts.finalHidden.pointer, batch: batch)
         }
         RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.finalNorm), dOut: dFinal.pointer,
@@ -52,6 +54,9 @@ extension DecoderModel {
         batch.positions.withUnsafeBufferPointer { posBuffer in
             let pos = posBuffer.baseAddress!
             for l in stride(from: c.layers - 1, through: 0, by: -1) {
+                if acts.mode == .recompute && l < c.layers - 1 {
+                    layerForward(l, batch, acts, positions: pos, training: acts.lastForwardTraining)
+                }
                 let w = weights.layers[l], a = acts.layers[l]
                 func lin(_ p: Projection) -> (LinearSite, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) {
                     (LinearSite(layer: l, projection: p), g(ParameterName.layer(l, p.modulePath + ".weight")),

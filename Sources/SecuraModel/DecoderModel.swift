@@ -40,50 +40,60 @@ public final class DecoderModel {
     public func forward(_ batch: TokenBatch, into acts: DecoderActivations, training: Bool = false, logits: Bool = true) {
         precondition(acts.batch == batch.batch && acts.length == batch.length, "activations sized for another batch")
         precondition(!logits || acts.logits.count == acts.rows * config.vocabSize, "activations made without logits")
-        precondition(!training || acts.keepsLayers, "a training forward needs activations made for backward")
+        precondition(!training || acts.supportsBackward, "a training forward needs activations made for backward")
         let c = config, n = batch.rows
-        let cDim = c.hiddenSize, f = c.intermediateSize
-        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
-                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        acts.lastForwardTraining = training
         batch.tokens.withUnsafeBufferPointer { tok in
             Embedding.forward(out: acts.residual[0].pointer, tokens: tok.baseAddress!, table: weights.embedding,
-                              rows: n, channels: cDim)
+                              rows: n, channels: c.hiddenSize)
         }
-        batch.positions.withUnsafeBufferPointer { posBuffer in
-            let pos = posBuffer.baseAddress!
-            for (l, w) in weights.layers.enumerated() {
-                let a = acts.layers[l]
-                let x = acts.residual[l].pointer
-                RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: w.inputNorm.pointer,
-                                rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(a.q.pointer, a.ln1.pointer, w.q, n, LinearSite(layer: l, projection: .q), training)
-                project(a.k.pointer, a.ln1.pointer, w.k, n, LinearSite(layer: l, projection: .k), training)
-                project(a.v.pointer, a.ln1.pointer, w.v, n, LinearSite(layer: l, projection: .v), training)
-                RoPE.forward(a.q.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
-                RoPE.forward(a.k.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
-                Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer,
-                                  v: a.v.pointer, shape: shape)
-                a.mid.pointer.update(from: x, count: n * cDim)
-                project(a.mid.pointer, a.attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), training, accumulate: true)
-                RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
-                                weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps)
-                project(a.gate.pointer, a.ln2.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), training)
-                project(a.up.pointer, a.ln2.pointer, w.up, n, LinearSite(layer: l, projection: .up), training)
-                SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * f)
-                let next = acts.residual[l + 1].pointer
-                next.update(from: a.mid.pointer, count: n * cDim)
-                project(next, a.act.pointer, w.down, n, LinearSite(layer: l, projection: .down), training, accumulate: true)
+        batch.positions.withUnsafeBufferPointer { pos in
+            for l in 0..<c.layers {
+                layerForward(l, batch, acts, positions: pos.baseAddress!, training: training)
             }
         }
         RMSNorm.forward(out: acts.finalHidden.pointer, rstd: acts.finalRstd.pointer,
                         input: acts.residual[c.layers].pointer, weight: weights.finalNorm.pointer,
-                        rows: n, channels: cDim, eps: c.rmsNormEps)
+                        rows: n, channels: c.hiddenSize, eps: c.rmsNormEps)
         if let mixer {
             mixer.forward(out: acts.mixedHidden.pointer, tuned: acts.finalHidden.pointer, batch: batch, training: training)
         }
         guard logits else { return }
         Linear.forward(out: acts.logits.pointer, input: headInput(acts), weight: weights.outputHead,
-                       bias: nil, rows: n, inFeatures: cDim, outFeatures: c.vocabSize)
+                       bias: nil, rows: n, inFeatures: c.hiddenSize, outFeatures: c.vocabSize)
+    }
+
+    /// Decoder layer l: reads residual[l], saves its values in `acts.layers[l]` and writes residual[l + 1].
+    /// The forward pass runs it for every layer; with `.recompute` activations the backward pass runs it
+    /// again, with the forward's `training` flag, just before layer l's backward. Both runs compute the
+    /// same values bit for bit (same inputs, same kernels, counter-based dropout masks), and each site's
+    /// delta overwrites what it saved with identical values.
+    func layerForward(_ l: Int, _ batch: TokenBatch, _ acts: DecoderActivations, positions pos: UnsafePointer<Int32>,
+                      training: Bool) {
+        let c = config, n = batch.rows, w = weights.layers[l], a = acts.layers[l]
+        let cDim = c.hiddenSize
+        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
+                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        let x = acts.residual[l].pointer
+        RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: w.inputNorm.pointer,
+                        rows: n, channels: cDim, eps: c.rmsNormEps)
+        project(a.q.pointer, a.ln1.pointer, w.q, n, LinearSite(layer: l, projection: .q), training)
+        project(a.k.pointer, a.ln1.pointer, w.k, n, LinearSite(layer: l, projection: .k), training)
+        project(a.v.pointer, a.ln1.pointer, w.v, n, LinearSite(layer: l, projection: .v), training)
+        RoPE.forward(a.q.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
+        RoPE.forward(a.k.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
+        Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer,
+                          v: a.v.pointer, shape: shape)
+        a.mid.pointer.update(from: x, count: n * cDim)
+        project(a.mid.pointer, a.attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), training, accumulate: true)
+        RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
+                        weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps)
+        project(a.gate.pointer, a.ln2.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), training)
+        project(a.up.pointer, a.ln2.pointer, w.up, n, LinearSite(layer: l, projection: .up), training)
+        SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * c.intermediateSize)
+        let next = acts.residual[l + 1].pointer
+        next.update(from: a.mid.pointer, count: n * cDim)
+        project(next, a.act.pointer, w.down, n, LinearSite(layer: l, projection: .down), training, accumulate: true)
     }
 
     /// What the output head reads: ĥ with a mixer, else the final-norm output.
@@ -134,6 +144,7 @@ public final class DecoderModel {
         return layout
     }
 
-    /// Number of parameters of the model (tied head counted once).
-    public var parameterCount: Int { parameterLayout.count }
+    /// Number of parameters of the model (tied head counted once): the config's count, since the bound
+    /// weights were checked against the config's shapes.
+    public var parameterCount: Int { config.parameterCount }
 }

@@ -3,20 +3,24 @@
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraIO
 import SecuraModel
 
 public enum AdapterLoader {
     /// The adapter at `path` attached to a model of `config` whose original tensors come from `base`.
     /// CABR's C and R are re-selected from the original weights (they are a deterministic function of
     /// them); every trained value, merged weight and long-term copy comes from the folder.
-    public static func open(_ path: String, config: DecoderConfig, base: WeightSource) throws -> AdapterSet {
+    /// - Parameter loadMasters: false leaves SECURA-M1's merged masters on disk (`adapters.masters` is
+    ///   empty; read them with `storedMasters`), for export.
+    public static func open(_ path: String, config: DecoderConfig, base: WeightSource, loadMasters: Bool = true) throws -> AdapterSet {
         let folder = URL(fileURLWithPath: path)
         let fm = FileManager.default
         if fm.fileExists(atPath: folder.appendingPathComponent("state.json").path) {
             let state = try Checkpoint.readState(folder)
             var settings = state.method
             settings.cabrInit = .slice   // A is overwritten from the file: skip the SVD
-            let adapters = try AdapterSet(config: config, base: base, settings: settings, seed: 0, solver: UnusedSVD())
+            let adapters = try AdapterSet(config: config, base: base, settings: settings, seed: 0, solver: UnusedSVD(),
+                                          allocateMasters: loadMasters)
             guard adapters.parameters.count == state.trainableParameters else {
                 throw CheckpointError.incompatible(path: path, reason: "it holds \(state.trainableParameters) trainable values; on this model the method has \(adapters.parameters.count) (a different model?)")
             }
@@ -30,6 +34,18 @@ public enum AdapterLoader {
             return adapters
         }
         throw CheckpointError.missing(path: path)
+    }
+
+    /// SECURA-M1's merged masters as stored in the state folder at `path` (checked for coverage and
+    /// shape), served one matrix at a time; nil when the adapter has none (other methods, PEFT folders).
+    public static func storedMasters(_ path: String, adapters: AdapterSet) throws -> StoredMasters? {
+        let folder = URL(fileURLWithPath: path)
+        guard adapters.settings.method == .securaM1,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("state.json").path) else { return nil }
+        let state = try Checkpoint.readState(folder)
+        let legacy = try SafeTensorsFile(path: folder.appendingPathComponent("state.safetensors").path)
+        let shapes = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, (rows: $0.outFeatures, columns: $0.inFeatures)) })
+        return StoredMasters(pieces: try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: legacy, expected: shapes))
     }
 }
 

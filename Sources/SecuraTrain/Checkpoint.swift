@@ -1,8 +1,10 @@
 // Checkpoints and adapter folders. A folder holds `state.json` (what was trained, how far, with which
-// settings) and `state.safetensors` (trainable values; optimizer moments in checkpoints; merged fp32
-// master weights for SECURA-M1; I-LoRA's EMA copy; SECURA-M2's long-term pair). Folders are written
+// settings), `state.safetensors` (trainable values; optimizer moments in checkpoints; I-LoRA's EMA copy;
+// SECURA-M2's long-term pair) and, for SECURA-M1, the merged fp32 master weights in one
+// `masters-rank*.safetensors` file per writing rank (CheckpointMasters.swift). Folders are written
 // under a temporary name and renamed, so a crash never leaves a half-written checkpoint. The data
-// position is a global sample index, so a run resumes on any rank count.
+// position is a global sample index and the masters are reassembled from row ranges, so a run resumes
+// on any rank count.
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
@@ -12,7 +14,11 @@ import SecuraTensor
 
 /// `state.json`.
 public struct RunState: Codable, Sendable, Equatable {
-    public static let currentFormat = "secura-dist/state-1"
+    /// state-2: SECURA-M1's masters are in per-rank `masters-rank*.safetensors` files listed in
+    /// `masterFiles`; state-1 (still read) kept them whole in state.safetensors.
+    public static let currentFormat = "secura-dist/state-2"
+    /// Every format `readState` accepts.
+    public static let readableFormats = ["secura-dist/state-1", "secura-dist/state-2"]
     public var format = RunState.currentFormat
     /// Optimizer steps completed.
     public var step: Int
@@ -25,6 +31,8 @@ public struct RunState: Codable, Sendable, Equatable {
     public var training: TrainingOptions
     public var trainableParameters: Int
     public var hasOptimizerState: Bool
+    /// The master-row files (state-2); nil in state-1 folders and for methods without masters.
+    public var masterFiles: [String]? = nil
 }
 
 public enum CheckpointError: Error, CustomStringConvertible {
@@ -41,67 +49,132 @@ public enum CheckpointError: Error, CustomStringConvertible {
 
 public enum Checkpoint {
     /// Writes the trainer's state to `folder` atomically (optimizer moments when `optimizer`).
+    ///
+    /// Collective over the world: every rank calls it. Rank 0 creates the temporary folder (named after
+    /// its pid, which it broadcasts so every rank uses the same one) and writes state.safetensors; the
+    /// ranks on rank 0's node write their master rows (CheckpointMasters.swift); after the ranks agree
+    /// that every write succeeded, rank 0 checks that the files cover every master row exactly once,
+    /// writes state.json and renames the folder into place. A failure on any rank removes the temporary
+    /// folder and throws on every rank; `folder` (a previous checkpoint of that name) is then untouched.
     public static func save(_ trainer: Trainer, modelPath: String, to folder: URL, optimizer: Bool) throws {
+        try save(trainer, modelPath: modelPath, to: folder, optimizer: optimizer, injectingFailure: nil)
+    }
+
+    /// `save`, with `injectingFailure(rank)` called on every rank after its files are written (tests).
+    static func save(_ trainer: Trainer, modelPath: String, to folder: URL, optimizer: Bool,
+                     injectingFailure: ((Int) throws -> Void)?) throws {
+        let comm = trainer.comm
         let fm = FileManager.default
         let parent = folder.deletingLastPathComponent()
-        do {
-            try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        } catch {
-            throw IOError.cannotWrite(path: parent.path, reason: "cannot create the folder (\(error.localizedDescription))")
+        // 1. Rank 0 prepares the temporary folder and tells every rank its name (or that it failed).
+        var ticket = [0, 0]
+        var failure: Error?
+        if comm.isRoot {
+            let temporary = parent.appendingPathComponent(".\(folder.lastPathComponent).partial-\(getpid())")
+            do {
+                do {
+                    try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+                } catch {
+                    throw IOError.cannotWrite(path: parent.path, reason: "cannot create the folder (\(error.localizedDescription))")
+                }
+                try? fm.removeItem(at: temporary)
+                do {
+                    try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
+                } catch {
+                    throw IOError.cannotWrite(path: temporary.path, reason: error.localizedDescription)
+                }
+                ticket = [1, Int(getpid())]
+            } catch { failure = error }
         }
-        let temporary = parent.appendingPathComponent(".\(folder.lastPathComponent).partial-\(getpid())")
-        try? fm.removeItem(at: temporary)
-        do {
-            try fm.createDirectory(at: temporary, withIntermediateDirectories: false)
-        } catch {
-            throw IOError.cannotWrite(path: temporary.path, reason: error.localizedDescription)
+        try comm.broadcast(&ticket, root: 0)
+        guard ticket[0] == 1 else {
+            throw failure ?? IOError.cannotWrite(path: folder.path, reason: "rank 0 could not create the temporary folder")
         }
+        let temporary = parent.appendingPathComponent(".\(folder.lastPathComponent).partial-\(ticket[1])")
+        let a = trainer.adapters
+
+        // 2. Every rank writes its part; then all agree whether every rank succeeded.
+        let writesMasters = try !a.masters.isEmpty && CheckpointMasters.writesMasters(comm)
         do {
-            let a = trainer.adapters
-            var w = SafeTensorsWriter(path: temporary.appendingPathComponent("state.safetensors").path,
-                                      metadata: ["format": RunState.currentFormat])
-            for e in a.parameters.layout.entries {
-                try w.add("param/" + e.name, floats: a.parameters.values.values(e.name)!, shape: e.shape)
-                if optimizer {
-                    try w.add("adam_m/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.m.pointer + e.offset, count: e.count)), shape: e.shape)
-                    try w.add("adam_v/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.v.pointer + e.offset, count: e.count)), shape: e.shape)
+            if comm.isRoot { try writeValues(trainer, to: temporary, optimizer: optimizer) }
+            if writesMasters { _ = try CheckpointMasters.write(a.masters, comm: comm, to: temporary) }
+            try injectingFailure?(comm.rank)
+        } catch { failure = error }
+        var failed: [Float] = [failure == nil ? 0 : 1]
+        try comm.allReduceMax(&failed)
+
+        // 3. Rank 0 checks the master files, writes state.json and renames; every rank learns the outcome.
+        var committed = [0]
+        if comm.isRoot {
+            do {
+                if failed[0] == 0 {
+                    try commit(trainer, modelPath: modelPath, temporary: temporary, to: folder, optimizer: optimizer)
+                    committed = [1]
                 }
-                if let long = a.longTerm {
-                    try w.add("long/" + e.name, floats: long.values.values(e.name)!, shape: e.shape)
-                }
+            } catch { failure = error }
+            if committed[0] == 0 { try? fm.removeItem(at: temporary) }
+        }
+        try comm.broadcast(&committed, root: 0)
+        guard committed[0] == 1 else {
+            if let failure {
+                if failure is IOError || failure is CheckpointError { throw failure }
+                throw IOError.cannotWrite(path: folder.path, reason: "\(failure)")
             }
-            for (site, master) in a.masters.sorted(by: { $0.key < $1.key }) {
-                let d = a.cabr[site]!
-                try w.add("master/" + site.weightName, floats: master.toArray(), shape: [d.outFeatures, d.inFeatures])
+            throw IOError.cannotWrite(path: folder.path, reason: "another rank failed to write its part of the checkpoint (see its error)")
+        }
+    }
+
+    /// state.safetensors: trainable values, moments, EMA / long-term copies (rank 0).
+    private static func writeValues(_ trainer: Trainer, to temporary: URL, optimizer: Bool) throws {
+        let a = trainer.adapters
+        var w = SafeTensorsWriter(path: temporary.appendingPathComponent("state.safetensors").path,
+                                  metadata: ["format": RunState.currentFormat])
+        for e in a.parameters.layout.entries {
+            try w.add("param/" + e.name, floats: a.parameters.values.values(e.name)!, shape: e.shape)
+            if optimizer {
+                try w.add("adam_m/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.m.pointer + e.offset, count: e.count)), shape: e.shape)
+                try w.add("adam_v/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.v.pointer + e.offset, count: e.count)), shape: e.shape)
             }
-            for (site, d) in a.cabr.sorted(by: { $0.key < $1.key }) {
-                if let la = d.longA, let lb = d.longB {
-                    let names = CABRDelta.names(site)
-                    try w.add("long/" + names.a, floats: la.toArray(), shape: [d.rank, d.innerRank])
-                    try w.add("long/" + names.b, floats: lb.toArray(), shape: [d.innerRank, d.rank])
-                }
+            if let long = a.longTerm {
+                try w.add("long/" + e.name, floats: long.values.values(e.name)!, shape: e.shape)
             }
-            try w.write()
-            let state = RunState(step: trainer.step, samplesSeen: trainer.step * trainer.options.batchSize,
-                                 skippedSteps: trainer.skippedSteps, adamStep: trainer.optimizer.step, model: modelPath,
-                                 method: a.settings, training: trainer.options,
-                                 trainableParameters: a.parameters.count, hasOptimizerState: optimizer)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(state).write(to: temporary.appendingPathComponent("state.json"), options: .atomic)
-            // Replace any previous folder of that name only once the new one is complete.
-            if fm.fileExists(atPath: folder.path) {
-                let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(getpid())")
-                try fm.moveItem(at: folder, to: old)
-                try fm.moveItem(at: temporary, to: folder)
-                try? fm.removeItem(at: old)
-            } else {
-                try fm.moveItem(at: temporary, to: folder)
+        }
+        for (site, d) in a.cabr.sorted(by: { $0.key < $1.key }) {
+            if let la = d.longA, let lb = d.longB {
+                let names = CABRDelta.names(site)
+                try w.add("long/" + names.a, floats: la.toArray(), shape: [d.rank, d.innerRank])
+                try w.add("long/" + names.b, floats: lb.toArray(), shape: [d.innerRank, d.rank])
             }
-        } catch {
-            try? fm.removeItem(at: temporary)
-            if error is IOError { throw error }
-            throw IOError.cannotWrite(path: folder.path, reason: "\(error)")
+        }
+        try w.write()
+    }
+
+    /// Rank 0, once every rank has written: validates the master files, writes state.json, renames.
+    private static func commit(_ trainer: Trainer, modelPath: String, temporary: URL, to folder: URL, optimizer: Bool) throws {
+        let fm = FileManager.default
+        let a = trainer.adapters
+        let masterFiles = try fm.contentsOfDirectory(atPath: temporary.path)
+            .filter { $0.hasPrefix("masters-rank") && $0.hasSuffix(".safetensors") }.sorted()
+        _ = try CheckpointMasters.pieces(in: temporary, listed: masterFiles, legacy: nil,
+                                         expected: CheckpointMasters.shapes(a.masters))
+        let state = RunState(step: trainer.step, samplesSeen: trainer.step * trainer.options.batchSize,
+                             skippedSteps: trainer.skippedSteps, adamStep: trainer.optimizer.step, model: modelPath,
+                             method: a.settings, training: trainer.options,
+                             trainableParameters: a.parameters.count, hasOptimizerState: optimizer,
+                             masterFiles: masterFiles)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(state).write(to: temporary.appendingPathComponent("state.json"), options: .atomic)
+        // Replace any previous folder of that name only once the new one is complete.
+        let parent = folder.deletingLastPathComponent()
+        if fm.fileExists(atPath: folder.path) {
+            let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(getpid())")
+            try? fm.removeItem(at: old)
+            try fm.moveItem(at: folder, to: old)
+            try fm.moveItem(at: temporary, to: folder)
+            try? fm.removeItem(at: old)
+        } else {
+            try fm.moveItem(at: temporary, to: folder)
         }
     }
 
@@ -111,8 +184,8 @@ public enum Checkpoint {
         guard let data = try? Data(contentsOf: url) else { throw CheckpointError.missing(path: folder.path) }
         do {
             let state = try JSONDecoder().decode(RunState.self, from: data)
-            guard state.format == RunState.currentFormat else {
-                throw CheckpointError.incompatible(path: url.path, reason: "format '\(state.format)' is not '\(RunState.currentFormat)'")
+            guard RunState.readableFormats.contains(state.format) else {
+                throw CheckpointError.incompatible(path: url.path, reason: "format '\(state.format)' is not one this version reads (\(RunState.readableFormats.joined(separator: ", ")))")
             }
             return state
         } catch let e as CheckpointError {
@@ -145,20 +218,13 @@ public enum Checkpoint {
                 try load("long/" + e.name, into: long.values.storage.pointer + e.offset, count: e.count)
             }
         }
-        // Merge targets are node-shared: each rank writes its row shard, then a node barrier.
-        for (site, master) in adapters.masters.sorted(by: { $0.key < $1.key }) {
-            let values = try file.floats("master/" + site.weightName)
-            guard values.count == master.count else {
-                throw CheckpointError.incompatible(path: file.path, reason: "tensor 'master/\(site.weightName)' has "
-                    + "\(values.count) values, expected \(master.count)")
-            }
-            let shard = comm.nodeShard(rows: master.rows, panel: masterPanelRows)
-            values.withUnsafeBufferPointer {
-                (master.pointer + shard.lowerBound * master.columns).update(
-                    from: $0.baseAddress! + shard.lowerBound * master.columns, count: shard.count * master.columns)
-            }
+        // Merge targets are node-shared: each rank copies its row shard, then a node barrier.
+        if !adapters.masters.isEmpty {
+            let state = try readState(folder)
+            let pieces = try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: file,
+                                                      expected: CheckpointMasters.shapes(adapters.masters))
+            try CheckpointMasters.restore(adapters.masters, from: pieces, comm: comm)
         }
-        if !adapters.masters.isEmpty { try comm.nodeBarrier() }
         for (site, d) in adapters.cabr {
             if let la = d.longA, let lb = d.longB {
                 let names = CABRDelta.names(site)

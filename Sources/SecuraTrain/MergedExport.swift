@@ -9,12 +9,14 @@ import SecuraTensor
 public enum MergedExport {
     /// The merged weight [H, D] of `site`.
     /// - Throws: for `--smagnorm output`, whose output normalisation cannot be folded into a weight.
-    public static func mergedWeight(_ adapters: AdapterSet, site: LinearSite, original: WeightView) throws -> [Float] {
+    /// - Parameter current: the merge target's current weight when it is not in `adapters.masters`.
+    public static func mergedWeight(_ adapters: AdapterSet, site: LinearSite, original: WeightView,
+                                    current: [Float]? = nil) throws -> [Float] {
         let s = adapters.settings
         if s.smagnorm == .output && s.method.isCABRFamily {
             throw ModelError.invalidInput("--smagnorm output normalises layer outputs; it has no merged-weight form (export the adapter state instead)")
         }
-        var w = adapters.masters[site]?.toArray() ?? original.toFloatArray()
+        var w = current ?? adapters.masters[site]?.toArray() ?? original.toFloatArray()
         let h = original.shape[0], d = original.shape[1]
         try w.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress!
@@ -58,25 +60,22 @@ public enum MergedExport {
         return w
     }
 
-    /// Writes a Hugging Face folder: config.json, model.safetensors (every tensor of the model, adapted
-    /// weights merged) and, when `tokenizerFiles` are given, copies of them.
+    /// Writes a Hugging Face folder: config.json, the weights (every tensor of the model, adapted weights
+    /// merged) as `model.safetensors` or, past `shardSize` bytes, as shards with an index (see
+    /// MergedExport+Shards.swift), and, when `tokenizerFiles` are given, copies of them.
+    /// - Parameters:
+    ///   - current: a merge target's current fp32 weight when `adapters` does not hold it in memory
+    ///     (`AdapterLoader.storedMasters`); nil uses `adapters.masters`.
+    ///   - progress: called after each output shard.
     /// - Throws: for an IMSM run (its per-token gate between two models has no merged form).
     public static func write(_ adapters: AdapterSet, base: WeightSource, tensorNames: [String], config: ModelConfig,
-                             to folder: URL, dtype: DType, tokenizerFiles: [URL]) throws {
+                             to folder: URL, dtype: DType, tokenizerFiles: [URL], shardSize: Int = defaultShardSize,
+                             current: ((LinearSite) throws -> [Float]?)? = nil,
+                             progress: (ExportProgress) -> Void = { _ in }) throws {
         guard adapters.settings.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a merged Hugging Face model")) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var writer = SafeTensorsWriter(path: folder.appendingPathComponent("model.safetensors").path,
-                                       metadata: ["format": "pt", "producer": "secura-dist export"])
-        let sites = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, $0.site) })
-        for name in tensorNames {
-            let view = try base.view(name)
-            if let site = sites[name] {
-                try writer.add(name, shape: view.shape, as: dtype) { try mergedWeight(adapters, site: site, original: view) }
-            } else {
-                try writer.add(name, shape: view.shape, as: dtype) { view.toFloatArray() }
-            }
-        }
-        try writer.write()
+        _ = try writeWeights(adapters, base: base, tensorNames: tensorNames, to: folder, dtype: dtype, shardSize: shardSize,
+                             current: current ?? { _ in nil }, progress: progress)
         var out = config
         out.torch_dtype = nil
         if out.architectures == nil {

@@ -81,9 +81,14 @@ public final class Trainer {
     var model: DecoderModel { adapters.model }
 
     func activations(_ batch: TokenBatch, long: Bool = false) -> DecoderActivations {
-        let current = long ? longActs : acts
-        if let current, current.batch == batch.batch, current.length == batch.length { return current }
-        let fresh = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length)
+        if let current = long ? longActs : acts, current.batch == batch.batch, current.length == batch.length {
+            return current
+        }
+        // Release the old set first, so that a change of shape never holds two sets at once.
+        if long { longActs = nil } else { acts = nil }
+        // The long-term pass (I-LoRA) is forward-only; the working pass keeps what backward needs.
+        let mode: DecoderActivations.Mode = long ? .forwardOnly : options.recompute ? .recompute : .stored
+        let fresh = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length, mode: mode)
         if long { longActs = fresh } else { acts = fresh }
         return fresh
     }

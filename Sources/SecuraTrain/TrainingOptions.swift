@@ -27,6 +27,14 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// Checkpoint every this many steps (0: only at the end).
     public var saveEvery = 0
     public var onNaN: NaNPolicy = .skip
+    /// Activation recomputation (`--recompute`): keep only each layer's input in the forward pass and
+    /// re-run the layer in the backward pass. Results are bit-identical either way; a resume may change it.
+    public var recompute: Bool {
+        get { recomputeActivations ?? false }
+        set { recomputeActivations = newValue ? true : nil }
+    }
+    // Optional so that checkpoints written before the flag existed still decode (and omit it when off).
+    private var recomputeActivations: Bool?
 
     public init() {}
 }

@@ -48,6 +48,15 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Measure the machine's limit for a training step instead: sgemm at the model's projection shapes (every rank at once under mpirun) and the step's FLOPs for --batch sequences of --tokens.")
+    var limit = false
+
+    @Option(help: "With --limit: the method whose adapter FLOPs are counted.")
+    var method = "secura-m1"
+
+    @Flag(help: "With --limit: count recomputation's extra forward.")
+    var recompute = false
+
     @OptionGroup var runtime: RuntimeOptions
 
     static func presetConfig(_ p: Preset) throws -> DecoderConfig {
@@ -78,6 +87,11 @@ struct Bench: ParsableCommand {
             throw ValidationError("--tokens must be ≥ 2, --batch and --iterations ≥ 1, --warmup ≥ 0")
         }
         try runReportingErrors(runtime) { comm in
+            if limit {
+                let config = try model.map { try ModelLoader.open($0).config } ?? Self.presetConfig(preset)
+                try runLimit(config: config, name: model ?? preset.rawValue, comm: comm)
+                return
+            }
             let decoder: DecoderModel
             let name: String
             if let model {

@@ -28,7 +28,7 @@ struct Export: ParsableCommand {
     @Option(help: "The adapter: a folder written by train (OUTPUT/adapter or a checkpoint) or a PEFT folder.")
     var adapter: String
 
-    @Option(help: "Output folder (created; files in it are replaced).")
+    @Option(help: "Output folder (created; files in it are replaced, and weight files of an earlier export removed).")
     var output: String
 
     @Option(help: "merged (a full Hugging Face model) or peft (an adapter folder).")
@@ -37,13 +37,33 @@ struct Export: ParsableCommand {
     @Option(help: "Weight precision of a merged model: bf16 or fp32.")
     var dtype: Precision = .bf16
 
+    @Option(help: "Largest output shard of a merged model in GB (10^9 bytes; as make-model), or with a unit: 500MB, 10KB, 123B. More than one shard adds model.safetensors.index.json.")
+    var shardSize: String = "5"
+
     @OptionGroup var runtime: RuntimeOptions
+
+    /// "5" or "0.5" (GB), "5GB", "500MB", "10KB", "123B" (decimal units, as transformers' max_shard_size).
+    static func bytes(_ text: String) -> Int? {
+        let units: [(String, Double)] = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
+        let upper = text.uppercased()
+        for (suffix, scale) in units where upper.hasSuffix(suffix) {
+            guard let n = Double(upper.dropLast(suffix.count)), n > 0 else { return nil }
+            return Int(n * scale)
+        }
+        guard let gigabytes = Double(text), gigabytes > 0, gigabytes.isFinite else { return nil }
+        return Int(gigabytes * 1e9)
+    }
+
+    func validate() throws {
+        guard Self.bytes(shardSize) != nil else { throw ValidationError("--shard-size '\(shardSize)' is not a size (GB, e.g. 5 or 0.5, or with a unit: 500MB)") }
+    }
 
     func run() throws {
         try runReportingErrors(runtime) { comm in
             guard comm.isRoot else { return }
             let loaded = try ModelLoader.open(model)
-            let adapters = try AdapterLoader.open(adapter, config: loaded.config, base: loaded.source)
+            // SECURA-M1's masters stay on disk: a merged export reads them one matrix at a time.
+            let adapters = try AdapterLoader.open(adapter, config: loaded.config, base: loaded.source, loadMasters: format == .peft)
             let out = URL(fileURLWithPath: output)
             switch format {
             case .peft:
@@ -58,8 +78,13 @@ struct Export: ParsableCommand {
                     }
                 }
                 let names = loaded.tensors.map(\.name).filter { loaded.source.contains($0) }
+                let stored = try AdapterLoader.storedMasters(adapter, adapters: adapters)
                 try MergedExport.write(adapters, base: loaded.source, tensorNames: names, config: loaded.raw, to: out,
-                                       dtype: dtype == .bf16 ? .bf16 : .f32, tokenizerFiles: tokenizerFiles)
+                                       dtype: dtype == .bf16 ? .bf16 : .f32, tokenizerFiles: tokenizerFiles,
+                                       shardSize: Self.bytes(shardSize)!, current: { try stored?.weight($0) }) { p in
+                    print("shard \(p.shard)/\(p.shards) \(p.file)  " + String(format: "%.2f of %.2f GB  %.1f s, ETA %.0f s",
+                          Double(p.bytesWritten) / 1e9, Double(p.totalBytes) / 1e9, p.seconds, p.eta))
+                }
             }
             print("wrote \(format.rawValue) \(adapters.settings.method.rawValue) export to \(out.path)")
         }

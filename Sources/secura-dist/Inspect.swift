@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import SecuraAdapters
+import SecuraDistributed
 import SecuraModel
 import SecuraTensor
 
@@ -19,6 +20,8 @@ struct Inspect: ParsableCommand {
     var tensors = false
 
     @OptionGroup(title: "Trainable parameters of a method (with --method)") var methodOptions: MethodOptions
+
+    @OptionGroup(title: "Memory plan of a training run") var planOptions: MemoryPlanOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -72,6 +75,14 @@ struct Inspect: ParsableCommand {
                 report.trainable_total = layout.count
             }
             let out = RootPrinter(comm: comm)
+            if planOptions.memoryPlan {
+                let o = planOptions
+                let plan = memoryPlan(loaded, settings: try methodOptions.settings(), ranksPerNode: o.ranksPerNode,
+                                      microBatch: o.microBatch, maxLength: o.maxLength, recompute: o.recompute)
+                let available = NodeMemory.available()
+                for line in plan.table(availableBytes: available?.bytes, availableSource: available?.source ?? "unknown") { out(line) }
+                return
+            }
             if json {
                 out(try jsonLine(report))
                 return

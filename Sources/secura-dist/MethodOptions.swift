@@ -37,6 +37,12 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Keep only the top k singular triplets in CABR's A (default: all).")
     var cabrSvdRank: Int?
 
+    @Option(help: "How CABR's SVD init uses the ranks: dealt (whole matrices dealt to ranks, LAPACK dgesdd each, all at once) or scalapack (all ranks on each matrix in turn).")
+    var cabrSvdSolver: CABRSVDSolver = .dealt
+
+    @Option(help: "Folder caching CABR's initial A per model and settings: a later run with the same model files and settings reads it instead of running the SVDs; a stale or foreign entry is reported and recomputed.")
+    var cabrInitCache: String?
+
     @Option(help: "SECURA merges every this many optimizer steps.")
     var fusionStep = 1
 

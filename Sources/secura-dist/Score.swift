@@ -85,7 +85,7 @@ struct Score: ParsableCommand {
             }
             let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count, promptLengths: promptLength.map { [$0] })
             try decoder.validate(batch)
-            let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count)
+            let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count, mode: .forwardOnly)
             decoder.forward(batch, into: acts)
             let targets = batch.nextTokenTargets
             let (sum, count) = decoder.crossEntropy(acts, targets: targets)

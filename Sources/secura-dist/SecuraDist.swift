@@ -10,5 +10,5 @@ struct SecuraDist: ParsableCommand {
             Run as a single process, or under mpirun (`mpirun -np N secura-dist ...`): the MPI transport is \
             used automatically when mpirun started the process. Only rank 0 prints.
             """,
-        subcommands: [Train.self, Eval.self, Experiment.self, Generate.self, Inspect.self, Score.self, Tokenize.self, Export.self, Bench.self, Doctor.self])
+        subcommands: [Train.self, Eval.self, Experiment.self, Generate.self, Inspect.self, MakeModel.self, Score.self, Tokenize.self, Export.self, Bench.self, Doctor.self, BenchSVD.self])
 }

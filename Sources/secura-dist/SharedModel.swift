@@ -8,7 +8,12 @@ import SecuraModel
 /// Opens `path` and, for a GGUF file, dequantises its quantised tensors into node-shared memory.
 /// Collective over the node.
 func openModel(_ path: String, comm: Communicator, say: RootPrinter) throws -> LoadedModel {
-    let loaded = try ModelLoader.open(path)
+    try shareDequantised(ModelLoader.open(path), comm: comm, say: say)
+}
+
+/// Dequantises an opened GGUF model's quantised tensors into node-shared memory (nothing for safetensors).
+/// Collective over the node.
+func shareDequantised(_ loaded: LoadedModel, comm: Communicator, say: RootPrinter) throws -> LoadedModel {
     if let gguf = loaded.source as? GGUFModel {
         let start = Date()
         let floats = try gguf.loadAllShared(part: comm.localRank, of: comm.localSize, allocate: { count in

@@ -23,9 +23,27 @@ struct TrainingRun {
         let started = Date()
 
         try describeRanks(say)
-        let loaded = try preloaded ?? openModel(o.model, comm: comm, say: say)
-        let tokenizer = try TokenizerLoader.load(o.model)
         var settings = try o.method.settings()
+        if let initAdapter = o.initAdapter {
+            // A PEFT folder fixes rank, alpha and targets.
+            let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
+            guard settings.method.isLoRAFamily else {
+                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
+            }
+            settings.rank = peft.rank
+            settings.alpha = peft.alpha
+            settings.targets = peft.targets
+        }
+        let loaded: LoadedModel
+        if let preloaded {
+            loaded = preloaded
+        } else {
+            // The memory plan needs only the configuration and the file sizes: check it before any weight is read.
+            let opened = try ModelLoader.open(o.model)
+            try checkMemory(opened, settings: settings, say: say)
+            loaded = try shareDequantised(opened, comm: comm, say: say)
+        }
+        let tokenizer = try TokenizerLoader.load(o.model)
         let file = try DatasetLoader.read(o.data, skipBadLines: o.skipBadLines)
         let (trainRecords, testRecords) = DatasetSplit.split(file.records, trainFraction: o.split, seed: o.seed)
         var promptOptions = PromptOptions()
@@ -40,25 +58,21 @@ struct TrainingRun {
                ? ", \(train.truncated + validation.truncated) cut to \(o.maxLength) tokens (\(train.tokensCut + validation.tokensCut) tokens)" : "")
             + (train.dropped + validation.dropped > 0 ? ", \(train.dropped + validation.dropped) dropped (no answer token left)" : ""))
 
-        if let initAdapter = o.initAdapter {
-            // A PEFT folder fixes rank, alpha and targets.
-            let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
-            guard settings.method.isLoRAFamily else {
-                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
-            }
-            settings.rank = peft.rank
-            settings.alpha = peft.alpha
-            settings.targets = peft.targets
-        }
         let solver = ScaLAPACKSVD(communicator: comm)
         let initStart = Date()
+        let cabrInit = CABRInitRun(options: o.method, modelPath: o.model, comm: comm, say: say)
+        let prepared = try cabrInit.prepare(loaded: loaded, settings: settings)
         let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: settings, seed: o.seed,
-                                      solver: solver, comm: comm) { line in if settings.cabrInit == .svd { say("  " + line) } }
+                                      solver: solver, comm: comm, log: { line in if settings.cabrInit == .svd && prepared.values.isEmpty { say("  " + line) } },
+                                      initialA: prepared.values)
         let initSeconds = Date().timeIntervalSince(initStart)
+        let initMethod = !settings.method.isCABRFamily ? "none"
+            : prepared.method ?? (settings.cabrInit == .svd ? solver.method : "slice")
         if settings.method.isCABRFamily {
-            say("cabr init (\(settings.cabrInit == .svd ? solver.method : "slice")) of \(adapters.plans.count) matrices: "
+            say("cabr init (\(initMethod)) of \(adapters.plans.count) matrices: "
                 + String(format: "%.2f s", initSeconds))
         }
+        cabrInit.store(prepared, adapters: adapters)
         if let initAdapter = o.initAdapter { try PEFTFormat.load(URL(fileURLWithPath: initAdapter), into: adapters) }
         describe(adapters, settings: settings, say: say)
 
@@ -74,6 +88,7 @@ struct TrainingRun {
         t.evalEvery = o.evalEvery
         t.saveEvery = o.saveEvery
         t.onNaN = o.onNan
+        t.recompute = o.recompute
         let trainer = try Trainer(adapters: adapters, options: t, comm: comm, train: train.examples,
                                   validation: Array(validation.examples.prefix(o.validationLimit ?? validation.examples.count)))
         let checkpoints = out.appendingPathComponent("checkpoints")
@@ -94,8 +109,13 @@ struct TrainingRun {
         }
         var progress = Progress(total: o.steps, start: trainer.step)
         var timing = (steps: 0.0, allReduce: 0.0, merge: 0.0)
+        var pssPeak = PeakPSS()
+        pssPeak.sample(force: true)
+        var lastLoss: Double?
         while trainer.step < o.steps {
             let r = try trainer.trainStep()
+            pssPeak.sample()
+            lastLoss = r.loss
             progress.add(tokens: r.processedTokens, seconds: r.seconds)
             timing.steps += r.seconds
             timing.allReduce += r.allReduceSeconds
@@ -114,15 +134,19 @@ struct TrainingRun {
             if r.step % o.logEvery == 0 || r.step == o.steps {
                 say(progress.line(r, validation: record["val_loss"] as? Double))
             }
-            if o.saveEvery > 0, r.step % o.saveEvery == 0, r.step < o.steps, comm.isRoot {
+            if o.saveEvery > 0, r.step % o.saveEvery == 0, r.step < o.steps {   // collective: every rank writes its master rows
                 try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: r.step)),
                                     optimizer: true)
             }
         }
+        pssPeak.sample(force: true)
+        // Collective: every rank writes its master rows (Checkpoint.save).
+        let checkpointStart = Date()
+        let finalCheckpoint = checkpoints.appendingPathComponent(Checkpoint.name(step: trainer.step))
+        try Checkpoint.save(trainer, modelPath: o.model, to: finalCheckpoint, optimizer: true)
+        let checkpointSeconds: Double? = comm.isRoot ? Date().timeIntervalSince(checkpointStart) : nil
+        try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
         if comm.isRoot {
-            try Checkpoint.save(trainer, modelPath: o.model, to: checkpoints.appendingPathComponent(Checkpoint.name(step: trainer.step)),
-                                optimizer: true)
-            try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
             if settings.method.isLoRAFamily && settings.imsm == nil {
                 try PEFTFormat.export(adapters, to: out.appendingPathComponent("adapter-peft"), baseModel: o.model)
             } else if settings.method.isLoRAFamily {
@@ -138,9 +162,28 @@ struct TrainingRun {
         // VmHWM counts shared pages in full on every rank; PSS splits them, so its sum is the real total.
         let peaks = try comm.allGather(value: Double(ProcessMemory.peakResidentBytes() ?? 0) / 1_048_576)
         let pss = try comm.allGather(value: Double(ProcessMemory.proportionalSetBytes() ?? 0) / 1_048_576)
+        let pssPeaks = try comm.allGather(value: Double(pssPeak.peakBytes) / 1_048_576)
         say("memory per rank (MiB): peak resident " + peaks.map { String(format: "%.0f", $0) }.joined(separator: ", ")
             + "; proportional set now " + pss.map { String(format: "%.0f", $0) }.joined(separator: ", ")
-            + String(format: " (sum %.0f)", pss.reduce(0, +)))
+            + String(format: " (sum %.0f)", pss.reduce(0, +))
+            + "; sampled peak " + pssPeaks.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+            + String(format: " (sum %.0f)", pssPeaks.reduce(0, +)))
+        let hosts = try comm.allGather(string: comm.hostName)
+        if comm.isRoot {
+            let summary = RunSummary(
+                model: o.model, method: settings.method.rawValue, ranks: comm.size, nodes: Set(hosts).count,
+                threads_per_rank: BLAS.threads, batch_size: o.batchSize, micro_batch: o.microBatch, max_length: o.maxLength,
+                recompute: o.recompute, steps_run: progress.steps, final_step: trainer.step, final_loss: lastLoss,
+                seconds_in_steps: timing.steps, seconds_per_step: timing.steps / Double(max(1, progress.steps)),
+                tokens_per_second: progress.seconds > 0 ? Double(progress.tokens) / progress.seconds : 0,
+                allreduce_share: timing.steps > 0 ? timing.allReduce / timing.steps : 0,
+                merge_share: timing.steps > 0 ? timing.merge / timing.steps : 0,
+                init_seconds: initSeconds, init_method: initMethod,
+                checkpoint_seconds: checkpointSeconds, checkpoint_bytes: Self.folderBytes(finalCheckpoint),
+                peak_rss_mib: peaks, pss_end_mib: pss, pss_peak_mib: pssPeaks, pss_peak_sum_mib: pssPeaks.reduce(0, +),
+                wall_seconds: Date().timeIntervalSince(started))
+            try summary.write(to: out.appendingPathComponent("summary.json"))
+        }
         say("done: \(trainer.step) steps in " + String(format: "%.1f s", Date().timeIntervalSince(started))
             + (trainer.skippedSteps > 0 ? " (\(trainer.skippedSteps) skipped for NaN/Inf)" : "")
             + "; final state in \(out.appendingPathComponent("adapter").path)")
@@ -171,6 +214,15 @@ struct TrainingRun {
             say("imsm \(imsm.mode.rawValue) gate: \(adapters.imsmParameterCount.formatted()) trainable parameters"
                 + (imsm.mode == .noGate ? "" : " (r=\(imsm.rank), dropout \(imsm.dropout), lr \(imsm.lr))")
                 + "; frozen branch on the original weights; \(adapters.parameters.count.formatted()) trainable in all")
+        }
+    }
+
+    /// Bytes of the regular files in `folder` (nil when it does not exist).
+    static func folderBytes(_ folder: URL) -> Int? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return nil }
+        return names.reduce(0) { total, name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+            return total + ((attributes?[.size] as? NSNumber)?.intValue ?? 0)
         }
     }
 

@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 import SecuraAdapters
+import SecuraIO
 import SecuraModel
 import TestSupport
 @testable import SecuraTrain
@@ -38,6 +39,105 @@ final class MergedExportTests: XCTestCase {
             let reActs = DecoderActivations(config: loaded.config, batch: 1, length: tokens.count)
             reloaded.model.forward(batch, into: reActs, training: false)
             XCTAssertEqual(reActs.logits.toArray(), acts.logits.toArray(), "\(method.rawValue) reloaded logits")
+        }
+    }
+
+    /// Mean next-token loss of `tokens` under `decoder` (what `secura-dist score` prints).
+    static func scoreLoss(_ decoder: DecoderModel, _ tokens: [Int32]) -> Double {
+        let batch = TokenBatch(tokens: tokens, batch: 1, length: tokens.count)
+        let acts = DecoderActivations(config: decoder.config, batch: 1, length: tokens.count)
+        decoder.forward(batch, into: acts)
+        let (sum, count) = decoder.crossEntropy(acts, targets: batch.nextTokenTargets)
+        return sum / Double(count)
+    }
+
+    func testShardedExportLoadsBackWithTheAdaptedLoss() throws {
+        let base = try ModelLoader.open(FixturePaths.fixture("tiny-llama").path)
+        let tokens: [Int32] = [3, 17, 99, 4, 250, 31, 8, 77, 5]
+        let root = ShardedCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // SECURA-M1 saved by 3 ranks (masters in per-rank files), and LoRA.
+        let m1 = root.appendingPathComponent("m1")
+        _ = try ShardedCheckpointTests.trainAndSave(ranks: 3, perNode: 3, steps: 2, to: m1)
+        let lora = root.appendingPathComponent("lora")
+        let trainer = try TrainingTests.makeTrainer(.lora, steps: 2, lr: 2e-2)
+        for _ in 0..<2 { _ = try trainer.trainStep() }
+        try Checkpoint.save(trainer, modelPath: "tiny-llama", to: lora, optimizer: false)
+
+        for (adapterFolder, dtype) in [(m1, DType.f32), (lora, .f32), (m1, .bf16)] {
+            let adapted = try AdapterLoader.open(adapterFolder.path, config: base.config, base: base.source)
+            let expected = Self.scoreLoss(adapted.model, tokens)
+            XCTAssertNotEqual(expected, Self.scoreLoss(try base.decoder(), tokens), "the adapter changes the loss")
+
+            let out = root.appendingPathComponent("export-\(adapterFolder.lastPathComponent)-\(dtype.rawValue)")
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            try Data("stale".utf8).write(to: out.appendingPathComponent("model.safetensors"))   // an earlier export
+            let lean = try AdapterLoader.open(adapterFolder.path, config: base.config, base: base.source, loadMasters: false)
+            XCTAssertTrue(lean.masters.isEmpty)
+            let stored = try AdapterLoader.storedMasters(adapterFolder.path, adapters: lean)
+            XCTAssertEqual(stored == nil, adapterFolder == lora)
+            var reports: [ExportProgress] = []
+            let names = base.tensors.map(\.name)
+            try MergedExport.write(lean, base: base.source, tensorNames: names, config: base.raw, to: out, dtype: dtype,
+                                   tokenizerFiles: [], shardSize: 40_000, current: { try stored?.weight($0) }) { reports.append($0) }
+            let shards = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("model-") }.sorted()
+            XCTAssertGreaterThanOrEqual(shards.count, 2)
+            XCTAssertEqual(reports.count, shards.count)
+            XCTAssertEqual(reports.last?.bytesWritten, reports.last?.totalBytes)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path),
+                           "the stale single file is removed (it would shadow the index)")
+
+            // The index: valid JSON, total_size = data bytes, every tensor exactly once in an existing shard.
+            let index = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
+            let map = try XCTUnwrap(index["weight_map"] as? [String: String])
+            XCTAssertEqual(map.keys.sorted(), names.sorted())
+            XCTAssertEqual(Set(map.values), Set(shards))
+            var total = 0
+            for shard in shards {
+                let file = try SafeTensorsFile(path: out.appendingPathComponent(shard).path)
+                XCTAssertEqual(Set(file.names), Set(map.filter { $0.value == shard }.keys), "\(shard) holds what the index says")
+                total += file.counts.bytes
+            }
+            XCTAssertEqual((index["metadata"] as? [String: Any])?["total_size"] as? Int, total)
+
+            let exported = try ModelLoader.open(out.path)
+            let loss = Self.scoreLoss(try exported.decoder(), tokens)
+            let tolerance = dtype == .f32 ? 1e-5 : 2e-2
+            XCTAssertEqual(loss, expected, accuracy: tolerance * abs(expected), "\(adapterFolder.lastPathComponent) \(dtype) export loss")
+            print("sharded export \(adapterFolder.lastPathComponent) \(dtype): \(shards.count) shards, loss \(loss) vs adapted \(expected)")
+
+            // Exported again into the same folder as one shard: model.safetensors only, the shards and index gone.
+            try MergedExport.write(lean, base: base.source, tensorNames: names, config: base.raw, to: out, dtype: dtype,
+                                   tokenizerFiles: [], current: { try stored?.weight($0) })
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(), ["config.json", "model.safetensors"])
+            XCTAssertEqual(Self.scoreLoss(try ModelLoader.open(out.path).decoder(), tokens), loss, "one shard or many: the same model")
+        }
+    }
+
+    func testExportFromAShardedBF16InputKeepsTheAdaptedLoss() throws {
+        // A LoRA adapter trained on tiny-llama applied to its bf16 copy sharded over several input files.
+        let base = try ModelLoader.open(FixturePaths.fixture("tiny-llama-bf16-sharded").path)
+        let tokens: [Int32] = [3, 17, 99, 4, 250, 31, 8, 77, 5]
+        let root = ShardedCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let trainer = try TrainingTests.makeTrainer(.lora, steps: 2, lr: 2e-2)
+        for _ in 0..<2 { _ = try trainer.trainStep() }
+        try Checkpoint.save(trainer, modelPath: "tiny-llama", to: root.appendingPathComponent("lora"), optimizer: false)
+        let adapters = try AdapterLoader.open(root.appendingPathComponent("lora").path, config: base.config, base: base.source)
+        let expected = Self.scoreLoss(adapters.model, tokens)
+        XCTAssertGreaterThan(abs(expected - Self.scoreLoss(try base.decoder(), tokens)), 1e-4 * abs(expected), "the adapter changes the loss")
+        for dtype in [DType.bf16, .f32] {
+            let out = root.appendingPathComponent("merged-\(dtype.rawValue)")
+            try MergedExport.write(adapters, base: base.source, tensorNames: base.tensors.map(\.name), config: base.raw, to: out,
+                                   dtype: dtype, tokenizerFiles: [], shardSize: 30_000)
+            let exported = try ModelLoader.open(out.path)
+            XCTAssertNotNil((exported.source as? SafeTensorsModel)?.indexPath, "a sharded output")
+            // bf16 in, bf16 out: untouched tensors are byte copies, so only the merged weights are rounded.
+            let loss = Self.scoreLoss(try exported.decoder(), tokens)
+            XCTAssertEqual(loss, expected, accuracy: (dtype == .f32 ? 1e-5 : 1e-2) * abs(expected), "\(dtype) export of a sharded input")
+            let name = ParameterName.embedding
+            let original = try base.source.view(name).toFloatArray(), copied = try exported.source.view(name).toFloatArray()
+            XCTAssertEqual(copied, original, "an untouched tensor is copied exactly")
         }
     }
 }

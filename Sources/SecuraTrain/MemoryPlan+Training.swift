@@ -1,0 +1,94 @@
+// The parts of a training run's memory plan, from the model's configuration, the method's site plans
+// and the batch shape: the same sizes the allocations use (masters h·d fp32 per site, four fp32 and one
+// Double per trainable value, C [h, r] and R [r, d] per CUR/CABR site). Activations and scratch come
+// from ActivationMemory, passed in, so this file never duplicates the decoder's or adapters' buffer lists.
+import Foundation
+import SecuraAdapters
+import SecuraModel
+import SecuraTensor
+
+/// What a training run's memory plan is computed from (all known before any weight is read).
+public struct MemoryPlanInputs: Sendable {
+    public var config: DecoderConfig
+    public var settings: MethodSettings
+    /// Bytes of the model files that are memory-mapped (safetensors shards or the GGUF file).
+    public var mappedFileBytes: Int
+    /// Elements of quantised GGUF tensors, dequantised to fp32 once per node (0 for safetensors).
+    public var dequantisedElements: Int
+    public var ranksPerNode: Int
+    /// Sequences per forward pass and the longest sequence: a micro-batch has at most B·T rows.
+    public var microBatch: Int
+    public var maxLength: Int
+    public var recompute: Bool
+    /// Bytes of one micro-batch's training activations on a rank, stored or recomputed: the decoder's
+    /// activations and backward scratch, the adapters' per-site scratch, and the forward-only passes of
+    /// I-LoRA and IMSM (`ActivationMemory.bytes` for `microBatch` × `maxLength`).
+    public var trainingActivationBytes: (stored: Int, recomputed: Int)
+    /// Fixed cost of a process: the Swift runtime, MPI and OpenBLAS buffers, code.
+    public var runtimeBytesPerRank = 128 << 20
+
+    public init(config: DecoderConfig, settings: MethodSettings, mappedFileBytes: Int, dequantisedElements: Int,
+                ranksPerNode: Int, microBatch: Int, maxLength: Int, recompute: Bool,
+                trainingActivationBytes: (stored: Int, recomputed: Int)) {
+        self.config = config
+        self.settings = settings
+        self.mappedFileBytes = mappedFileBytes
+        self.dequantisedElements = dequantisedElements
+        self.ranksPerNode = ranksPerNode
+        self.microBatch = microBatch
+        self.maxLength = maxLength
+        self.recompute = recompute
+        self.trainingActivationBytes = trainingActivationBytes
+    }
+}
+
+extension MemoryPlan {
+    /// The plan of a training run.
+    public init(_ x: MemoryPlanInputs) {
+        var layout = ParameterLayout()
+        let plans = MethodPlanner.plan(x.config, x.settings, layout: &layout)
+        let s = x.settings, method = s.method
+        let trainable = layout.count
+        var parts: [Part] = [
+            Part(name: "model weights", bytes: x.mappedFileBytes, scope: .node, fileBacked: true),
+            Part(name: "dequantised GGUF tensors (fp32, node-shared)", bytes: x.dequantisedElements * 4, scope: .node),
+        ]
+        if method == .securaM1 {
+            let masters = plans.reduce(0) { $0 + $1.outFeatures * $1.inFeatures } * 4
+            parts.append(Part(name: "SECURA-M1 fp32 merge masters (node-shared)", bytes: masters, scope: .node,
+                              hint: "fewer --targets"))
+        }
+        let stored = x.trainingActivationBytes.stored, recomputed = x.trainingActivationBytes.recomputed
+        let activationName = "activations and scratch, micro-batch \(x.microBatch) × \(x.maxLength) tokens"
+            + (x.recompute ? " (recomputed)" : " (stored; \(Self.format(recomputed)) with --recompute)")
+        parts.append(Part(name: activationName, bytes: x.recompute ? recomputed : stored, scope: .rank,
+                          hint: x.recompute || stored <= recomputed ? "--micro-batch 1 or a smaller --max-length" : "--recompute",
+                          isActivations: true))
+        if method.isCABRFamily && s.cabrInit == .svd, let largest = plans.max(by: { $0.outFeatures * $0.inFeatures < $1.outFeatures * $1.inFeatures }) {
+            // LAPACK dgesdd on one whole matrix per rank (the dealt solver), in Double: the matrix, U and Vᵀ
+            // (k = min(h, d) columns each) and about 4k² + 7k of work space.
+            let h = largest.outFeatures, d = largest.inFeatures, k = min(h, d)
+            parts.append(Part(name: "SVD workspace (dgesdd on a \(h)×\(d) matrix)", bytes: 8 * (h * d + h * k + k * d + 4 * k * k + 7 * k),
+                              scope: .rank, hint: "--cabr-init slice (equal A without an SVD) or --cabr-init-cache", duringInitialisation: true))
+        }
+        // Values, gradients, AdamW m and v (fp32) and the Double gradient accumulator.
+        parts.append(Part(name: "trainable values, gradients, AdamW moments (\(trainable.formatted()) values)",
+                          bytes: trainable * (4 * 4 + 8), scope: .rank,
+                          hint: method == .full ? "a parameter-efficient --method instead of full" : nil))
+        var constants = 0
+        for p in plans where method.isCABRFamily || method == .curLoRA {
+            let h = p.outFeatures, d = p.inFeatures, r = p.rank, m = p.innerRank
+            let long: Int = method == .securaM2 ? 2 * r * m : 0
+            constants += (h * r + r * d + long) * 4
+        }
+        if constants > 0 {
+            parts.append(Part(name: "adapter constants (C, R\(method == .securaM2 ? ", long-term pair" : ""))",
+                              bytes: constants, scope: .rank, hint: "a smaller --cur-rank"))
+        }
+        if method == .iLoRA {
+            parts.append(Part(name: "I-LoRA EMA copy", bytes: trainable * 4, scope: .rank))
+        }
+        parts.append(Part(name: "runtime (Swift, MPI, OpenBLAS buffers)", bytes: x.runtimeBytesPerRank, scope: .rank))
+        self.init(parts: parts, ranksPerNode: x.ranksPerNode)
+    }
+}

@@ -1,0 +1,121 @@
+// The memory plan: part sizes at Llama-3-8B's real shapes, where they can be computed by hand, the
+// verdicts, and the refusal's message (largest part, available memory, hint).
+import XCTest
+import SecuraAdapters
+import SecuraModel
+@testable import SecuraTrain
+
+final class MemoryPlanTests: XCTestCase {
+    /// Llama-3-8B's config.json values.
+    func llama3_8B() throws -> DecoderConfig {
+        var raw = ModelConfig()
+        raw.model_type = "llama"
+        raw.hidden_size = 4096
+        raw.intermediate_size = 14336
+        raw.num_hidden_layers = 32
+        raw.num_attention_heads = 32
+        raw.num_key_value_heads = 8
+        raw.vocab_size = 128256
+        raw.rms_norm_eps = 1e-5
+        raw.rope_theta = 500000
+        raw.max_position_embeddings = 8192
+        raw.tie_word_embeddings = false
+        return try DecoderConfig(raw, path: "llama-3-8b/config.json")
+    }
+
+    func inputs(_ method: AdapterMethod, ranks: Int = 2, recompute: Bool = false) throws -> MemoryPlanInputs {
+        var s = MethodSettings()
+        s.method = method
+        return MemoryPlanInputs(config: try llama3_8B(), settings: s, mappedFileBytes: 16_060_522_496,
+                                dequantisedElements: 0, ranksPerNode: ranks, microBatch: 1, maxLength: 256,
+                                recompute: recompute, trainingActivationBytes: (3_000_000_000, 500_000_000))
+    }
+
+    func part(_ plan: MemoryPlan, _ prefix: String, file: StaticString = #filePath, line: UInt = #line) throws -> MemoryPlan.Part {
+        try XCTUnwrap(plan.parts.first { $0.name.hasPrefix(prefix) }, "no part named \(prefix)…", file: file, line: line)
+    }
+
+    func testSECURAM1PartsAtLlama3_8BShapes() throws {
+        let plan = MemoryPlan(try inputs(.securaM1))
+        // 32 layers × (q 4096×4096 + v 1024×4096) fp32, once per node.
+        let masters = try part(plan, "SECURA-M1 fp32 merge masters")
+        XCTAssertEqual(masters.bytes, 32 * (4096 * 4096 + 1024 * 4096) * 4)
+        XCTAssertEqual(masters.scope, .node)
+        XCTAssertEqual(masters.nodeBytes(ranks: 2), masters.bytes)
+        // 120,000 trainable per layer; values, gradients, m, v in fp32 and the Double accumulator.
+        let trainable = try part(plan, "trainable values")
+        XCTAssertEqual(trainable.bytes, 32 * 120_000 * 24)
+        XCTAssertEqual(trainable.nodeBytes(ranks: 2), 2 * trainable.bytes)
+        // C [h, 150] and R [150, 4096] per site.
+        let constants = try part(plan, "adapter constants")
+        XCTAssertEqual(constants.bytes, 32 * ((4096 * 150 + 150 * 4096) + (1024 * 150 + 150 * 4096)) * 4)
+        let activations = try part(plan, "activations")
+        XCTAssertEqual(activations.bytes, 3_000_000_000)
+        XCTAssertEqual(activations.hint, "--recompute")
+        let mapped = try part(plan, "model weights")
+        XCTAssertTrue(mapped.fileBacked)
+        XCTAssertEqual(plan.fileBytes, 16_060_522_496)
+        // The SVD workspace (freed before the first step) is smaller than the activations here: not added.
+        let svd = try part(plan, "SVD workspace")
+        XCTAssertEqual(svd.bytes, 8 * (4096 * 4096 * 3 + 4 * 4096 * 4096 + 7 * 4096))
+        XCTAssertTrue(svd.duringInitialisation)
+        XCTAssertEqual(plan.totalBytes, plan.parts.filter { !$0.duringInitialisation }.reduce(0) { $0 + $1.nodeBytes(ranks: 2) })
+        XCTAssertEqual(plan.largestAnonymousPart?.name, activations.name)
+    }
+
+    func testRecomputeAndMethodExtras() throws {
+        let recomputed = MemoryPlan(try inputs(.securaM1, recompute: true))
+        XCTAssertEqual(try part(recomputed, "activations").bytes, 500_000_000)
+        let lora = MemoryPlan(try inputs(.lora))
+        XCTAssertNil(lora.parts.first { $0.name.hasPrefix("SECURA-M1") }, "LoRA has no merge masters")
+        XCTAssertNil(lora.parts.first { $0.name.hasPrefix("adapter constants") })
+        let iLoRA = MemoryPlan(try inputs(.iLoRA))
+        let trainable = 32 * (8 * 4096 + 4096 * 8 + 8 * 4096 + 1024 * 8)
+        XCTAssertEqual(try part(iLoRA, "I-LoRA EMA copy").bytes, trainable * 4)
+        let m2 = MemoryPlan(try inputs(.securaM2))
+        XCTAssertEqual(try part(m2, "adapter constants").bytes,
+                       32 * ((4096 * 150 + 150 * 4096) + (1024 * 150 + 150 * 4096) + 2 * (2 * 150 * 200)) * 4)
+    }
+
+    func testInitialisationWorkspaceCountsWhenLargerThanTheActivations() throws {
+        var x = try inputs(.securaM1)
+        x.trainingActivationBytes = (100, 50)
+        let plan = MemoryPlan(x)
+        let svd = try part(plan, "SVD workspace")
+        let steady = plan.parts.filter { !$0.fileBacked && !$0.duringInitialisation && !$0.isActivations }
+            .reduce(0) { $0 + $1.nodeBytes(ranks: 2) }
+        XCTAssertEqual(plan.anonymousBytes, steady + 2 * svd.bytes)
+        var slice = x
+        slice.settings.cabrInit = .slice
+        XCTAssertNil(MemoryPlan(slice).parts.first { $0.name.hasPrefix("SVD") }, "no SVD, no workspace")
+    }
+
+    func testVerdicts() throws {
+        let plan = MemoryPlan(try inputs(.securaM1))
+        XCTAssertEqual(plan.verdict(availableBytes: plan.totalBytes), .fits)
+        XCTAssertEqual(plan.verdict(availableBytes: plan.anonymousBytes), .pages(shortBytes: plan.fileBytes))
+        XCTAssertEqual(plan.verdict(availableBytes: plan.anonymousBytes - 1), .doesNotFit(shortBytes: 1))
+    }
+
+    func testRefusalNamesTheLargestPartTheAvailableMemoryAndAHint() throws {
+        let plan = MemoryPlan(try inputs(.full, ranks: 1))
+        let error = MemoryPlanError(plan: plan, availableBytes: 24 << 30, availableSource: "--memory-limit")
+        let text = error.description
+        XCTAssertTrue(text.contains("does not fit"), text)
+        XCTAssertTrue(text.contains("24.00 GiB are available (--memory-limit)"), text)
+        XCTAssertTrue(text.contains("the largest part is trainable values"), text)
+        XCTAssertTrue(text.contains("a parameter-efficient --method instead of full"), text)
+        // Full fine-tuning of an 8B model needs over 150 GiB for its fp32 buffers alone.
+        XCTAssertGreaterThan(plan.anonymousBytes, 150 << 30)
+        XCTAssertEqual(plan.verdict(availableBytes: 24 << 30), .doesNotFit(shortBytes: plan.anonymousBytes - (24 << 30)))
+    }
+
+    func testTableListsEveryPartAndTheTotals() throws {
+        let plan = MemoryPlan(try inputs(.securaM1))
+        let lines = plan.table(availableBytes: 20 << 30, availableSource: "test")
+        XCTAssertTrue(lines[0].contains("2 rank(s)"))
+        for p in plan.parts where p.bytes > 0 { XCTAssertTrue(lines.contains { $0.contains(p.name) }, p.name) }
+        XCTAssertTrue(lines.contains { $0.contains("needed") && $0.contains(MemoryPlan.format(plan.totalBytes)) })
+        XCTAssertTrue(lines.last!.contains("20.00 GiB  available on this node (test)"), lines.last!)
+    }
+}
