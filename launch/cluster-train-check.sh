@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SmolLM2 training on namespace hosts against 1 rank on 1 host, per method: 2 hosts × 1 rank and
-# 2 hosts × 2 ranks, final state (adapter, optimizer moments, SECURA-M1's merged weights) compared byte
-# for byte. Makes and removes its own 2-host cluster (root). Prints a Markdown table.
+# 2 hosts × 2 ranks, final state (adapter, optimizer moments, SECURA-M1's merged weights from their row
+# files) compared byte for byte (launch/compare_bits.py). Makes and removes its own 2-host cluster (root). Prints a Markdown table.
 #
 #   launch/cluster-train-check.sh [secura-dist] ;  METHODS="secura-m1 lora cur-lora" STEPS=8
 set -uo pipefail
@@ -23,22 +23,7 @@ with open(sys.argv[1], "w") as f:
     for r in rows:
         f.write(json.dumps(r) + "\n")
 PY
-compare() {
-  python3 - "$1" "$2" <<'PY'
-import json, struct, sys
-def read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n)); data = f.read()
-    header.pop("__metadata__", None)
-    return {k: data[e["data_offsets"][0]:e["data_offsets"][1]] for k, e in header.items()}
-a, b = read(sys.argv[1]), read(sys.argv[2])
-assert a and set(a) == set(b), "tensor names differ"
-bad = [k for k in a if a[k] != b[k]]
-print(f"bit-identical ({len(a)} tensors)" if not bad else f"{len(bad)} of {len(a)} tensors differ")
-sys.exit(1 if bad else 0)
-PY
-}
+compare() { python3 "$root/launch/compare_bits.py" "$1" "$2" 2>&1; }
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --threads 1
         --cabr-init slice --steps "$steps")
 echo "| method | 2 hosts × 1 rank vs 1 rank | 2 hosts × 2 ranks vs 1 rank | rank map (2 × 2) |"
@@ -47,9 +32,9 @@ for m in $methods; do
   "$bin" train "${common[@]}" --method "$m" --output "$work/$m-1" >/dev/null 2>&1 || { echo "| $m | 1-rank run failed | | |"; continue; }
   r21="run failed"; r22="run failed"; map=""
   bash "$mpi" -np 2 --map-by node "$bin" train "${common[@]}" --method "$m" --output "$work/$m-21" >"$work/$m-21.log" 2>&1 \
-    && r21="$(compare "$work/$m-21/adapter/state.safetensors" "$work/$m-1/adapter/state.safetensors")"
+    && r21="$(compare "$work/$m-21/adapter" "$work/$m-1/adapter")"
   bash "$mpi" -np 4 --map-by node "$bin" train "${common[@]}" --method "$m" --output "$work/$m-22" >"$work/$m-22.log" 2>&1 \
-    && r22="$(compare "$work/$m-22/adapter/state.safetensors" "$work/$m-1/adapter/state.safetensors")"
+    && r22="$(compare "$work/$m-22/adapter" "$work/$m-1/adapter")"
   map="$(grep -o 'rank [0-9] → node[0-9] local [0-9]/[0-9]' "$work/$m-22.log" | tr '\n' ';' | sed 's/;$//')"
   echo "| $m | $r21 | $r22 | $map |"
 done

@@ -42,23 +42,6 @@ with open(sys.argv[1], "w") as f:
     for r in rows:
         f.write(json.dumps(r) + "\n")
 PY
-# Every tensor's bytes equal (any dtype), at least one tensor compared: a bit-identity check that can fail.
-identical() {
-  python3 - "$1" "$2" <<'PY'
-import json, struct, sys
-def read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n)); data = f.read()
-    header.pop("__metadata__", None)
-    return {k: (e["dtype"], e["shape"], data[e["data_offsets"][0]:e["data_offsets"][1]]) for k, e in header.items()}
-a, b = read(sys.argv[1]), read(sys.argv[2])
-assert a and set(a) == set(b), f"tensor names differ ({len(a)} vs {len(b)})"
-bad = [k for k in sorted(a) if a[k] != b[k]]
-assert not bad, f"{len(bad)} of {len(a)} tensors differ, first {bad[0]}"
-print(f"{len(a)} tensors, {sum(len(v[2]) for v in a.values())} bytes, bit-identical")
-PY
-}
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 2
         --threads 1 --cabr-init slice --method secura-m1)
 steps=8
@@ -74,7 +57,7 @@ out1="$("$bin" train "${common[@]}" --steps "$steps" --output "$work/one" 2>&1)"
 out2="$(timeout 600 bash "$mpi" -np 2 "$bin" train "${common[@]}" --steps "$steps" --output "$work/two" 2>&1)"
 if [ $? -eq 0 ] && grep -q "2 ranks on 2 node(s)" <<<"$out2"; then
   ok "secura-m1 trains on 2 hosts ($(grep -o 'all-reduce [0-9.]*%' <<<"$out2"))"
-  cmp="$(identical "$work/two/adapter/state.safetensors" "$work/one/adapter/state.safetensors" 2>&1)" \
+  cmp="$(python3 "$root/launch/compare_bits.py" "$work/two/adapter" "$work/one/adapter" 2>&1)" \
     && ok "2 hosts × 1 rank equal 1 rank after $steps steps ($cmp)" || fail "2 hosts differ from 1 rank" "$cmp"
 else
   fail "secura-m1 on 2 hosts" "$out2"
