@@ -70,8 +70,7 @@ else
   done
   if [ "$state" = COMPLETED ] && grep -q "resumed from .*step-0000000[4-8]" "$work/requeued.out"; then
     ok "scontrol requeue: the job ran again and resumed ($(grep -o 'resumed from [^ ]*' "$work/requeued.out" | tail -n 1 | sed 's|.*/||')), $(( $(date +%s) - requeued_at )) s after the requeue"
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/requeued/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 0 2>&1)" \
-      && cmp -s "$work/requeued/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" \
+    cmp="$(python3 "$root/launch/compare_bits.py" "$work/requeued/adapter" "$work/straight/adapter" 2>&1)" \
       && ok "the requeued job's final state equals the uninterrupted job's byte for byte ($cmp)" \
       || fail "requeued job's final state differs" "$cmp"
   else
@@ -108,9 +107,9 @@ else
   if [ "$state" = COMPLETED ] && [ -n "$requeued_after" ] && grep -q "did not complete within 20 s.*ranks that did not arrive: 1 (" "$work/auto.out" \
      && grep -q "resumed from" "$work/auto.out"; then
     ok "SIGSTOP of rank 1: watchdog exit 75, Slurm requeued the job ${requeued_after}s after the fault, and it resumed to completion"
-    cmp -s "$work/auto/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" \
-      && ok "the automatically requeued job ends with the uninterrupted job's state byte for byte" \
-      || fail "automatically requeued job's final state differs"
+    cmp="$(python3 "$root/launch/compare_bits.py" "$work/auto/adapter" "$work/straight/adapter" 2>&1)" \
+      && ok "the automatically requeued job ends with the uninterrupted job's state byte for byte ($cmp)" \
+      || fail "automatically requeued job's final state differs" "$cmp"
   else
     fail "watchdog + RequeueExit: state $state, requeued after ${requeued_after:-never}" "$(cat "$work/auto.out" 2>/dev/null)"
   fi
