@@ -3,6 +3,8 @@
 #   - np 1 and np 2 give the same final adapters (and SECURA-M1 merged weights) within 1e-5 relative;
 #   - killing one rank ends the job promptly, the last checkpoint stays valid, and resuming it on
 #     another rank count reaches the same final state as an uninterrupted run;
+#   - a rank paused for less than --collective-timeout is waited for; a rank stopped for good (SIGSTOP) makes
+#     the watchdog end the job within 90 s naming it (exit 75), and the last checkpoint resumes;
 #   - a malformed data line aborts the whole job with a message naming the rank, the file and the line.
 #
 #   launch/test-distributed.sh [path/to/secura-dist]      (default .build/debug/secura-dist)
@@ -100,6 +102,48 @@ else
       && ok "resumed run equals the uninterrupted one ($cmp)" || fail "resumed run differs" "$cmp"
   else
     fail "resume after the kill (status $status)" "$out"
+  fi
+fi
+
+echo "distributed: watchdog (a stopped rank)"
+# Rank 1 is first paused for 10 s (a merely slow rank: the job must go on), then stopped for good after
+# the second checkpoint: the watchdog must end the job within 90 s, naming rank 1, with exit status 75.
+"$mpi" -np 2 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --save-every 5 \
+  --collective-timeout 20 --output "$work/stopped" >"$work/stopped.log" 2>&1 &
+job=$!
+rank_pid() {  # the pid of world rank $1 of the job writing to $2
+  for p in $(pgrep -f "secura-dist train .*--output $2"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo "$p"; return; }
+  done
+}
+for _ in $(seq 1 3000); do [ -d "$work/stopped/checkpoints/step-00000005" ] && break; sleep 0.2; done
+victim="$(rank_pid 1 "$work/stopped")"
+if [ -z "$victim" ]; then
+  fail "no rank 1 to stop" "$(cat "$work/stopped.log")"
+else
+  kill -STOP "$victim"; sleep 10; kill -CONT "$victim"
+  for _ in $(seq 1 3000); do [ -d "$work/stopped/checkpoints/step-00000010" ] && break; kill -0 "$job" 2>/dev/null || break; sleep 0.2; done
+  if [ -d "$work/stopped/checkpoints/step-00000010" ]; then ok "a rank paused for 10 s (under a 20 s deadline) is not killed"
+  else fail "the job did not survive a 10 s pause of rank 1" "$(cat "$work/stopped.log")"; fi
+  kill -STOP "$victim" 2>/dev/null
+  stopped_at=$(date +%s)
+  # A hang must not hang the test: give up (and kill the job) after 150 s.
+  ( sleep 150; kill -9 "$victim" 2>/dev/null; kill "$job" 2>/dev/null ) & guard=$!
+  wait "$job"; status=$?
+  elapsed=$(( $(date +%s) - stopped_at ))
+  kill "$guard" 2>/dev/null; kill -9 "$victim" 2>/dev/null
+  if [ $status -eq 75 ] && [ $elapsed -le 90 ] && grep -q "did not complete within 20 s.*ranks that did not arrive: 1 (" "$work/stopped.log"; then
+    ok "SIGSTOP of rank 1: the watchdog ends the job ${elapsed}s after the fault, naming rank 1 (exit $status)"
+  else
+    fail "SIGSTOP of rank 1: status $status after ${elapsed}s" "$(cat "$work/stopped.log")"
+  fi
+  grep -h "watchdog:" "$work/stopped.log" | head -n 1 | sed 's/^/        /'
+  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/stopped" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
+    cmp="$(python3 "$root/launch/compare_states.py" "$work/stopped/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
+      && ok "the last checkpoint after the watchdog resumes to the uninterrupted result ($cmp)" || fail "resumed run after the watchdog differs" "$cmp"
+  else
+    fail "resume after the watchdog (status $status)" "$out"
   fi
 fi
 

@@ -26,6 +26,12 @@ static inline MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 
+// Non-blocking operations (the collective watchdog polls them with MPI_Test) and point-to-point
+// wildcards (its census of which ranks reached a stalled collective).
+static inline MPI_Request cmpi_request_null(void) { return MPI_REQUEST_NULL; }
+static inline MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
+
 // Integer constants (enums or plain #defines; exported as functions so every one reads alike in Swift).
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }

@@ -72,10 +72,16 @@ public protocol Communicator: AnyObject {
     func abort(code: Int32, message: String) -> Never
     /// Releases the transport at the end of a successful run (MPI_Finalize); a no-op elsewhere.
     func finalize()
+    /// Tells the transport that optimizer step `step` ended after `seconds` of work, so a collective
+    /// watchdog can derive its deadline from measured steps (CollectiveTimeout.swift) and name the step
+    /// in its message. (Default: nothing; the in-process communicators need no watchdog.)
+    func stepCompleted(_ step: Int, seconds: Double)
 }
 
 extension Communicator {
     public func finalize() {}
+
+    public func stepCompleted(_ step: Int, seconds: Double) {}
 
     public func allReduceMin(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
         // min(x) = −max(−x) exactly: negation only flips the sign bit.

@@ -54,8 +54,9 @@ public final class ScaLAPACKSVD: SVDSolver {
             return try LAPACKSVD().svd(rows: rows, columns: columns, parts: parts, fill: fill)
         }
         let (grid, nb) = plan(rows: rows, columns: columns)
-        let blacs = try BLACSGrid(communicator: mpi, grid: grid)
-        defer { blacs.exit() }
+        // The BLACS and pdgesvd block inside MPI: the watchdog's blocking deadline covers them.
+        let blacs = try mpi.withBlockingDeadline("BLACS grid set-up") { try BLACSGrid(communicator: mpi, grid: grid) }
+        defer { mpi.withBlockingDeadline("BLACS grid exit") { blacs.exit() } }
         let k = min(rows, columns)
         let a = BlockCyclicLayout(rows: rows, columns: columns, blockSize: nb, grid: grid)
         let u = BlockCyclicLayout(rows: rows, columns: k, blockSize: nb, grid: grid)
@@ -75,8 +76,10 @@ public final class ScaLAPACKSVD: SVDSolver {
         var m32 = Int32(rows), n32 = Int32(columns), one: Int32 = 1, info: Int32 = 0
         func run(_ work: inout [Double], _ lwork: Int32) {
             var lwork = lwork
-            pdgesvd_(jobU, jobVT, &m32, &n32, &localA, &one, &one, &descA, &s, &localU, &one, &one, &descU,
-                     &localVT, &one, &one, &descVT, &work, &lwork, &info, 1, 1)
+            mpi.withBlockingDeadline("ScaLAPACK pdgesvd (\(rows)×\(columns))") {
+                pdgesvd_(jobU, jobVT, &m32, &n32, &localA, &one, &one, &descA, &s, &localU, &one, &one, &descU,
+                         &localVT, &one, &one, &descVT, &work, &lwork, &info, 1, 1)
+            }
         }
         var query = [Double](repeating: 0, count: 1)
         run(&query, -1)

@@ -42,10 +42,12 @@ extension MPICommunicator {
         try checkBackingSpace(bytes: bytes, node: node)
         var base: UnsafeMutableRawPointer?
         var window: MPI_Win? = cmpi_win_null()
-        try MPICommunicator.check(
-            MPI_Win_allocate_shared(MPI_Aint(localRank == 0 ? bytes : 0), Int32(MemoryLayout<Float>.stride),
-                                    cmpi_info_null(), node, &base, &window),
-            "\(name) of \(bytes) bytes")
+        try withBlockingDeadline("\(name) of \(bytes) bytes") {
+            try MPICommunicator.check(
+                MPI_Win_allocate_shared(MPI_Aint(localRank == 0 ? bytes : 0), Int32(MemoryLayout<Float>.stride),
+                                        cmpi_info_null(), node, &base, &window),
+                "\(name) of \(bytes) bytes")
+        }
         nodeAllocations += 1
         // Registered at once, so finalize() frees it even if a check below throws.
         let entry = MPINodeWindow(window: window, id: nodeAllocations, communicator: self)
@@ -90,7 +92,10 @@ extension MPICommunicator {
         try checkThread(name)
         guard let node else { throw afterFinalize(name) }
         try syncWindows()
-        try MPICommunicator.check(MPI_Barrier(node), name)
+        enter(onNode: true)
+        var request: MPI_Request? = cmpi_request_null()
+        try MPICommunicator.check(MPI_Ibarrier(node, &request), name)
+        try complete(&request, name, onNode: true)
         try syncWindows()
     }
 
@@ -104,7 +109,10 @@ extension MPICommunicator {
             var stats = statvfs()
             if statvfs(directory, &stats) == 0 { free = Int64(stats.f_bavail) * Int64(stats.f_frsize) }
         }
-        try MPICommunicator.check(MPI_Bcast(&free, 1, cmpi_int64(), 0, node), "MPI_Bcast(node, free space)")
+        enter(onNode: true)
+        var request: MPI_Request? = cmpi_request_null()
+        try MPICommunicator.check(MPI_Ibcast(&free, 1, cmpi_int64(), 0, node, &request), "MPI_Bcast(node, free space)")
+        try complete(&request, "MPI_Bcast(node, free space)", onNode: true)
         guard free >= 0, free < Int64(bytes) else { return }
         func mib(_ value: Int64) -> String { String(format: "%.1f MiB", Double(value) / 1_048_576) }
         throw CommunicatorError.transport(
@@ -125,7 +133,7 @@ extension MPICommunicator {
         try checkThread("MPI_Win_free")
         guard let index = nodeWindows.firstIndex(where: { $0 === entry }) else { return }
         nodeWindows.remove(at: index)
-        try entry.release()
+        try withBlockingDeadline("MPI_Win_free (node-shared #\(entry.id))") { try entry.release() }
     }
 
     /// Frees every remaining window in allocation order (from finalize) and marks their buffers released.

@@ -1,7 +1,8 @@
 // The MPI Communicator: MPI_COMM_WORLD for collectives, a node communicator from
 // MPI_Comm_split_type(SHARED) for localRank/localSize, and MPI_Get_processor_name as the host name.
 // Errors are returned, not fatal (MPI_ERRORS_RETURN on both communicators); every return code is checked
-// and turned into CommunicatorError.transport with MPI_Error_string's text. Thread level FUNNELED:
+// and turned into CommunicatorError.transport with MPI_Error_string's text. Collectives are posted
+// non-blocking and completed under the watchdog's deadline (MPICommunicator+Watchdog.swift). Thread level FUNNELED:
 // helper threads (OpenBLAS, compute pools) may exist, but only the thread that created this object may
 // call MPI through it. Node-shared memory (MPI_Win_allocate_shared over the node communicator) and the
 // node barrier are in MPICommunicator+NodeShared.swift.
@@ -37,6 +38,18 @@ public final class MPICommunicator: Communicator {
     var usedBLACS = false
     /// The thread that initialised MPI; under FUNNELED only it may call MPI.
     private let mpiThread = pthread_self()
+
+    /// The watchdog's deadline rule (`--collective-timeout`, or derived from measured steps).
+    public var timeout = CollectiveTimeout()
+    /// World and node collectives entered so far (the watchdog's census compares them between ranks).
+    var worldCollectives = 0
+    var nodeCollectives = 0
+    /// When this rank's last collective completed (monotonic seconds): the watchdog's compute gap.
+    var lastCollectiveEnd = MPICommunicator.now()
+    /// World ranks of this node's ranks, in local-rank order.
+    var nodeMembers: [Int] = []
+    /// Ends the job when a blocking section (ScaLAPACK, window allocation, finalize) outlives its deadline.
+    let blockingWatchdog: BlockingWatchdog
 
     /// Whether collectives first check that every rank passed the same length (one extra all-reduce of
     /// three integers per call, microseconds). On by default; turn off only for a measured hot path.
@@ -91,6 +104,21 @@ public final class MPICommunicator: Communicator {
         var length: Int32 = 0
         try MPICommunicator.check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
         hostName = MPICommunicator.string(name, length: length)
+        blockingWatchdog = BlockingWatchdog(prefix: "[rank \(rank) on \(hostName)]", world: world)
+        nodeMembers = try MPICommunicator.worldRanks(of: nodeComm, world: world, count: localSize)
+    }
+
+    /// The world ranks of `comm`'s members 0..<count (MPI_Group_translate_ranks).
+    private static func worldRanks(of comm: MPI_Comm?, world: MPI_Comm?, count: Int) throws -> [Int] {
+        var group: MPI_Group? = nil, worldGroup: MPI_Group? = nil
+        try check(MPI_Comm_group(comm, &group), "MPI_Comm_group")
+        try check(MPI_Comm_group(world, &worldGroup), "MPI_Comm_group")
+        defer { _ = MPI_Group_free(&group); _ = MPI_Group_free(&worldGroup) }
+        var local = (0..<Int32(count)).map { $0 }
+        var translated = [Int32](repeating: -1, count: count)
+        try check(MPI_Group_translate_ranks(group, Int32(count), &local, worldGroup, &translated),
+                  "MPI_Group_translate_ranks")
+        return translated.map(Int.init)
     }
 
     /// The MPI library's version line (callable before MPI is initialised), e.g. "Open MPI v4.1.4, ...".
@@ -129,14 +157,20 @@ public final class MPICommunicator: Communicator {
         try agreeOnLength(buffer.count, operation: name)
         guard let base = buffer.baseAddress else { return }
         for chunk in MPICommunicator.chunks(of: buffer.count) {
+            enter(onNode: false)
+            var request: MPI_Request? = cmpi_request_null()
             try MPICommunicator.check(
-                MPI_Bcast(base + chunk.lowerBound, Int32(chunk.count), cmpi_byte(), Int32(root), world), name)
+                MPI_Ibcast(base + chunk.lowerBound, Int32(chunk.count), cmpi_byte(), Int32(root), world, &request), name)
+            try complete(&request, "\(name) of \(chunk.count) bytes from rank \(root)")
         }
     }
 
     public func barrier() throws {
         try checkThread("MPI_Barrier")
-        try MPICommunicator.check(MPI_Barrier(world), "MPI_Barrier")
+        enter(onNode: false)
+        var request: MPI_Request? = cmpi_request_null()
+        try MPICommunicator.check(MPI_Ibarrier(world, &request), "MPI_Barrier")
+        try complete(&request, "MPI_Barrier")
     }
 
     /// Prints `message` (prefixed with the rank) to standard error and ends every rank with MPI_Abort.
@@ -163,15 +197,17 @@ public final class MPICommunicator: Communicator {
         guard !finalized else { return }
         try checkThread("MPI_Finalize")
         finalized = true
-        try releaseNodeWindows()
-        if usedBLACS { Cblacs_exit(1) }  // 1: keep MPI running; it is finalised just below.
-        if let nodeComm = node {
-            var nodeComm: MPI_Comm? = nodeComm
-            node = nil
-            try MPICommunicator.check(MPI_Comm_free(&nodeComm), "MPI_Comm_free")
-        }
-        if ownsInitialization {
-            try MPICommunicator.check(MPI_Finalize(), "MPI_Finalize")
+        try withBlockingDeadline("MPI_Finalize") {
+            try releaseNodeWindows()
+            if usedBLACS { Cblacs_exit(1) }  // 1: keep MPI running; it is finalised just below.
+            if let nodeComm = node {
+                var nodeComm: MPI_Comm? = nodeComm
+                node = nil
+                try MPICommunicator.check(MPI_Comm_free(&nodeComm), "MPI_Comm_free")
+            }
+            if ownsInitialization {
+                try MPICommunicator.check(MPI_Finalize(), "MPI_Finalize")
+            }
         }
     }
 
@@ -183,8 +219,12 @@ public final class MPICommunicator: Communicator {
         try agreeOnLength(buffer.count, operation: name)
         guard let base = buffer.baseAddress else { return }
         for chunk in MPICommunicator.chunks(of: buffer.count) {
+            enter(onNode: false)
+            var request: MPI_Request? = cmpi_request_null()
             try MPICommunicator.check(
-                MPI_Allreduce(cmpi_in_place(), base + chunk.lowerBound, Int32(chunk.count), type, op, world), name)
+                MPI_Iallreduce(cmpi_in_place(), base + chunk.lowerBound, Int32(chunk.count), type, op, world, &request),
+                name)
+            try complete(&request, "\(name) of \(chunk.count) values")
         }
     }
 
@@ -196,20 +236,27 @@ public final class MPICommunicator: Communicator {
         let (comm, me, members) = onNode ? (node, localRank, localSize) : (world, rank, size)
         guard onNode || checksLengths, members > 1 else { return }
         var values: [Int64] = [Int64(count), -Int64(count), me == 0 ? Int64(count) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &values, 3, cmpi_int64(), cmpi_op_max(), comm),
-                                  "\(operation) length check")
+        try maxReduce(&values, comm: comm, onNode: onNode, "\(operation) length check")
         guard values[0] != -values[1] else { return }
         let expected = values[2]
         // Second round, only on the (collective) error path: find the lowest mismatching rank and its count.
         var culprit: [Int64] = [Int64(count) != expected ? -Int64(me) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &culprit, 1, cmpi_int64(), cmpi_op_max(), comm),
-                                  "\(operation) length check")
+        try maxReduce(&culprit, comm: comm, onNode: onNode, "\(operation) length check")
         let culpritRank = Int(-culprit[0])
         var found: [Int64] = [me == culpritRank ? Int64(count) : Int64.min]
-        try MPICommunicator.check(MPI_Allreduce(cmpi_in_place(), &found, 1, cmpi_int64(), cmpi_op_max(), comm),
-                                  "\(operation) length check")
+        try maxReduce(&found, comm: comm, onNode: onNode, "\(operation) length check")
         throw CommunicatorError.lengthMismatch(operation: operation, rank: culpritRank,
                                                expected: Int(expected), found: Int(found[0]))
+    }
+
+    /// In-place MAX all-reduce of a few integers over `comm` (world or node), under the watchdog.
+    private func maxReduce(_ values: inout [Int64], comm: MPI_Comm?, onNode: Bool, _ operation: String) throws {
+        enter(onNode: onNode)
+        var request: MPI_Request? = cmpi_request_null()
+        try MPICommunicator.check(
+            MPI_Iallreduce(cmpi_in_place(), &values, Int32(values.count), cmpi_int64(), cmpi_op_max(), comm, &request),
+            operation)
+        try complete(&request, operation, onNode: onNode)
     }
 
     /// MPI_THREAD_FUNNELED: only the initialising thread may call MPI. (Beware async commands: a task

@@ -162,6 +162,7 @@ public final class Trainer {
         }
         let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e9
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        comm.stepCompleted(step, seconds: seconds)
         return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
                           processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)

@@ -10,9 +10,17 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Compute threads per rank (OpenBLAS and element-wise kernels). Default: cores on this node divided by ranks on this node.")
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Seconds a rank may wait in one collective (all-reduce, barrier, broadcast, ScaLAPACK SVD) before the watchdog names the ranks that did not arrive and aborts the job with exit status 75.",
+                               discussion: "Default: 600 s until this process completes its first step, then max(60 s, 10 × the slowest step so far)."))
+    var collectiveTimeout: Double?
+
     /// Starts the communicator (MPI under mpirun, else single-process) and sets the thread counts.
     func start() throws -> Communicator {
+        if let t = collectiveTimeout, !(t > 0 && t.isFinite) {
+            throw ValidationError("--collective-timeout must be a positive number of seconds")
+        }
         let comm = try makeCommunicator()
+        if let mpi = comm as? MPICommunicator { mpi.timeout = CollectiveTimeout(fixed: collectiveTimeout) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let n = threads ?? max(1, cores / max(1, comm.localSize))
         guard n >= 1 else { throw ValidationError("--threads must be at least 1") }

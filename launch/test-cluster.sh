@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Multi-host checks on 2 namespace hosts (launch/cluster-up.sh), torn down on every exit:
+#   - the doctor sees one node per host (rank → host map, node-shared memory once per host);
+#   - SECURA-M1 on 2 hosts × 1 rank (TCP between them) gives a final state bit-identical to 1 rank;
+#   - cutting one host's link (ip link set ... down) makes the watchdog end the job within 90 s with its
+#     message, and the last checkpoint resumes to the uninterrupted result.
+# Needs root (namespaces); skipped with a message otherwise.
+#
+#   launch/test-cluster.sh [path/to/secura-dist]      (default .build/release/secura-dist)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${1:-$root/.build/release/secura-dist}"
+source "$root/launch/env.sh"
+passed=0
+failed=0
+ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
+fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
+if [ "$(id -u)" -ne 0 ]; then
+  echo "cluster: skipped (needs root for network namespaces)"
+  echo "cluster: 0 passed, 0 failed"
+  exit 0
+fi
+started=$(date +%s)
+export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
+work="$(mktemp -d)"
+cleanup() { bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# One cluster per machine (the bridge and host names are fixed): clear what a killed earlier run left.
+bash "$root/launch/cluster-down.sh" >/dev/null 2>&1
+if ! out="$(SLOTS=1 bash "$root/launch/cluster-up.sh" 2 2>&1)"; then
+  fail "cluster-up.sh 2" "$out"
+  echo "cluster: $passed passed, $failed failed"
+  exit 1
+fi
+mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
+model="$(bash "$root/launch/fetch-model.sh")"
+python3 - "$work/task.jsonl" <<'PY'
+import json, sys
+rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
+with open(sys.argv[1], "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+PY
+common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 2
+        --threads 1 --cabr-init slice --method secura-m1)
+steps=8
+
+echo "cluster: 2 namespace hosts"
+out="$(timeout 300 bash "$mpi" -np 2 "$bin" doctor 2>&1)"
+if [ $? -eq 0 ] && grep -q "rank 0 -> node1 (local 0 of 1)" <<<"$out" && grep -q "rank 1 -> node2 (local 0 of 1)" <<<"$out" \
+   && grep -q "per node on 2 nodes" <<<"$out"; then ok "doctor: rank 0 on node1, rank 1 on node2, node-shared memory once per host"
+else fail "doctor on 2 hosts" "$out"; fi
+
+echo "cluster: 2 hosts × 1 rank vs 1 rank"
+out1="$("$bin" train "${common[@]}" --steps "$steps" --output "$work/one" 2>&1)" || fail "1-rank run" "$out1"
+out2="$(timeout 600 bash "$mpi" -np 2 "$bin" train "${common[@]}" --steps "$steps" --output "$work/two" 2>&1)"
+if [ $? -eq 0 ] && grep -q "2 ranks on 2 node(s)" <<<"$out2"; then
+  ok "secura-m1 trains on 2 hosts ($(grep -o 'all-reduce [0-9.]*%' <<<"$out2"))"
+  cmp="$(python3 "$root/launch/compare_bits.py" "$work/two/adapter" "$work/one/adapter" 2>&1)" \
+    && ok "2 hosts × 1 rank equal 1 rank after $steps steps ($cmp)" || fail "2 hosts differ from 1 rank" "$cmp"
+else
+  fail "secura-m1 on 2 hosts" "$out2"
+fi
+
+echo "cluster: a cut link"
+timeout 600 bash "$mpi" -np 2 "$bin" train "${common[@]}" --steps "$steps" --save-every 2 --collective-timeout 20 \
+  --output "$work/cut" >"$work/cut.log" 2>&1 &
+job=$!
+for _ in $(seq 1 3000); do [ -d "$work/cut/checkpoints/step-00000002" ] && break; kill -0 "$job" 2>/dev/null || break; sleep 0.2; done
+if [ ! -d "$work/cut/checkpoints/step-00000002" ]; then
+  fail "no checkpoint before the cut" "$(cat "$work/cut.log")"
+else
+  ip link set secura-v2 down
+  cut_at=$(date +%s)
+  wait "$job"; status=$?
+  elapsed=$(( $(date +%s) - cut_at ))
+  if [ $status -ne 0 ] && [ $elapsed -le 90 ] && grep -q "did not complete within 20 s.*ranks that did not arrive: 1 (" "$work/cut.log"; then
+    ok "cut link to node2: the watchdog ends the job ${elapsed}s after the cut, naming rank 1 (exit $status)"
+  else
+    fail "cut link: status $status after ${elapsed}s" "$(cat "$work/cut.log")"
+  fi
+  grep -h "watchdog:" "$work/cut.log" | head -n 1 | sed 's/^/        /'
+  out="$("$bin" train "${common[@]}" --steps "$steps" --resume auto --output "$work/cut" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
+    cmp="$(python3 "$root/launch/compare_states.py" "$work/cut/adapter/state.safetensors" "$work/one/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
+      && ok "the last checkpoint before the cut resumes on 1 rank to the uninterrupted result ($cmp)" || fail "resumed run differs" "$cmp"
+  else
+    fail "resume after the cut (status $status)" "$out"
+  fi
+fi
+
+echo "cluster: took $(( $(date +%s) - started )) s"
+echo "cluster: $passed passed, $failed failed"
+[ $failed -eq 0 ]
