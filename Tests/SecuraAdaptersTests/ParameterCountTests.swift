@@ -6,18 +6,7 @@ import SecuraTensor
 
 final class ParameterCountTests: XCTestCase {
     /// Llama-3-8B's shapes: width 4096, 32 heads, 8 KV heads (q_proj 4096×4096, v_proj 1024×4096).
-    func llama3_8B() throws -> DecoderConfig {
-        var raw = ModelConfig()
-        raw.model_type = "llama"
-        raw.hidden_size = 4096
-        raw.intermediate_size = 14336
-        raw.num_hidden_layers = 32
-        raw.num_attention_heads = 32
-        raw.num_key_value_heads = 8
-        raw.vocab_size = 128256
-        raw.rope_theta = 500000
-        return try DecoderConfig(raw, path: "Llama-3-8B shapes")
-    }
+    func llama3_8B() throws -> DecoderConfig { try ModelShape.llama3_8b.decoderConfig() }
 
     func perLayer(_ method: AdapterMethod, _ configure: (inout MethodSettings) -> Void = { _ in }) throws -> [Int] {
         var s = MethodSettings()

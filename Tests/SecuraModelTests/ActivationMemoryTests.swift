@@ -52,16 +52,7 @@ final class ActivationMemoryTests: XCTestCase {
     }
 
     func testRecomputeKeepsOneLayerOfValues() throws {
-        var raw = ModelConfig()
-        raw.model_type = "llama"
-        raw.hidden_size = 4096
-        raw.intermediate_size = 14336
-        raw.num_hidden_layers = 32
-        raw.num_attention_heads = 32
-        raw.num_key_value_heads = 8
-        raw.vocab_size = 128_256
-        raw.rms_norm_eps = 1e-5
-        let c = try DecoderConfig(raw, path: "llama-3-8b shape")
+        let c = try ModelShape.llama3_8b.decoderConfig()
         let stored = DecoderActivations.estimatedBytes(config: c, batch: 1, length: 256, recompute: false)
         let recomputed = DecoderActivations.estimatedBytes(config: c, batch: 1, length: 256, recompute: true)
         // Per layer at T = 256: ln1, q, attn, mid, ln2 [N, C]; k, v [N, 1024]; gate, up, act [N, F]; 2 rstd [N]; probs [H, T, T].

@@ -6,22 +6,8 @@ import SecuraModel
 @testable import SecuraTrain
 
 final class MemoryPlanTests: XCTestCase {
-    /// Llama-3-8B's config.json values.
-    func llama3_8B() throws -> DecoderConfig {
-        var raw = ModelConfig()
-        raw.model_type = "llama"
-        raw.hidden_size = 4096
-        raw.intermediate_size = 14336
-        raw.num_hidden_layers = 32
-        raw.num_attention_heads = 32
-        raw.num_key_value_heads = 8
-        raw.vocab_size = 128256
-        raw.rms_norm_eps = 1e-5
-        raw.rope_theta = 500000
-        raw.max_position_embeddings = 8192
-        raw.tie_word_embeddings = false
-        return try DecoderConfig(raw, path: "llama-3-8b/config.json")
-    }
+    /// Llama-3-8B's config.json values (the shape catalogue's).
+    func llama3_8B() throws -> DecoderConfig { try ModelShape.llama3_8b.decoderConfig() }
 
     func inputs(_ method: AdapterMethod, ranks: Int = 2, recompute: Bool = false) throws -> MemoryPlanInputs {
         var s = MethodSettings()
