@@ -222,7 +222,7 @@ TOML
     --memory-limit 0.5 --output "$work/run" 2>&1)"; status=$?
   if [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "does not fit in this node's memory" <<<"$out" \
      && grep -q "the largest part is activations" <<<"$out" && grep -q "512 MiB are available (--memory-limit)" <<<"$out" \
-     && grep -q "try --recompute" <<<"$out" && ! grep -q "dequantised" <<<"$out" && [ -f "$work/run/adapter/state.safetensors" ]; then
+     && grep -q "try --recompute" <<<"$out" && ! grep -qE "dequantised [0-9]+ MiB of weights" <<<"$out" && [ -f "$work/run/adapter/state.safetensors" ]; then
     ok "train refuses a run that cannot fit before loading (estimate, available memory, hint)"
   else fail "memory preflight (status $status)" "$out"; fi
 fi
