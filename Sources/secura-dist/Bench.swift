@@ -6,7 +6,7 @@ import SecuraTensor
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure forward+backward throughput (tokens/s) of a model or a preset shape with random weights.")
+        abstract: "Measure forward+backward throughput (tokens/s) of a model or a preset shape with random weights, the machine's limit for a training step (--limit), or the gradient all-reduce alone (--allreduce).")
 
     enum Preset: String, ExpressibleByArgument, CaseIterable {
         /// SmolLM2-135M's shape: width 576, 30 layers, 9 heads, 3 KV heads, FFN 1536, vocab 49152, tied.
@@ -57,6 +57,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "With --limit: count recomputation's extra forward.")
     var recompute = false
 
+    @Option(help: ArgumentHelp("Measure the gradient all-reduce alone instead: comma-separated buffer sizes in Double values (for example 1000,100000,3840000), each timed --iterations times after --warmup; the time of an iteration is the slowest rank's.",
+                               valueName: "values,..."))
+    var allreduce: String?
+
     @OptionGroup var runtime: RuntimeOptions
 
     static func presetConfig(_ p: Preset) throws -> DecoderConfig {
@@ -86,7 +90,12 @@ struct Bench: ParsableCommand {
         guard tokens >= 2, batch >= 1, iterations >= 1, warmup >= 0 else {
             throw ValidationError("--tokens must be ≥ 2, --batch and --iterations ≥ 1, --warmup ≥ 0")
         }
+        let allReduceSizes = try allreduce.map(Self.allReduceSizes)
         try runReportingErrors(runtime) { comm in
+            if let allReduceSizes {
+                try runAllReduce(sizes: allReduceSizes, comm: comm)
+                return
+            }
             if limit {
                 let config = try model.map { try ModelLoader.open($0).config } ?? Self.presetConfig(preset)
                 try runLimit(config: config, name: model ?? preset.rawValue, comm: comm)
