@@ -9,11 +9,15 @@ struct RunSummary: Codable {
     var method: String
     var ranks: Int
     var nodes: Int
+    /// Each rank's host name, by rank.
+    var hosts: [String]
     var threads_per_rank: Int
     var batch_size: Int
     var micro_batch: Int
     var max_length: Int
     var recompute: Bool
+    /// Values in the gradient all-reduce of a step (trainable values, plus the loss sum and token count).
+    var allreduce_values: Int
     /// Steps run by this invocation (a resumed run counts only its own).
     var steps_run: Int
     var final_step: Int
@@ -25,6 +29,9 @@ struct RunSummary: Codable {
     /// Shares of step time in the gradient all-reduce and in merges (0...1).
     var allreduce_share: Double
     var merge_share: Double
+    /// The same two as seconds per step.
+    var allreduce_seconds_per_step: Double
+    var merge_seconds_per_step: Double
     /// Adapter initialisation (CABR's SVD or slice) in seconds, and how it ran.
     var init_seconds: Double
     var init_method: String
@@ -38,6 +45,8 @@ struct RunSummary: Codable {
     var pss_peak_mib: [Double]
     /// Σ over ranks of each rank's sampled PSS peak: an upper bound of the node's peak PSS (one node).
     var pss_peak_sum_mib: Double
+    /// Per host: Σ over its ranks of their sampled PSS peaks (an upper bound of the host's peak PSS).
+    var pss_peak_by_host_mib: [String: Double]
     var wall_seconds: Double
 
     func write(to url: URL) throws {

@@ -171,16 +171,19 @@ struct TrainingRun {
         let hosts = try comm.allGather(string: comm.hostName)
         if comm.isRoot {
             let summary = RunSummary(
-                model: o.model, method: settings.method.rawValue, ranks: comm.size, nodes: Set(hosts).count,
+                model: o.model, method: settings.method.rawValue, ranks: comm.size, nodes: Set(hosts).count, hosts: hosts,
                 threads_per_rank: BLAS.threads, batch_size: o.batchSize, micro_batch: o.microBatch, max_length: o.maxLength,
-                recompute: o.recompute, steps_run: progress.steps, final_step: trainer.step, final_loss: lastLoss,
+                recompute: o.recompute, allreduce_values: adapters.parameters.count + 2, steps_run: progress.steps, final_step: trainer.step, final_loss: lastLoss,
                 seconds_in_steps: timing.steps, seconds_per_step: timing.steps / Double(max(1, progress.steps)),
                 tokens_per_second: progress.seconds > 0 ? Double(progress.tokens) / progress.seconds : 0,
                 allreduce_share: timing.steps > 0 ? timing.allReduce / timing.steps : 0,
                 merge_share: timing.steps > 0 ? timing.merge / timing.steps : 0,
+                allreduce_seconds_per_step: timing.allReduce / Double(max(1, progress.steps)),
+                merge_seconds_per_step: timing.merge / Double(max(1, progress.steps)),
                 init_seconds: initSeconds, init_method: initMethod,
                 checkpoint_seconds: checkpointSeconds, checkpoint_bytes: Self.folderBytes(finalCheckpoint),
                 peak_rss_mib: peaks, pss_end_mib: pss, pss_peak_mib: pssPeaks, pss_peak_sum_mib: pssPeaks.reduce(0, +),
+                pss_peak_by_host_mib: Dictionary(zip(hosts, pssPeaks), uniquingKeysWith: +),
                 wall_seconds: Date().timeIntervalSince(started))
             try summary.write(to: out.appendingPathComponent("summary.json"))
         }
