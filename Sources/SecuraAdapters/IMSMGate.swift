@@ -1,4 +1,4 @@
-// IMSM, the siamese gate (DESIGN.md §1): the frozen model's and the tuned model's final-norm hidden
+// IMSM, the siamese gate (docs/DESIGN.md §1.10): the frozen model's and the tuned model's final-norm hidden
 // states h, h' [B·T, C] are blended per position by a learned gate,
 //   x_t = [q̄; h_t; h'_t; q̄'],   g_t = σ(W_B·W_A·dropout(x_t)),   ĥ_t = g_t ⊙ h_t + (1 − g_t) ⊙ h'_t,
 // where q̄, q̄' are the means of h, h' over the sequence's prompt positions 0..<P. The caller computes

@@ -1,4 +1,4 @@
-// IMSM in the decoder (DESIGN.md §1): the HiddenMixer that runs the frozen model (no adapters, the
+// IMSM in the decoder (docs/DESIGN.md §1.10): the HiddenMixer that runs the frozen model (no adapters, the
 // original weights) over the tuned model's tokens and blends the two final hidden states with the IMSM
 // gate. The frozen branch runs forward only, through activations whose layers share one set of buffers,
 // and stops at its final norm; the head is applied once, by the tuned model, to ĥ.

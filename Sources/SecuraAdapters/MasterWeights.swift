@@ -1,7 +1,7 @@
 // The fp32 master copies of the weights that merges change (SECURA-M1's merge targets). They live in
-// ONE node-shared allocation (DESIGN §2): every rank of a node reads the same memory, each rank writes
-// only its row shard during a merge, and a node barrier makes the writes visible. With one rank per
-// node the allocation is ordinary private memory.
+// ONE node-shared allocation (docs/DESIGN.md §2.5): every rank of a node reads the same memory, each
+// rank writes only its row shard during a merge, and a node barrier makes the writes visible. With one
+// rank per node the allocation is ordinary private memory.
 import SecuraDistributed
 import SecuraModel
 import SecuraTensor

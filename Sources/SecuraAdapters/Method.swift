@@ -3,7 +3,7 @@
 import SecuraModel
 import SecuraTensor
 
-/// A fine-tuning method (DESIGN.md §1).
+/// A fine-tuning method (docs/DESIGN.md §1).
 public enum AdapterMethod: String, CaseIterable, Sendable, Codable {
     case lora, dora
     case curLoRA = "cur-lora"
@@ -32,7 +32,7 @@ public enum MergePrecision: String, CaseIterable, Sendable, Codable {
     case fp32, bf16
 }
 
-/// IMSM (DESIGN.md §1) around an adapter method: the gate's variant and hyper-parameters, with the
+/// IMSM (docs/DESIGN.md §1.10) around an adapter method: the gate's variant and hyper-parameters, with the
 /// paper's defaults.
 public struct IMSMSettings: Sendable, Equatable, Codable {
     public var mode: IMSMMode = .full
@@ -147,7 +147,8 @@ public enum MethodPlanner {
                     inner = min(settings.cabrM, d)
                     CABRDelta.register(site, rank: rank, innerRank: inner, in: &layout)
                 case .full:
-                    // Full fine-tuning trains every linear weight (DESIGN.md §1); biases and norms stay frozen.
+                    // Full fine-tuning trains every linear weight (docs/DESIGN.md §1.9); biases and norms
+                    // stay frozen.
                     layout.append(site.weightName, shape: [h, d])
                 }
                 plans.append(SitePlan(site: site, inFeatures: d, outFeatures: h, rank: rank, innerRank: inner,

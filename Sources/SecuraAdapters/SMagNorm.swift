@@ -1,4 +1,4 @@
-// S-MagNorm (SECURA, eq. 5–9 / Algorithm 1) as DESIGN.md §1 resolves it: the merge damps the CHANGE
+// S-MagNorm (SECURA, eq. 5–9 / Algorithm 1) as docs/DESIGN.md §1.7 resolves it: the merge damps the CHANGE
 //   ΔW = C·A·B·R,  M_mag = |(W + ΔW) ⊘ (W + ε)|,  mx = max(M_mag) over the whole matrix,
 //   M_res = 2 − σ((M_mag / (mx + ε) − 0.5)·Scale),  W ← W + ΔW ⊘ M_res.
 // Written for row shards: each shard computes its ΔW rows and local maximum, the maxima of all shards
@@ -8,7 +8,7 @@ import SecuraTensor
 
 /// How merged changes are damped.
 public enum SMagNormMode: String, CaseIterable, Sendable, Codable {
-    /// Damp the change at every merge (the default; DESIGN.md §1).
+    /// Damp the change at every merge (the default; docs/DESIGN.md §1.7).
     case merge
     /// The authors' released code: normalise layer outputs instead (no damping at merges).
     case output

@@ -1,8 +1,8 @@
 // Node-shared fp32 memory: one buffer per node that every rank of the node reads and writes directly
-// (DESIGN §2: weights that change during training, such as the SECURA-M1 merge targets, live once per
-// node). A `Communicator` hands these out from `allocateNodeShared(count:)`; this file holds the
-// buffer object every implementation returns, the private-memory backing used when a node has one rank,
-// and the row sharding that splits work on the buffer among the node's ranks.
+// (docs/DESIGN.md §2.5: weights that change during training, such as the SECURA-M1 merge targets, live
+// once per node). A `Communicator` hands these out from `allocateNodeShared(count:)`; this file holds
+// the buffer object every implementation returns, the private-memory backing used when a node has one
+// rank, and the row sharding that splits work on the buffer among the node's ranks.
 //
 // The rules a caller must follow (they are what MPI needs; the in-process world enforces them by
 // throwing, MPI would hang or crash):

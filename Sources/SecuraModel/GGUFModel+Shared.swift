@@ -1,4 +1,4 @@
-// Dequantising a GGUF model once per node instead of once per rank (DESIGN §2: dequantised GGUF
+// Dequantising a GGUF model once per node instead of once per rank (docs/DESIGN.md §2.5: dequantised GGUF
 // weights live in node-shared memory). The caller supplies the node-shared allocation and the node
 // barrier (SecuraModel does not know about communicators); the ranks of a node split the tensors
 // between them, each dequantising its share straight into the shared block.

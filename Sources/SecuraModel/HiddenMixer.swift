@@ -1,7 +1,8 @@
-// The hook between the decoder's final RMSNorm and its output head. IMSM (DESIGN.md §1) implements it:
-// it runs a frozen copy of the model over the same tokens and blends the two final hidden states, and
-// the head then reads the blend ĥ instead of the tuned model's h'. The decoder calls the mixer in its
-// forward pass, its backward pass and its KV-cache path (Generator); a model without a mixer is unchanged.
+// The hook between the decoder's final RMSNorm and its output head. IMSM (docs/DESIGN.md §1.10)
+// implements it: it runs a frozen copy of the model over the same tokens and blends the two final hidden
+// states, and the head then reads the blend ĥ instead of the tuned model's h'. The decoder calls the
+// mixer in its forward pass, its backward pass and its KV-cache path (Generator); a model without a
+// mixer is unchanged.
 
 /// Replaces the tuned final hidden states h' [N, C] by a mix ĥ [N, C] before the output head.
 ///

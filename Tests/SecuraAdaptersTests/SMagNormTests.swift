@@ -1,6 +1,6 @@
-// S-MagNorm against a direct implementation of DESIGN.md §1's formulas (written here from the formulas,
-// in Double), on random matrices with exact zeros in W, whole and split into row shards whose maxima
-// are combined as the distributed merge combines them.
+// S-MagNorm against a direct implementation of docs/DESIGN.md §1.7's formulas (written here from the
+// formulas, in Double), on random matrices with exact zeros in W, whole and split into row shards whose
+// maxima are combined as the distributed merge combines them.
 import XCTest
 import TestSupport
 @testable import SecuraAdapters

@@ -8,8 +8,9 @@ Run from the repository root:
 Needs only torch, no network. CI never runs it; it only reads the committed JSON. Fixed seed, one CPU
 thread, deterministic algorithms: a rerun writes a byte-identical file (the sha256 prefix is printed).
 
-The gate is written here from the equations of DESIGN.md §1, not from the Swift code. For B sequences of
-T positions, h and h' [B, T, C] (frozen and tuned final-norm hidden states) and prompt lengths P_b:
+The gate is written here from the equations of docs/DESIGN.md §1.10, not from the Swift code. For B
+sequences of T positions, h and h' [B, T, C] (frozen and tuned final-norm hidden states) and prompt
+lengths P_b:
     q̄_b  = mean of h[b, 0:P_b],   q̄'_b = mean of h'[b, 0:P_b]
     full:      x_t = [q̄_b; h_t; h'_t; q̄'_b]  (4C),  g_t = sigmoid(W_B @ W_A @ x_t),  W_A [R, 4C], W_B [C, R]
     no-query:  x_t = [h_t; h'_t]              (2C),  same, W_A [R, 2C]
