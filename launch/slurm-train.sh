@@ -26,6 +26,8 @@ threads="${SLURM_CPUS_PER_TASK:-1}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 echo "secura-dist on ${SLURM_JOB_NUM_NODES:-1} node(s), ${SLURM_NTASKS:-1} rank(s), $threads thread(s) per rank"
 # Resume automatically when the job is requeued: --resume auto picks the newest checkpoint in OUTPUT.
-exec mpirun --map-by "ppr:${SLURM_NTASKS_PER_NODE:-1}:node:PE=$threads" --bind-to core \
+# mpirun_guard.py ends mpirun (exit 75, requeue) if it still waits for a frozen node's daemon 30 s after the
+# watchdog aborted the job.
+exec python3 "$root/launch/mpirun_guard.py" --grace 30 -- mpirun --map-by "ppr:${SLURM_NTASKS_PER_NODE:-1}:node:PE=$threads" --bind-to core \
   "$root/.build/release/secura-dist" train --model "$model" --data "$data" --output "$output" \
   --method secura-m1 --threads "$threads" --save-every 50 --resume auto --check-every 10 "$@"
