@@ -3,7 +3,9 @@
 #   - the doctor sees one node per host (rank → host map, node-shared memory once per host);
 #   - SECURA-M1 on 2 hosts × 1 rank (TCP between them) gives a final state bit-identical to 1 rank;
 #   - cutting one host's link (ip link set ... down) makes the watchdog end the job within 90 s with its
-#     message, and the last checkpoint resumes to the uninterrupted result.
+#     message, and the last checkpoint resumes to the uninterrupted result;
+#   - freezing every process of one host (SIGSTOP on its daemon and rank) ends the job within 90 s, with the
+#     watchdog's message and launch/mpirun_guard.py ending the mpirun that waits for the frozen daemon.
 # Needs root (namespaces); skipped with a message otherwise.
 #
 #   launch/test-cluster.sh [path/to/secura-dist]      (default .build/release/secura-dist)
@@ -87,6 +89,38 @@ else
       && ok "the last checkpoint before the cut resumes on 1 rank to the uninterrupted result ($cmp)" || fail "resumed run differs" "$cmp"
   else
     fail "resume after the cut (status $status)" "$out"
+  fi
+fi
+
+echo "cluster: a frozen host"
+# Every process of node2 (its Open MPI daemon and its rank) stopped: the watchdog on node1 aborts the job,
+# but mpirun would wait forever for the frozen daemon; launch/mpirun_guard.py ends it and exits 75.
+ip link set secura-v2 up
+timeout 300 python3 "$root/launch/mpirun_guard.py" --grace 10 -- bash "$mpi" -np 2 "$bin" train "${common[@]}" \
+  --steps "$steps" --save-every 2 --collective-timeout 10 --output "$work/frozen" >"$work/frozen.log" 2>&1 &
+job=$!
+for _ in $(seq 1 3000); do [ -d "$work/frozen/checkpoints/step-00000002" ] && break; kill -0 "$job" 2>/dev/null || break; sleep 0.2; done
+if [ ! -d "$work/frozen/checkpoints/step-00000002" ]; then
+  fail "no checkpoint before freezing node2" "$(cat "$work/frozen.log")"
+else
+  frozen="$(ip netns pids node2)"
+  kill -STOP $frozen
+  frozen_at=$(date +%s)
+  wait "$job"; status=$?
+  elapsed=$(( $(date +%s) - frozen_at ))
+  kill -CONT $frozen 2>/dev/null; kill -9 $frozen 2>/dev/null
+  if [ $status -eq 75 ] && [ $elapsed -le 90 ] && grep -q "did not complete within 10 s.*ranks that did not arrive: 1 (" "$work/frozen.log" \
+     && grep -q "mpirun_guard: the watchdog aborted the job" "$work/frozen.log"; then
+    ok "frozen node2: watchdog message, then mpirun_guard ends mpirun ${elapsed}s after the freeze (exit 75)"
+  else
+    fail "frozen host: status $status after ${elapsed}s" "$(cat "$work/frozen.log")"
+  fi
+  out="$("$bin" train "${common[@]}" --steps "$steps" --resume auto --output "$work/frozen" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
+    cmp="$(python3 "$root/launch/compare_states.py" "$work/frozen/adapter/state.safetensors" "$work/one/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
+      && ok "the last checkpoint before the freeze resumes on 1 rank to the uninterrupted result ($cmp)" || fail "resumed run differs" "$cmp"
+  else
+    fail "resume after the freeze (status $status)" "$out"
   fi
 fi
 
