@@ -13,6 +13,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/release/secura-dist}"
 source "$root/launch/env.sh"
+source "$root/launch/test-lib.sh"
 passed=0
 failed=0
 ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
@@ -83,13 +84,7 @@ else
     fail "cut link: status $status after ${elapsed}s" "$(cat "$work/cut.log")"
   fi
   grep -h "watchdog:" "$work/cut.log" | head -n 1 | sed 's/^/        /'
-  out="$("$bin" train "${common[@]}" --steps "$steps" --resume auto --output "$work/cut" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/cut/adapter/state.safetensors" "$work/one/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "the last checkpoint before the cut resumes on 1 rank to the uninterrupted result ($cmp)" || fail "resumed run differs" "$cmp"
-  else
-    fail "resume after the cut (status $status)" "$out"
-  fi
+  resume_and_compare "before the cut" "$work/cut" "$work/one" "${common[@]}" --steps "$steps"
 fi
 
 echo "cluster: a frozen host"
@@ -115,13 +110,7 @@ else
   else
     fail "frozen host: status $status after ${elapsed}s" "$(cat "$work/frozen.log")"
   fi
-  out="$("$bin" train "${common[@]}" --steps "$steps" --resume auto --output "$work/frozen" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/frozen/adapter/state.safetensors" "$work/one/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "the last checkpoint before the freeze resumes on 1 rank to the uninterrupted result ($cmp)" || fail "resumed run differs" "$cmp"
-  else
-    fail "resume after the freeze (status $status)" "$out"
-  fi
+  resume_and_compare "before the freeze" "$work/frozen" "$work/one" "${common[@]}" --steps "$steps"
 fi
 
 echo "cluster: took $(( $(date +%s) - started )) s"
