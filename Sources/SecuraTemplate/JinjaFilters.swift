@@ -26,6 +26,10 @@ extension Renderer {
             if case let .int(n)? = arg(0, "indent") { indent = n }
             let sortKeys = arg(3, "sort_keys")?.isTruthy ?? false
             if arg(2, "separators") != nil { throw EvalFailure.unsupported("tojson(separators=...)", line: line) }
+            if arg(1, "ensure_ascii")?.isTruthy == true { throw EvalFailure.unsupported("tojson(ensure_ascii=true)", line: line) }
+            if let other = kwargs.first(where: { !["indent", "ensure_ascii", "separators", "sort_keys"].contains($0.0) }) {
+                throw EvalFailure.unsupported("tojson(\(other.0)=...)", line: line)
+            }
             return .string(try JinjaJSON.dumps(v, indent: indent, sortKeys: sortKeys, line: line))
         case "upper": return .string(v.text.uppercased())
         case "lower": return .string(v.text.lowercased())

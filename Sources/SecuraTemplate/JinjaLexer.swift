@@ -101,10 +101,10 @@ struct JinjaLexer {
                 let isBlock = kind == "%"
                 tokens.append(Token(kind: isBlock ? .blockBegin : .variableBegin, line: line))
                 let closer = isBlock ? "%}" : "}}"
-                let strip = try lexTag(until: closer)
-                stripAfter = strip
+                let sign = try lexTag(until: closer)
+                stripAfter = sign == "-"
                 tokens.append(Token(kind: isBlock ? .blockEnd : .variableEnd, line: line))
-                trimNewline = isBlock
+                trimNewline = isBlock && sign != "+"   // `+%}` keeps the newline (Jinja 3)
             }
             let afterTag = pos
             if stripAfter {
@@ -123,14 +123,14 @@ struct JinjaLexer {
         return nil
     }
 
-    /// Lexes expression tokens up to the closer; returns whether the closer had a `-` (strip after).
-    private mutating func lexTag(until closer: String) throws -> Bool {
+    /// Lexes expression tokens up to the closer; returns the closer's `-` (strip after) or `+` sign.
+    private mutating func lexTag(until closer: String) throws -> Character? {
         while true {
             while pos < s.count, isPythonSpace(s[pos]) { if s[pos] == "\n" { line += 1 }; pos += 1 }
             guard pos < s.count else { throw syntax("missing '\(closer)'") }
-            if at(pos, "-" + closer) { pos += 3; return true }
-            if at(pos, "+" + closer) { pos += 3; return false }
-            if at(pos, closer) { pos += 2; return false }
+            if at(pos, "-" + closer) { pos += 3; return "-" }
+            if at(pos, "+" + closer) { pos += 3; return "+" }
+            if at(pos, closer) { pos += 2; return nil }
             let c = s[pos]
             if c == "_" || c.properties.isAlphabetic {
                 var j = pos

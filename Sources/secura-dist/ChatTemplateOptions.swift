@@ -1,6 +1,6 @@
-// --chat-template and --template-date, shared by every command that renders prompts (train, eval,
-// generate, score, and the experiments through train/eval): the template to use instead of the
-// model's, and the date that templates printing "today" (Llama 3.2's strftime_now) should print.
+// --chat-template and --template-date, shared by the commands that render prompts (train, eval,
+// generate, score; `experiment forgetting` uses the model's template): the template to use instead of
+// the model's, and the date that templates printing "today" (Llama 3.2's strftime_now) should print.
 import ArgumentParser
 import Foundation
 import SecuraData

@@ -25,6 +25,7 @@ final class JinjaSemanticsTests: XCTestCase {
         XCTAssertEqual(try render("a  {%- if true -%}  \n b {{- ' c ' -}}  d{% endif %}"), "ab c d")
         XCTAssertEqual(try render("{{ 'a' }}\n{{ 'b' }}\n"), "a\nb")
         XCTAssertEqual(try render("x\n    {%+ if true %}y{% endif %}"), "x\n    y")
+        XCTAssertEqual(try render("{% if true +%}\ny{% endif %}"), "\ny")
     }
 
     func testLoopsAndExpressions() throws {
