@@ -168,9 +168,9 @@ JINJA
   want="$("$bin" tokenize "$smol" --text $'<|im_start|>[user] Hi\n[assistant] 14 Mar 2025:' 2>&1 | sed 's/{"ids":\(.*\)}/\1/')"
   out="$("$bin" generate "$smol" --chat --chat-template "$work/plain.jinja" --template-date 2025-03-14 --prompt " Hi " --max-tokens 1 --json 2>&1)"
   grep -qF "\"prompt_tokens\":$want" <<<"$out" && ok "generate --chat-template --template-date" || fail "generate --chat-template" "$out (want $want)"
-  printf 'line one\n{%% macro greet() %%}hi{%% endmacro %%}' >"$work/macro.jinja"
-  expect_error "--chat-template with a macro" "macro.jinja, line 2: the chat template uses the statement '{% macro %}'" \
-    "$bin" score "$smol" --text "Hi" --chat --chat-template "$work/macro.jinja"
+  printf 'line one\n{%% filter upper %%}hi{%% endfilter %%}' >"$work/filter.jinja"
+  expect_error "--chat-template with a filter block" "filter.jinja, line 2: the chat template uses the statement '{% filter %}'" \
+    "$bin" score "$smol" --text "Hi" --chat --chat-template "$work/filter.jinja"
   python3 - "$work/task.jsonl" <<'PY'
 import json, sys
 rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 5) for m in range(1, 4)]

@@ -1,4 +1,4 @@
-// The parsed form of a template: statements (text, output, if, for, set, break/continue) and
+// The parsed form of a template: statements (text, output, if, for, set, break/continue, macro) and
 // expressions, each expression carrying the template line it came from for error messages.
 
 struct Expr {
@@ -39,4 +39,10 @@ indirect enum Node {
     case set(SetTarget, Expr, line: Int)
     case breakLoop(line: Int)
     case continueLoop(line: Int)
+    /// `{% macro name(a, b=default) %}body{% endmacro %}`.
+    case macro(name: String, parameters: [(String, Expr?)], body: [Node], line: Int)
+    /// `{% set name %}body{% endset %}`: the rendered body as a string.
+    case captureSet(name: String, body: [Node])
+    /// A block rendered in place (transformers' `{% generation %}` marks assistant text; rendering is unchanged).
+    case group([Node])
 }

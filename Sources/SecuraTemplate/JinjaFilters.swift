@@ -94,12 +94,14 @@ extension Renderer {
                 rest.removeFirst()
             }
             let keep = name.hasPrefix("select")
+            guard v.isTruthy else { return .list([]) }   // Jinja skips an empty or None sequence
             return .list(try iterate(v, line: line).filter { item in
                 let subject = try attribute.map { try self.attribute(item, $0, line: line) } ?? item
                 guard case let .string(testName)? = rest.first else { return subject.isTruthy == keep }
                 return try test(testName, subject, Array(rest.dropFirst()), line: line) == keep
             })
         case "map":
+            guard v.isTruthy else { return .list([]) }
             if case let .string(a)? = kwargs.first(where: { $0.0 == "attribute" })?.1 {
                 return .list(try iterate(v, line: line).map { try self.attribute($0, a, line: line) })
             }

@@ -18,6 +18,7 @@ extension Renderer {
         switch f {
         case let .method(receiver, name): return try method(receiver, name, args, kwargs, line: line)
         case let .function(name): return try global(name, args, kwargs, line: line)
+        case let .macro(m): return try call(m, args, kwargs, line: line)
         case .undefined: throw EvalFailure.runtime("\(undefinedError(f, line: line)); it cannot be called", line: line)
         default: throw EvalFailure.runtime("'\(f.typeName)' object is not callable", line: line)
         }

@@ -2,8 +2,9 @@
 // lowest first: `x if c else y`; `or`; `and`; `not`; comparisons and `in`/`not in`; `+ -`; `~`;
 // `* / // %`; `**`; unary `-`; then primaries with postfix `.attr`, `[item]`, `[a:b:c]`, `(call)`,
 // and filters `| f(...)` and tests `is [not] t ...`, which bind tighter than any binary operator
-// (`'a' + x | trim` is `'a' + (x | trim)`). Statements other than if/elif/else, for/else, set,
-// break and continue (macro, block, include, call, filter, raw, generation, ...) are refused by name.
+// (`'a' + x | trim` is `'a' + (x | trim)`). Statements other than if/elif/else, for/else, set (also
+// the block form), macro, break, continue and transformers' generation (block, include, import,
+// call, filter, raw, with, ...) are refused by name.
 
 struct JinjaParser {
     let tokens: [Token]
@@ -133,11 +134,39 @@ struct JinjaParser {
                 throw JinjaError.unsupported(template: name, line: tagLine, construct: "'set' with several targets")
             }
             guard accept(.op("=")) else {
-                throw JinjaError.unsupported(template: name, line: tagLine, construct: "a block 'set' ({% set x %}...{% endset %})")
+                guard case .name = target, peek == .blockEnd else {
+                    throw JinjaError.unsupported(template: name, line: tagLine, construct: "a block 'set' with a filter or attribute target")
+                }
+                i += 1
+                let (body, end) = try statements(until: ["endset"])
+                guard end != nil else { throw syntax("missing '{% endset %}' for the set on line \(tagLine)") }
+                try expect(.blockEnd, "'%}'")
+                return .captureSet(name: first, body: body)
             }
             let value = try expression()
             try expect(.blockEnd, "'%}'")
             return .set(target, value, line: tagLine)
+        case "macro":
+            let macroName = try identifier()
+            try expect(.op("("), "'(' after the macro name")
+            var parameters: [(String, Expr?)] = []
+            while !accept(.op(")")) {
+                let parameter = try identifier()
+                parameters.append((parameter, accept(.op("=")) ? try expression() : nil))
+                if !accept(.op(",")) { try expect(.op(")"), "')'"); break }
+            }
+            try expect(.blockEnd, "'%}'")
+            let (body, end) = try statements(until: ["endmacro"])
+            guard end != nil else { throw syntax("missing '{% endmacro %}' for the macro on line \(tagLine)") }
+            if case .name? = peek { i += 1 }   // `{% endmacro name %}`
+            try expect(.blockEnd, "'%}'")
+            return .macro(name: macroName, parameters: parameters, body: body, line: tagLine)
+        case "generation":
+            try expect(.blockEnd, "'%}'")
+            let (body, end) = try statements(until: ["endgeneration"])
+            guard end != nil else { throw syntax("missing '{% endgeneration %}' for the generation on line \(tagLine)") }
+            try expect(.blockEnd, "'%}'")
+            return .group(body)
         case "break", "continue":
             try expect(.blockEnd, "'%}'")
             return keyword == "break" ? .breakLoop(line: tagLine) : .continueLoop(line: tagLine)

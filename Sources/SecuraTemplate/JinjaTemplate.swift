@@ -109,6 +109,12 @@ final class Renderer {
             }
         case .breakLoop: return .breakLoop
         case .continueLoop: return .continueLoop
+        case let .macro(name, parameters, body, _):
+            scope.vars[name] = .macro(JinjaMacro(name: name, parameters: parameters, body: body, scope: scope))
+        case let .captureSet(name, body):
+            scope.vars[name] = .string(try capture { try run(body, scope) })
+        case let .group(body):
+            return try run(body, scope)
         }
         return .normal
     }
@@ -146,6 +152,37 @@ final class Renderer {
         }
         if n == 0 { return try run(otherwise, Scope(parent: scope)) }
         return .normal
+    }
+
+    /// What `body` writes, without writing it.
+    func capture(_ body: () throws -> Flow) throws -> String {
+        let saved = out
+        out = ""
+        defer { out = saved }
+        _ = try body()
+        return out
+    }
+
+    /// Calls a macro: parameters bound positionally, then by keyword, then from defaults (evaluated in
+    /// the call's scope); others are Undefined, as in Jinja.
+    func call(_ m: JinjaMacro, _ args: [JinjaValue], _ kwargs: [(String, JinjaValue)], line: Int) throws -> JinjaValue {
+        guard args.count <= m.parameters.count else {
+            throw EvalFailure.unsupported("a macro called with more arguments than it declares (varargs)", line: line)
+        }
+        let scope = Scope(parent: m.scope)
+        for (index, (name, fallback)) in m.parameters.enumerated() {
+            if index < args.count {
+                scope.vars[name] = args[index]
+            } else if let given = kwargs.first(where: { $0.0 == name }) {
+                scope.vars[name] = given.1
+            } else {
+                scope.vars[name] = try fallback.map { try eval($0, scope) } ?? .undefined("macro parameter '\(name)'")
+            }
+        }
+        if let extra = kwargs.first(where: { k in !m.parameters.contains { $0.0 == k.0 } }) {
+            throw EvalFailure.runtime("macro '\(m.name)' takes no keyword argument '\(extra.0)'", line: line)
+        }
+        return .string(try capture { try run(m.body, scope) })
     }
 
     /// What `for` iterates: list items, dict keys, string characters; Undefined is empty.

@@ -29,6 +29,20 @@ public final class JinjaNamespace {
     init(_ attributes: JinjaDict) { self.attributes = attributes }
 }
 
+/// A macro defined by the template: its parameters, body and the scope it was defined in.
+public final class JinjaMacro {
+    let name: String
+    let parameters: [(String, Expr?)]
+    let body: [Node]
+    let scope: Scope
+    init(name: String, parameters: [(String, Expr?)], body: [Node], scope: Scope) {
+        self.name = name
+        self.parameters = parameters
+        self.body = body
+        self.scope = scope
+    }
+}
+
 /// A value in a template: what Python would hold.
 public enum JinjaValue: Equatable {
     /// A name or attribute that does not exist (Jinja's default `Undefined`): prints as "", is falsy,
@@ -46,6 +60,8 @@ public enum JinjaValue: Equatable {
     case function(String)
     /// A method bound to its receiver (`message.content.strip`), called by a following `(...)`.
     indirect case method(JinjaValue, String)
+    /// A `{% macro %}`; calling it renders its body to a string.
+    case macro(JinjaMacro)
 
     public static func == (a: JinjaValue, b: JinjaValue) -> Bool {
         switch (a, b) {
@@ -57,6 +73,7 @@ public enum JinjaValue: Equatable {
         case let (.namespace(x), .namespace(y)): return x === y
         case let (.function(x), .function(y)): return x == y
         case let (.method(r1, n1), .method(r2, n2)): return r1 == r2 && n1 == n2
+        case let (.macro(x), .macro(y)): return x === y
         default:
             if let x = a.number, let y = b.number { return x == y }
             return false
@@ -83,7 +100,7 @@ public enum JinjaValue: Equatable {
         case let .string(v): return !v.isEmpty
         case let .list(v): return !v.isEmpty
         case let .dict(v): return !v.keys.isEmpty
-        case .namespace, .function, .method: return true
+        case .namespace, .function, .method, .macro: return true
         }
     }
 
@@ -112,6 +129,7 @@ public enum JinjaValue: Equatable {
         case .namespace: return "<Namespace>"
         case let .function(name): return "<function \(name)>"
         case let .method(_, name): return "<method \(name)>"
+        case let .macro(m): return "<Macro '\(m.name)'>"
         }
     }
 
@@ -153,6 +171,7 @@ public enum JinjaValue: Equatable {
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .function, .method: return "function"
+        case .macro: return "Macro"
         }
     }
 }

@@ -55,6 +55,12 @@ final class JinjaSemanticsTests: XCTestCase {
         XCTAssertEqual(try render("{{ ['a','b','code']|reject('equalto', 'code')|join(', ') }}|{{ x|default('d') }}"), "a, b|d")
     }
 
+    func testMacrosBlockSetAndGeneration() throws {
+        XCTAssertEqual(try render("{% macro tag(name, body='x') %}<{{ name }}>{{ body }}{% endmacro %}{{ tag('a') }}{{ tag('b', body='y') }}{{ tag('c', 'z') }}"),
+                       "<a>x<b>y<c>z")
+        XCTAssertEqual(try render("{% set s %}\n  {{ 1 + 1 }}!\n{% endset %}[{{ s|trim }}]{% generation %}g{% endgeneration %}"), "[2!]g")
+    }
+
     func testStrftimeNowIsPinned() throws {
         let date = ISO8601DateFormatter().date(from: "2025-03-04T10:00:00Z")!
         let t = try JinjaTemplate("{{ strftime_now('%d %b %Y') }} {{ strftime_now('%B %-d') if false else strftime_now('%A') }}", name: "t")
@@ -67,7 +73,7 @@ final class JinjaSemanticsTests: XCTestCase {
                 XCTAssertEqual($0 as? JinjaError, expected, file: file, line: line)
             }
         }
-        assertError("a\n{% macro m() %}{% endmacro %}", .unsupported(template: "t.jinja", line: 2, construct: "the statement '{% macro %}'"))
+        assertError("a\n{% call m() %}{% endcall %}", .unsupported(template: "t.jinja", line: 2, construct: "the statement '{% call %}'"))
         assertError("\n\n{{ x|wordwrap }}", .unsupported(template: "t.jinja", line: 3, construct: "the filter 'wordwrap'"))
         assertError("{{ 'a'.format(1) }}", .unsupported(template: "t.jinja", line: 1, construct: "the string method 'format'"))
         assertError("{{ x is escaped }}", .unsupported(template: "t.jinja", line: 1, construct: "the test 'is escaped'"))
