@@ -52,10 +52,14 @@ extension Renderer {
             }
         }
         if let x = asInt(a), let y = asInt(b), op != "/" {
+            func checked(_ r: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
+                guard !r.overflow else { throw EvalFailure.unsupported("integers beyond 64 bits", line: line) }
+                return .int(r.partialValue)
+            }
             switch op {
-            case "+": return .int(x + y)
-            case "-": return .int(x - y)
-            case "*": return .int(x * y)
+            case "+": return try checked(x.addingReportingOverflow(y))
+            case "-": return try checked(x.subtractingReportingOverflow(y))
+            case "*": return try checked(x.multipliedReportingOverflow(by: y))
             case "//", "%":
                 guard y != 0 else { throw EvalFailure.runtime("integer division or modulo by zero", line: line) }
                 var q = x / y
@@ -63,7 +67,14 @@ extension Renderer {
                 return .int(op == "//" ? q : x - q * y)
             case "**":
                 guard y >= 0 else { return .double(pow(Double(x), Double(y))) }
-                return .int(Int(pow(Double(x), Double(y))))
+                if abs(x) <= 1 { return .int(x == -1 && y % 2 == 1 ? -1 : (x == 0 && y > 0 ? 0 : 1)) }
+                var r = JinjaValue.int(1)
+                for _ in 0..<min(y, 64) {
+                    guard case let .int(v) = r else { break }
+                    r = try checked(v.multipliedReportingOverflow(by: x))
+                }
+                guard y <= 64 else { throw EvalFailure.unsupported("integers beyond 64 bits", line: line) }
+                return r
             default: throw fail()
             }
         }

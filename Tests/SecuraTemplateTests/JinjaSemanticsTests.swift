@@ -34,8 +34,8 @@ final class JinjaSemanticsTests: XCTestCase {
                                   ["messages": messages]), "0a3F,1b3,2c3L,")
         XCTAssertEqual(try render("{% for m in messages[1:] %}{{ m['role'] }}{% endfor %}|{% for m in messages[::-1] %}{{ m.role }}{% endfor %}",
                                   ["messages": messages]), "bc|cba")
-        XCTAssertEqual(try render("{{ messages|length - 1 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ 7 / 2 }} {{ 2 ** 3 }} {{ 'a' ~ 1 ~ none }}",
-                                  ["messages": messages]), "2 3 -4 1 3.5 8 a1None")
+        XCTAssertEqual(try render("{{ messages|length - 1 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ 7 / 2 }} {{ 2 ** 3 }}{{ (-1) ** 3 }}{{ 0 ** 0 }} {{ 'a' ~ 1 ~ none }}",
+                                  ["messages": messages]), "2 3 -4 1 3.5 8-11 a1None")
         XCTAssertEqual(try render("{{ 'y' if 'b' in 'abc' and not 'z' in 'abc' else 'n' }} {{ [1, 'a', none, true] }} {{ {'k': 'v'} }}"),
                        "y [1, 'a', None, True] {'k': 'v'}")
         XCTAssertEqual(try render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for x in [] %}{% else %}empty{% endfor %}",
@@ -80,6 +80,7 @@ final class JinjaSemanticsTests: XCTestCase {
         assertError("\n{{ raise_exception('no system role') }}", .raised(template: "t.jinja", line: 2, message: "no system role"))
         assertError("{{ x.y }}", .runtime(template: "t.jinja", line: 1, message: "'x' is undefined"))
         assertError("{{ 'a' + 1 }}", .runtime(template: "t.jinja", line: 1, message: "unsupported operand types for +: 'str' and 'int'"))
+        assertError("{{ 9223372036854775807 + 1 }}", .unsupported(template: "t.jinja", line: 1, construct: "integers beyond 64 bits"))
         assertError("{% if x %}", .syntax(template: "t.jinja", line: 1, message: "missing '{% endif %}' for the if on line 1"))
     }
 }

