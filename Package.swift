@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "SecuraTensor", dependencies: ["CBLAS"]),
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
-        .target(name: "SecuraTokenizer", dependencies: []),
+        .target(name: "SecuraTemplate", dependencies: []),
+        .target(name: "SecuraTokenizer", dependencies: ["SecuraTemplate"]),
         .target(name: "SecuraData", dependencies: ["SecuraModel", "SecuraTokenizer", "SecuraIO", "SecuraTensor"]),
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
         .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed"]),
@@ -33,7 +34,7 @@ let package = Package(
         .target(name: "SecuraEval", dependencies: ["SecuraMetrics", "SecuraData", "SecuraModel", "SecuraTokenizer", "SecuraDistributed"]),
         .executableTarget(name: "secura-dist", dependencies: [
             "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
-            "SecuraTokenizer", "SecuraData", "SecuraMetrics", "SecuraEval",
+            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -41,7 +42,8 @@ let package = Package(
         .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),
         .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
-        .testTarget(name: "SecuraTokenizerTests", dependencies: ["SecuraTokenizer"]),
+        .testTarget(name: "SecuraTemplateTests", dependencies: ["SecuraTemplate"]),
+        .testTarget(name: "SecuraTokenizerTests", dependencies: ["SecuraTokenizer", "SecuraTemplate"]),
         .testTarget(name: "SecuraDataTests", dependencies: ["SecuraData", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),

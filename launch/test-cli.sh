@@ -159,6 +159,18 @@ else
   [ "$out" = '{"ids":[19556,905]}' ] && ok "tokenize" || fail "tokenize" "$out"
   out="$("$bin" generate "$smol" --chat --prompt "What is the capital of France?" --max-tokens 12 --json 2>&1)"
   grep -q '"text":"The capital of France is Paris."' <<<"$out" && ok "generate --chat (greedy)" || fail "generate" "$out"
+  # --chat-template replaces the model's template; a template the interpreter cannot run names construct and line.
+  cat >"$work/plain.jinja" <<'JINJA'
+{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content | trim }}
+{% endfor %}
+{% if add_generation_prompt %}[assistant] {{ strftime_now('%d %b %Y') }}:{% endif %}
+JINJA
+  want="$("$bin" tokenize "$smol" --text $'<|im_start|>[user] Hi\n[assistant] 14 Mar 2025:' 2>&1 | sed 's/{"ids":\(.*\)}/\1/')"
+  out="$("$bin" generate "$smol" --chat --chat-template "$work/plain.jinja" --template-date 2025-03-14 --prompt " Hi " --max-tokens 1 --json 2>&1)"
+  grep -qF "\"prompt_tokens\":$want" <<<"$out" && ok "generate --chat-template --template-date" || fail "generate --chat-template" "$out (want $want)"
+  printf 'line one\n{%% filter upper %%}hi{%% endfilter %%}' >"$work/filter.jinja"
+  expect_error "--chat-template with a filter block" "filter.jinja, line 2: the chat template uses the statement '{% filter %}'" \
+    "$bin" score "$smol" --text "Hi" --chat --chat-template "$work/filter.jinja"
   python3 - "$work/task.jsonl" <<'PY'
 import json, sys
 rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 5) for m in range(1, 4)]

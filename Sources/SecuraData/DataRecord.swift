@@ -46,6 +46,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case malformedExample(path: String, index: Int, reason: String)
     case empty(path: String)
     case unsupportedFormat(path: String)
+    /// The chat template could not render a record (`origin` is the record's file and line).
+    case template(origin: String, reason: String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case let .empty(path): return "\(path): no usable examples"
         case let .unsupportedFormat(path):
             return "\(path): unknown data format (expected JSON Lines with input/output or messages, or a BIG-bench task.json)"
+        case let .template(origin, reason): return "\(origin): cannot render with the chat template: \(reason)"
         }
     }
 }

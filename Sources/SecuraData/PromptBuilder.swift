@@ -1,7 +1,9 @@
-// From records to token sequences: the model's chat template renders a user turn (the prompt) and an
-// assistant turn (the first answer); the loss mask covers the answer tokens and the end-of-turn token.
+// From records to token sequences: the model's chat template (or --chat-template FILE) renders a user
+// turn (the prompt) and an assistant turn (the first answer); the loss mask covers the answer tokens and
+// the end-of-turn token, located by comparing renderings (ChatTemplate.segments).
 // Without a chat template the prompt and answer are concatenated, with EOS after the answer.
 // Sequences longer than --max-length are cut at the end, and counted.
+import Foundation
 import SecuraModel
 import SecuraTokenizer
 
@@ -10,6 +12,11 @@ public struct PromptOptions: Sendable, Equatable {
     public var chat = true
     /// Longest sequence in tokens; longer ones are cut at the end.
     public var maxLength = 512
+    /// Template source that replaces the tokenizer's, and the file it came from (for errors).
+    public var chatTemplate: String? = nil
+    public var chatTemplateOrigin: String? = nil
+    /// Pins what `strftime_now` returns in templates that print today's date (nil: today).
+    public var templateDate: Date? = nil
     public init() {}
 }
 
@@ -28,11 +35,14 @@ public struct PromptBuilder {
     public let template: ChatTemplate?
     public let options: PromptOptions
 
-    /// - Throws: when `options.chat` is set and the tokenizer has no supported chat template.
+    /// - Throws: when `options.chat` is set and there is no chat template, or it does not parse.
     public init(tokenizer: Tokenizer, options: PromptOptions) throws {
         self.tokenizer = tokenizer
         self.options = options
-        template = options.chat ? try tokenizer.chatTemplate() : nil
+        template = options.chat
+            ? try tokenizer.chatTemplate(override: options.chatTemplate, overrideOrigin: options.chatTemplateOrigin,
+                                         date: options.templateDate)
+            : nil
     }
 
     /// The chat messages of a record (a prompt/answer pair becomes a user and an assistant turn).
@@ -49,9 +59,10 @@ public struct PromptBuilder {
     }
 
     /// The training example of `record` (before truncation).
-    public func fullExample(_ record: DataRecord) -> TrainingExample {
+    /// - Throws: when the template fails to render the record or cannot locate its answer.
+    public func fullExample(_ record: DataRecord) throws -> TrainingExample {
         if let template {
-            let (ids, isAnswer) = tokenizer.encode(template.segments(Self.messages(record)))
+            let (ids, isAnswer) = tokenizer.encode(try template.segments(Self.messages(record)))
             return TrainingExample(tokens: ids.map(Int32.init), lossMask: isAnswer)
         }
         let messages = Self.messages(record)
@@ -64,19 +75,25 @@ public struct PromptBuilder {
     }
 
     /// Token ids of the prompt alone, ending where the model should start answering.
-    public func promptTokens(_ record: DataRecord) -> [Int32] {
+    public func promptTokens(_ record: DataRecord) throws -> [Int32] {
         if let template {
-            let text = template.render(Self.messages(record, answer: false), addGenerationPrompt: true)
+            let text = try template.render(Self.messages(record, answer: false), addGenerationPrompt: true)
             return tokenizer.encode(text, addSpecialTokens: false).map(Int32.init)
         }
         return tokenizer.encode(Self.messages(record, answer: false).map(\.content).joined(separator: "\n")).map(Int32.init)
     }
 
     /// Builds and truncates every record's example.
-    public func build(_ records: [DataRecord]) -> BuiltExamples {
+    /// - Throws: the first record the template cannot render (naming the record's origin).
+    public func build(_ records: [DataRecord]) throws -> BuiltExamples {
         var out = BuiltExamples(examples: [])
         for record in records {
-            var e = fullExample(record)
+            var e: TrainingExample
+            do {
+                e = try fullExample(record)
+            } catch {
+                throw DataError.template(origin: record.origin, reason: "\(error)")
+            }
             if e.tokens.count > options.maxLength {
                 out.truncated += 1
                 out.tokensCut += e.tokens.count - options.maxLength

@@ -32,7 +32,7 @@ public final class Predictor {
         self.maxNewTokens = maxNewTokens
         var stops = Set<Int32>()
         if let eos = builder.tokenizer.specialTokens.eos { stops.insert(Int32(eos)) }
-        if let template = builder.template, let eot = builder.tokenizer.id(forToken: template.endOfTurnToken) {
+        if let token = builder.template?.endOfTurnToken, let eot = builder.tokenizer.id(forToken: token) {
             stops.insert(Int32(eot))
         }
         self.stops = stops
@@ -44,13 +44,13 @@ public final class Predictor {
         let ids: [Int32]
         switch mode {
         case .generate:
-            var prompt = builder.promptTokens(record)
+            var prompt = try builder.promptTokens(record)
             // Keep the end of a prompt that is too long: the question and the generation prompt are there.
             let room = max(1, builder.options.maxLength - maxNewTokens)
             if prompt.count > room { prompt = Array(prompt.suffix(room)) }
             ids = try model.generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stops).tokens
         case .teacherForced:
-            ids = teacherForced(builder.fullExample(record))
+            ids = teacherForced(try builder.fullExample(record))
         }
         return builder.tokenizer.decode(ids.map(Int.init), skipSpecialTokens: true)
             .trimmingCharacters(in: .whitespacesAndNewlines)

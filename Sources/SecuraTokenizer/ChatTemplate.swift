@@ -1,16 +1,19 @@
-// Chat templates rendered natively (no Jinja engine) for the supported families:
+// The model's own chat template (Jinja source from tokenizer_config.json, chat_template.jinja, the
+// GGUF's tokenizer.chat_template, or --chat-template FILE), rendered by SecuraTemplate's interpreter
+// with the variables transformers' apply_chat_template passes: messages, add_generation_prompt,
+// tools = none, documents = none and the tokenizer's special tokens (bos_token, eos_token, ...).
 //
-//   ChatML (SmolLM2, Qwen2)  [<|im_start|>system\n{default prompt}<|im_end|>\n  when the first message
-//                            is not a system one and the template has a default prompt]
-//                            <|im_start|>{role}\n{content}<|im_end|>\n ...   + <|im_start|>assistant\n
-//   Llama 3                  {bos}<|start_header_id|>{role}<|end_header_id|>\n\n{content, trimmed}<|eot_id|>
-//                            ...   + <|start_header_id|>assistant<|end_header_id|>\n\n
-//
-// Rendering produces segments, each marked as answer or not, so training can put the loss on the
-// assistant's content and its end-of-turn token only. ChatTemplate+Detection.swift picks the family
-// from a template's source text.
+// Answer-only loss masks come from renderings, not from knowledge of a template family: for each
+// assistant message i, the rendering of messages[..<i] with add_generation_prompt must be a prefix of
+// the rendering of messages[...i], which must be a prefix of the whole conversation's rendering; the
+// bytes in between are that answer (up to and including the end-of-turn token; what follows it, such
+// as ChatML's "\n", is prompt). A template for which this does not hold is refused with a message.
+// There is no hand-written fallback: a model without a template needs --chat-template or --no-chat.
 
-/// One chat message. Roles are "system", "user" and "assistant" (others are rendered verbatim).
+import Foundation
+import SecuraTemplate
+
+/// One chat message. Roles are "system", "user" and "assistant" (others are passed to the template).
 public struct ChatMessage: Codable, Equatable, Sendable {
     public var role: String
     public var content: String
@@ -33,90 +36,99 @@ public struct ChatSegment: Equatable, Sendable {
     }
 }
 
-/// A supported chat template, rendered natively.
-public struct ChatTemplate: Equatable, Sendable {
-    /// The template families.
-    public enum Family: String, Equatable, Sendable {
-        /// <|im_start|>role\ncontent<|im_end|>\n (SmolLM2, Qwen2).
-        case chatML
-        /// <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|> (Llama 3).
-        case llama3
+/// A chat template, parsed once and rendered per conversation.
+public struct ChatTemplate {
+    /// The Jinja source.
+    public let source: String
+    /// Where it came from (a file path), named in every error.
+    public let origin: String
+    /// Variables such as `bos_token` and `eos_token`, as strings.
+    public let specialTokens: [String: String]
+    /// What `strftime_now` formats (in UTC); nil: the current local time, as transformers does.
+    public let date: Date?
+    /// The token that ends an assistant turn in this template's renderings (`<|im_end|>`, `<|eot_id|>`,
+    /// `<end_of_turn>`), found by rendering a probe conversation; nil when none of the candidates
+    /// follows the answer. Generation stops at it.
+    public private(set) var endOfTurnToken: String?
+    private let template: JinjaTemplate
+
+    /// Parses `source`.
+    ///
+    /// - Parameters:
+    ///   - endOfTurnCandidates: the tokenizer's special tokens; the one that directly follows a probe
+    ///     answer in the rendering becomes `endOfTurnToken`.
+    /// - Throws: `JinjaError` naming the line of a syntax error or unsupported construct.
+    public init(source: String, origin: String, specialTokens: [String: String] = [:],
+                endOfTurnCandidates: [String] = [], date: Date? = nil) throws {
+        self.source = source
+        self.origin = origin
+        self.specialTokens = specialTokens
+        self.date = date
+        template = try JinjaTemplate(source, name: origin)
+        endOfTurnToken = nil
+        endOfTurnToken = probeEndOfTurn(candidates: endOfTurnCandidates)
     }
 
-    public let family: Family
-    /// ChatML: the system prompt inserted when the first message is not a system message
-    /// (SmolLM2: "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
-    /// Qwen2: "You are a helpful assistant."). Nil: none is inserted.
-    public let defaultSystemPrompt: String?
-    /// Llama 3: the text put before the first message (the tokenizer's BOS token).
-    public let bosToken: String
-
-    /// A ChatML template with an optional default system prompt.
-    public static func chatML(defaultSystemPrompt: String?) -> ChatTemplate {
-        ChatTemplate(family: .chatML, defaultSystemPrompt: defaultSystemPrompt, bosToken: "")
-    }
-
-    /// Llama 3's template; `bosToken` is `<|begin_of_text|>` for every Llama 3 tokenizer.
-    public static func llama3(bosToken: String = "<|begin_of_text|>") -> ChatTemplate {
-        ChatTemplate(family: .llama3, defaultSystemPrompt: nil, bosToken: bosToken)
-    }
-
-    /// The token that ends every turn, and which generation stops at.
-    public var endOfTurnToken: String {
-        switch family {
-        case .chatML: return "<|im_end|>"
-        case .llama3: return "<|eot_id|>"
+    /// The rendered conversation (what transformers' `apply_chat_template(tokenize=False)` gives).
+    /// - Throws: `JinjaError` (including the template's own `raise_exception`, e.g. Gemma's refusal of
+    ///   a system message).
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
+        var context: [String: JinjaValue] = [
+            "messages": .list(messages.map { .dict(JinjaDict([("role", .string($0.role)), ("content", .string($0.content))])) }),
+            "add_generation_prompt": .bool(addGenerationPrompt),
+            "tools": .none,
+            "documents": .none,
+        ]
+        for (k, v) in specialTokens { context[k] = .string(v) }
+        if let date {
+            return try template.render(context, now: date, timeZone: TimeZone(identifier: "UTC")!)
         }
+        return try template.render(context)
     }
 
-    /// The rendered conversation as one string (what transformers' `apply_chat_template(tokenize=False)`
-    /// gives). `addGenerationPrompt` appends the header of an assistant turn.
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> String {
-        segments(messages, addGenerationPrompt: addGenerationPrompt).map(\.text).joined()
-    }
-
-    /// The rendered conversation as segments; every assistant message's content and end-of-turn
-    /// token form one answer segment. Joined, the texts equal `render`.
-    public func segments(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) -> [ChatSegment] {
+    /// The rendered conversation (without generation prompt) as segments; every assistant message's
+    /// answer forms one answer segment. Joined, the texts equal `render(messages, false)`.
+    ///
+    /// - Throws: `TokenizerError.unsupportedChatTemplate` when a prompt's rendering is not a prefix of
+    ///   the rendering with its answer; `JinjaError` when rendering fails.
+    public func segments(_ messages: [ChatMessage]) throws -> [ChatSegment] {
+        let full = Array(try render(messages, addGenerationPrompt: false).utf8)
         var out: [ChatSegment] = []
-        func prompt(_ text: String) {
-            if let last = out.last, !last.isAnswer {
+        var done = 0   // bytes of `full` already in `out`
+        func append(_ end: Int, answer: Bool) {
+            guard end > done else { return }
+            let text = String(decoding: full[done..<end], as: UTF8.self)
+            if let last = out.last, last.isAnswer == answer {
                 out[out.count - 1].text += text
             } else {
-                out.append(ChatSegment(text: text, isAnswer: false))
+                out.append(ChatSegment(text: text, isAnswer: answer))
             }
+            done = end
         }
-        func turn(_ message: ChatMessage, header: String, content: String, trailer: String) {
-            prompt(header)
-            if message.role == "assistant" {
-                out.append(ChatSegment(text: content + endOfTurnToken, isAnswer: true))
-            } else {
-                prompt(content + endOfTurnToken)
+        for (i, message) in messages.enumerated() where message.role == "assistant" {
+            let before = Array(try render(Array(messages[..<i]), addGenerationPrompt: true).utf8)
+            let through = Array(try render(Array(messages[...i]), addGenerationPrompt: false).utf8)
+            try requirePrefix(before, of: through, what: "messages 1…\(i) with add_generation_prompt",
+                              whole: "messages 1…\(i + 1)")
+            try requirePrefix(through, of: full, what: "messages 1…\(i + 1)", whole: "the whole conversation")
+            guard before.count >= done else {
+                throw TokenizerError.unsupportedChatTemplate(source: origin,
+                    reason: "the answer of message \(i + 1) overlaps the previous answer; answer-only loss masks cannot be computed")
             }
-            if !trailer.isEmpty { prompt(trailer) }
+            var answerEnd = through.count
+            if let eot = endOfTurnToken.map({ Array($0.utf8) }), let hit = lastOccurrence(eot, in: through[before.count...]) {
+                answerEnd = hit + eot.count
+            }
+            append(before.count, answer: false)
+            append(answerEnd, answer: true)
         }
-        switch family {
-        case .chatML:
-            for (index, message) in messages.enumerated() {
-                if index == 0, message.role != "system", let system = defaultSystemPrompt {
-                    prompt("<|im_start|>system\n" + system + "<|im_end|>\n")
-                }
-                turn(message, header: "<|im_start|>" + message.role + "\n", content: message.content, trailer: "\n")
-            }
-            if addGenerationPrompt { prompt("<|im_start|>assistant\n") }
-        case .llama3:
-            for (index, message) in messages.enumerated() {
-                let header = (index == 0 ? bosToken : "") + "<|start_header_id|>" + message.role + "<|end_header_id|>\n\n"
-                turn(message, header: header, content: Self.jinjaTrim(message.content), trailer: "")
-            }
-            if addGenerationPrompt { prompt("<|start_header_id|>assistant<|end_header_id|>\n\n") }
-        }
+        append(full.count, answer: false)
         return out
     }
 
-    /// The conversation split for training on its last turn: `prompt` is everything rendered before
-    /// the last assistant message's content (it ends with the assistant header, exactly the
-    /// generation prompt of the earlier messages); `answer` is that content plus the end-of-turn token.
+    /// The conversation split for training on its last turn: `prompt` is everything before the last
+    /// answer (the generation prompt of the earlier messages), `answer` that answer up to and
+    /// including the end-of-turn token.
     ///
     /// - Throws: `TokenizerError.invalidConversation` when the last message is not from the assistant.
     public func promptAndAnswer(_ messages: [ChatMessage]) throws -> (prompt: String, answer: String) {
@@ -127,22 +139,43 @@ public struct ChatTemplate: Equatable, Sendable {
             throw TokenizerError.invalidConversation(
                 reason: "the last message is from '\(last.role)'; training needs an assistant answer last")
         }
-        let parts = segments(messages)
+        let parts = try segments(messages)
         guard let answerIndex = parts.lastIndex(where: \.isAnswer) else {
             throw TokenizerError.invalidConversation(reason: "no assistant answer was rendered")
         }
         return (parts[..<answerIndex].map(\.text).joined(), parts[answerIndex].text)
     }
 
-    /// Jinja's `trim` filter: Python's `str.strip()`, which strips whitespace as `str.isspace` defines
-    /// it (Unicode White_Space plus the separators U+001C...U+001F).
-    static func jinjaTrim(_ text: String) -> String {
-        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
+    private func requirePrefix(_ prefix: [UInt8], of text: [UInt8], what: String, whole: String) throws {
+        guard !text.starts(with: prefix) else { return }
+        let at = (0..<min(prefix.count, text.count)).first { prefix[$0] != text[$0] } ?? min(prefix.count, text.count)
+        func excerpt(_ bytes: [UInt8]) -> String {
+            let start = max(0, at - 20)
+            return String(decoding: bytes[start..<min(bytes.count, at + 20)], as: UTF8.self).debugDescription
         }
-        let scalars = text.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
-              let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(scalars[first...last])
+        throw TokenizerError.unsupportedChatTemplate(source: origin,
+            reason: "its rendering of \(what) is not a prefix of its rendering of \(whole) (they differ at byte \(at): "
+                + "\(excerpt(prefix)) vs \(excerpt(text))), so answer-only loss masks cannot be computed from it")
+    }
+
+    private func lastOccurrence(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+        guard !needle.isEmpty, hay.count >= needle.count else { return nil }
+        var i = hay.endIndex - needle.count
+        while i >= hay.startIndex {
+            if hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Renders [user, assistant "ANSWER"] and returns the candidate token that directly follows the answer.
+    private func probeEndOfTurn(candidates: [String]) -> String? {
+        let answer = "7fb3a1 answer"
+        let messages = [ChatMessage(role: "user", content: "probe question"), ChatMessage(role: "assistant", content: answer)]
+        guard let before = try? render(Array(messages.prefix(1)), addGenerationPrompt: true),
+              let through = try? render(messages, addGenerationPrompt: false),
+              through.hasPrefix(before), let hit = through.range(of: answer, options: [.literal, .backwards]) else { return nil }
+        let tail = through[hit.upperBound...]
+        return candidates.filter { !$0.isEmpty && tail.hasPrefix($0) }.max { $0.count < $1.count }
     }
 }

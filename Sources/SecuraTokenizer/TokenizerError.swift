@@ -18,7 +18,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case invalidMerge(source: String, index: Int, merge: String, reason: String)
     /// Two entries claim the same id, or an id lies outside the vocabulary.
     case invalidTokenID(source: String, token: String, id: Int, reason: String)
-    /// The chat template is not one of the families secura-dist renders natively.
+    /// The chat template cannot serve its purpose: e.g. its rendering of a prompt is not a prefix of its
+    /// rendering of the prompt with the answer, so answer-only loss masks cannot be computed from it.
     case unsupportedChatTemplate(source: String, reason: String)
     /// The tokenizer has no chat template at all.
     case noChatTemplate(source: String)
@@ -44,7 +45,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case let .unsupportedChatTemplate(source, reason):
             return "\(source): unsupported chat template: \(reason)"
         case let .noChatTemplate(source):
-            return "\(source): the tokenizer has no chat template"
+            return "\(source): the tokenizer has no chat template (give one with --chat-template FILE, or use --no-chat)"
         case let .invalidConversation(reason):
             return "invalid conversation: \(reason)"
         }

@@ -38,6 +38,8 @@ struct EvalOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Render records with the model's chat template (as train --chat).")
     var chat = true
 
+    @OptionGroup var template: ChatTemplateOptions
+
     func validate() throws {
         guard split > 0, split <= 1 else { throw ValidationError("--split must be in (0, 1]") }
         guard limit.map({ $0 >= 1 }) ?? true else { throw ValidationError("--limit must be at least 1") }
@@ -46,10 +48,11 @@ struct EvalOptions: ParsableArguments {
         }
     }
 
-    func promptOptions() -> PromptOptions {
+    func promptOptions() throws -> PromptOptions {
         var p = PromptOptions()
         p.chat = chat
         p.maxLength = maxLength
+        try template.apply(to: &p)
         return p
     }
 }
@@ -135,7 +138,7 @@ struct EvaluationRun {
         }
         let loaded = try preloaded ?? openModel(model, comm: comm, say: RootPrinter(comm: comm, sink: log))
         let tokenizer = try TokenizerLoader.load(model)
-        let builder = try PromptBuilder(tokenizer: tokenizer, options: options.promptOptions())
+        let builder = try PromptBuilder(tokenizer: tokenizer, options: try options.promptOptions())
         let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
             ?? loaded.decoder()
         let predictor = Predictor(model: decoder, builder: builder, mode: options.mode, maxNewTokens: options.maxNewTokens)

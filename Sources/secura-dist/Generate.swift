@@ -22,6 +22,8 @@ struct Generate: ParsableCommand {
     @Option(help: "A system message (with --chat).")
     var system: String?
 
+    @OptionGroup var template: ChatTemplateOptions
+
     @Option(help: "Most new tokens to generate.")
     var maxTokens = 128
 
@@ -65,13 +67,13 @@ struct Generate: ParsableCommand {
             var stops = Set<Int32>()
             if let eos = tokenizer.specialTokens.eos { stops.insert(Int32(eos)) }
             if chat {
-                let template = try tokenizer.chatTemplate()
+                let template = try self.template.template(for: tokenizer)
                 var messages: [ChatMessage] = []
                 if let system { messages.append(ChatMessage(role: "system", content: system)) }
                 messages.append(ChatMessage(role: "user", content: prompt))
-                let text = template.render(messages, addGenerationPrompt: true)
+                let text = try template.render(messages, addGenerationPrompt: true)
                 ids = tokenizer.encode(text, addSpecialTokens: false).map(Int32.init)
-                if let eot = tokenizer.id(forToken: template.endOfTurnToken) { stops.insert(Int32(eot)) }
+                if let eot = template.endOfTurnToken.flatMap(tokenizer.id(forToken:)) { stops.insert(Int32(eot)) }
             } else {
                 ids = tokenizer.encode(prompt).map(Int32.init)
             }

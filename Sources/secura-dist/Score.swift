@@ -28,6 +28,8 @@ struct Score: ParsableCommand {
     @Flag(help: "With --text: render the text as a user turn of the model's chat template.")
     var chat = false
 
+    @OptionGroup var template: ChatTemplateOptions
+
     @Option(help: "Also write the logits [T, vocab] as tensor \"logits\" to this safetensors file.")
     var dumpLogits: String?
 
@@ -68,7 +70,7 @@ struct Score: ParsableCommand {
             case let (nil, t?):
                 let tokenizer = try TokenizerLoader.load(model)
                 if chat {
-                    let rendered = try tokenizer.chatTemplate().render([ChatMessage(role: "user", content: t)], addGenerationPrompt: false)
+                    let rendered = try template.template(for: tokenizer).render([ChatMessage(role: "user", content: t)], addGenerationPrompt: false)
                     ids = tokenizer.encode(rendered, addSpecialTokens: false).map(Int32.init)
                 } else {
                     ids = tokenizer.encode(t).map(Int32.init)

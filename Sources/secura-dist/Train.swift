@@ -74,6 +74,8 @@ struct Train: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Render examples with the model's chat template.")
     var chat = true
 
+    @OptionGroup var template: ChatTemplateOptions
+
     @Flag(inversion: .prefixedNo, help: "Skip and count malformed data lines instead of stopping at the first.")
     var skipBadLines = false
 

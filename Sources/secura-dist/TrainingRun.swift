@@ -49,8 +49,9 @@ struct TrainingRun {
         var promptOptions = PromptOptions()
         promptOptions.chat = o.chat
         promptOptions.maxLength = o.maxLength
+        try o.template.apply(to: &promptOptions)
         let builder = try PromptBuilder(tokenizer: tokenizer, options: promptOptions)
-        let train = builder.build(trainRecords), validation = builder.build(testRecords)
+        let train = try builder.build(trainRecords), validation = try builder.build(testRecords)
         guard !train.examples.isEmpty else { throw DataError.empty(path: o.data) }
         say("data: \(o.data): \(file.records.count) examples (\(train.examples.count) train, \(validation.examples.count) validation)"
             + (file.skipped.isEmpty ? "" : ", \(file.skipped.count) malformed lines skipped")

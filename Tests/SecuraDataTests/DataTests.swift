@@ -88,11 +88,11 @@ final class DataTests: XCTestCase {
         options.maxLength = 512
         let builder = try PromptBuilder(tokenizer: Self.tokenizer, options: options)
         let record = DataRecord(content: .promptAnswer(prompt: "How many legs does a cat have?", answers: ["four"]), origin: "t")
-        let e = builder.fullExample(record)
+        let e = try builder.fullExample(record)
         let answerIDs = zip(e.tokens, e.lossMask).filter { $0.1 }.map { Int($0.0) }
         XCTAssertEqual(Self.tokenizer.decode(answerIDs), "four<|im_end|>")
         // The prompt tokens equal the generation prompt, so training and inference see the same prefix.
-        let prompt = builder.promptTokens(record)
+        let prompt = try builder.promptTokens(record)
         XCTAssertEqual(Array(e.tokens.prefix(prompt.count)), prompt)
         XCTAssertTrue(Self.tokenizer.decode(prompt.map(Int.init)).hasSuffix("<|im_start|>assistant\n"))
     }
@@ -103,7 +103,7 @@ final class DataTests: XCTestCase {
         let builder = try PromptBuilder(tokenizer: Self.tokenizer, options: options)
         let long = DataRecord(content: .promptAnswer(prompt: String(repeating: "word ", count: 200), answers: ["x"]), origin: "a")
         let short = DataRecord(content: .promptAnswer(prompt: "hi", answers: [String(repeating: "y ", count: 40)]), origin: "b")
-        let built = builder.build([long, short])
+        let built = try builder.build([long, short])
         XCTAssertEqual(built.truncated, 2)
         XCTAssertEqual(built.dropped, 1)
         XCTAssertEqual(built.examples.count, 1)
@@ -115,7 +115,7 @@ final class DataTests: XCTestCase {
         var options = PromptOptions()
         options.chat = false
         let builder = try PromptBuilder(tokenizer: Self.tokenizer, options: options)
-        let e = builder.fullExample(DataRecord(content: .promptAnswer(prompt: "Q: 1+1\nA:", answers: [" 2"]), origin: "p"))
+        let e = try builder.fullExample(DataRecord(content: .promptAnswer(prompt: "Q: 1+1\nA:", answers: [" 2"]), origin: "p"))
         XCTAssertEqual(e.tokens.last, Int32(Self.tokenizer.specialTokens.eos!))
         // SmolLM2-Instruct's EOS is its end-of-turn token.
         XCTAssertEqual(Self.tokenizer.decode(zip(e.tokens, e.lossMask).filter { $0.1 }.map { Int($0.0) }), " 2<|im_end|>")

@@ -29,7 +29,7 @@ final class SmolLM2GenerationTests: XCTestCase {
         let tokenizer = try TokenizerLoader.load(model)
         let template = try tokenizer.chatTemplate()
         for g in reference.generations {
-            let text = template.render([ChatMessage(role: "user", content: g.prompt)], addGenerationPrompt: true)
+            let text = try template.render([ChatMessage(role: "user", content: g.prompt)], addGenerationPrompt: true)
             let ids = tokenizer.encode(text, addSpecialTokens: false).map(Int32.init)
             XCTAssertEqual(ids, g.prompt_ids, "prompt ids of '\(g.prompt)'")
             let out = try decoder.generate(prompt: g.prompt_ids, maxNewTokens: reference.max_new_tokens,

@@ -35,7 +35,7 @@ final class IMSMPromptTests: XCTestCase {
             options.chat = chat
             let builder = try PromptBuilder(tokenizer: tokenizer, options: options)
             for record in records {
-                let example = builder.fullExample(record), prompt = builder.promptTokens(record)
+                let example = try builder.fullExample(record), prompt = try builder.promptTokens(record)
                 XCTAssertEqual(example.promptLength, prompt.count, "chat \(chat): answer starts right after the prompt")
                 XCTAssertEqual(Array(example.tokens.prefix(prompt.count)), prompt, "chat \(chat): the same prompt tokens")
             }
@@ -51,6 +51,6 @@ final class IMSMPromptTests: XCTestCase {
         let builder = try PromptBuilder(tokenizer: tokenizer, options: PromptOptions())
         let predictor = Predictor(model: decoder, builder: builder, mode: .teacherForced)
         XCTAssertEqual(try predictor.predict(records[0]), expected, "an identity mixer changes no prediction")
-        XCTAssertEqual(mixer.promptLengths, [[builder.promptTokens(records[0]).count]])
+        XCTAssertEqual(mixer.promptLengths, [[try builder.promptTokens(records[0]).count]])
     }
 }

@@ -1,8 +1,10 @@
-// Chat templates: native renderings equal transformers' apply_chat_template(tokenize=False) for
-// SmolLM2's, Qwen2's and Llama 3's templates; recognition of the family from real template sources;
-// clear errors for unsupported templates; the prompt/answer split used for answer-only loss.
+// Chat templates through the Jinja interpreter: the renderings of chat_templates.json (SmolLM2, Qwen2,
+// Llama 3) equal transformers'; templates load from tokenizer files and GGUF; the end-of-turn token is
+// found by rendering; answer-only masks come from prefix renderings, and a template whose prompt
+// rendering is not a prefix of its full rendering is refused with a clear message.
 
 import Foundation
+import SecuraTemplate
 import SecuraTokenizer
 import XCTest
 
@@ -30,7 +32,8 @@ final class ChatTemplateTests: XCTestCase {
     }
 
     private func template(_ family: String, _ fixture: ChatFixture) throws -> ChatTemplate {
-        try ChatTemplate(detecting: fixture.templates[family]!, source: family, bosToken: "<|begin_of_text|>")
+        try ChatTemplate(source: fixture.templates[family]!, origin: family, specialTokens: ["bos_token": "<|begin_of_text|>"],
+                         endOfTurnCandidates: ["<|im_end|>", "<|eot_id|>", "<|begin_of_text|>"])
     }
 
     func testRenderingsEqualTransformers() throws {
@@ -38,31 +41,48 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual(Set(fixture.renderings.map(\.family)), ["smollm2", "qwen2", "llama3"])
         for rendering in fixture.renderings {
             let template = try template(rendering.family, fixture)
-            XCTAssertEqual(template.render(rendering.messages, addGenerationPrompt: rendering.addGenerationPrompt),
+            XCTAssertEqual(try template.render(rendering.messages, addGenerationPrompt: rendering.addGenerationPrompt),
                            rendering.text,
                            "\(rendering.family) \(rendering.conversation) generation prompt \(rendering.addGenerationPrompt)")
         }
     }
 
-    func testFamiliesAreRecognised() throws {
+    func testEndOfTurnTokenIsFoundByRendering() throws {
         let fixture = try fixture()
-        XCTAssertEqual(try template("smollm2", fixture),
-                       .chatML(defaultSystemPrompt: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
-        XCTAssertEqual(try template("qwen2", fixture), .chatML(defaultSystemPrompt: "You are a helpful assistant."))
-        XCTAssertEqual(try template("llama3", fixture), .llama3())
-        XCTAssertEqual(ChatTemplate.chatML(defaultSystemPrompt: nil).endOfTurnToken, "<|im_end|>")
-        XCTAssertEqual(ChatTemplate.llama3().endOfTurnToken, "<|eot_id|>")
+        XCTAssertEqual(try template("smollm2", fixture).endOfTurnToken, "<|im_end|>")
+        XCTAssertEqual(try template("qwen2", fixture).endOfTurnToken, "<|im_end|>")
+        XCTAssertEqual(try template("llama3", fixture).endOfTurnToken, "<|eot_id|>")
+        let none = try ChatTemplate(source: "{% for m in messages %}{{ m.content }}{% endfor %}", origin: "plain",
+                                    endOfTurnCandidates: ["<|im_end|>"])
+        XCTAssertNil(none.endOfTurnToken)
     }
 
     func testTemplatesFromTokenizerFiles() throws {
-        let smolLM2 = ChatTemplate.chatML(defaultSystemPrompt: "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
-        XCTAssertEqual(try Fixtures.tokenizer("smollm2").chatTemplate(), smolLM2, "from chat_template.jinja")
+        let messages = [ChatMessage(role: "user", content: "Hi")]
+        let expected = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+            + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        let fromJinja = try Fixtures.tokenizer("smollm2").chatTemplate()
+        XCTAssertEqual(try fromJinja.render(messages, addGenerationPrompt: true), expected, "from chat_template.jinja")
+        XCTAssertEqual(fromJinja.specialTokens["bos_token"], "<|im_start|>")
         let gguf = try Tokenizer(gguf: try Fixtures.smolLM2GGUFData(), source: "model.gguf")
-        XCTAssertEqual(try gguf.chatTemplate(), smolLM2, "from the GGUF's tokenizer.chat_template")
+        let fromGGUF = try gguf.chatTemplate()
+        XCTAssertEqual(try fromGGUF.render(messages, addGenerationPrompt: true), expected, "from the GGUF's tokenizer.chat_template")
+        XCTAssertEqual(fromGGUF.endOfTurnToken, "<|im_end|>")
 
-        // Qwen3's real template has thinking blocks: refused, naming the file.
-        let qwen3 = try Fixtures.tokenizer("qwen3")
-        assertChatError(try qwen3.chatTemplate(), mentions: ["qwen3/tokenizer.json", "<think>"])
+        // Qwen3's thinking template renders (namespace, messages[::-1], split, lstrip), with the empty
+        // think block on the last answer, as transformers renders it.
+        let qwen3 = try Fixtures.tokenizer("qwen3").chatTemplate()
+        XCTAssertEqual(try qwen3.render([ChatMessage(role: "user", content: "Q"), ChatMessage(role: "assistant", content: "A")],
+                                        addGenerationPrompt: false),
+                       "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nA<|im_end|>\n")
+
+        // --chat-template replaces the tokenizer's template and is named in errors.
+        let override = try Fixtures.tokenizer("smollm2").chatTemplate(override: "{{ messages[0].content }}!", overrideOrigin: "mine.jinja")
+        XCTAssertEqual(try override.render(messages, addGenerationPrompt: false), "Hi!")
+        XCTAssertThrowsError(try Fixtures.tokenizer("smollm2").chatTemplate(override: "{% include 'x.jinja' %}", overrideOrigin: "mine.jinja")) {
+            XCTAssertTrue("\($0)".contains("mine.jinja, line 1"), "\($0)")
+            XCTAssertTrue("\($0)".contains("include"), "\($0)")
+        }
         // Llama 3.2 (base) ships no template (its files are only present where make_golden.py ran).
         guard FileManager.default.fileExists(atPath: Fixtures.path("llama3.2") + "/tokenizer.json") else { return }
         XCTAssertThrowsError(try Fixtures.tokenizer("llama3.2").chatTemplate()) { error in
@@ -70,21 +90,18 @@ final class ChatTemplateTests: XCTestCase {
         }
     }
 
-    func testUnsupportedTemplatesAreRefused() {
-        let mistral = "{{ bos_token }}{% for message in messages %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endfor %}"
-        assertChatError(try ChatTemplate(detecting: mistral, source: "mistral/tokenizer_config.json"),
-                        mentions: ["mistral/tokenizer_config.json", "unsupported chat template", "[INST]"])
-        let llama31 = "{{- bos_token }}{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}<|eot_id|>"
-        assertChatError(try ChatTemplate(detecting: llama31, source: "l31.gguf"), mentions: ["l31.gguf", "Llama 3.1"])
-        assertChatError(try ChatTemplate(detecting: "{{ messages }}", source: "x.json"), mentions: ["x.json", "not ChatML"])
-    }
-
-    func testPlainChatMLHasNoDefaultSystemPrompt() throws {
-        let plain = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
-        let template = try ChatTemplate(detecting: plain, source: "plain")
-        XCTAssertEqual(template, .chatML(defaultSystemPrompt: nil))
-        XCTAssertEqual(template.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
-                       "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    func testPromptThatIsNotAPrefixIsRefused() throws {
+        // The generation prompt differs from the rendered assistant header: no answer mask can be made.
+        let source = "{% for m in messages %}<{{ m.role }}>{{ m.content }}</s>{% endfor %}{% if add_generation_prompt %}<bot>{% endif %}"
+        let template = try ChatTemplate(source: source, origin: "odd.jinja", endOfTurnCandidates: ["</s>"])
+        let messages = [ChatMessage(role: "user", content: "Q"), ChatMessage(role: "assistant", content: "A")]
+        XCTAssertThrowsError(try template.segments(messages)) { error in
+            guard case .unsupportedChatTemplate = error as? TokenizerError else { return XCTFail("\(error)") }
+            let text = "\(error)"
+            for part in ["odd.jinja", "add_generation_prompt", "is not a prefix", "answer-only loss masks cannot be computed"] {
+                XCTAssertTrue(text.contains(part), "'\(text)' should mention '\(part)'")
+            }
+        }
     }
 
     func testPromptAnswerSplit() throws {
@@ -101,14 +118,14 @@ final class ChatTemplateTests: XCTestCase {
             }
             let (prompt, answer) = try template.promptAndAnswer(messages)
             let label = "\(rendering.family) \(rendering.conversation)"
-            let trailer = template.family == .chatML ? "\n" : ""
+            let trailer = rendering.family == "llama3" ? "" : "\n"
             XCTAssertEqual(prompt + answer + trailer, rendering.text, label)
-            XCTAssertEqual(prompt, template.render(Array(messages.dropLast()), addGenerationPrompt: true), label)
-            XCTAssertTrue(answer.hasSuffix(template.endOfTurnToken), label)
+            XCTAssertEqual(prompt, try template.render(Array(messages.dropLast()), addGenerationPrompt: true), label)
+            XCTAssertTrue(answer.hasSuffix(template.endOfTurnToken!), label)
             checked += 1
         }
         XCTAssertEqual(checked, 9)
-        XCTAssertThrowsError(try ChatTemplate.llama3().promptAndAnswer([]))
+        XCTAssertThrowsError(try template("llama3", fixture).promptAndAnswer([]))
     }
 
     func testAnswerMaskOverTokens() throws {
@@ -121,32 +138,22 @@ final class ChatTemplateTests: XCTestCase {
             ChatMessage(role: "user", content: "And of Japan?"),
             ChatMessage(role: "assistant", content: "Tokyo"),
         ]
-        let segments = template.segments(messages)
+        let segments = try template.segments(messages)
         XCTAssertEqual(segments.filter(\.isAnswer).map(\.text), ["Paris<|im_end|>", "Tokyo<|im_end|>"])
         let (ids, isAnswer) = tokenizer.encode(segments)
-        XCTAssertEqual(ids, tokenizer.encode(template.render(messages, addGenerationPrompt: false), addSpecialTokens: false),
+        XCTAssertEqual(ids, tokenizer.encode(try template.render(messages, addGenerationPrompt: false), addSpecialTokens: false),
                        "segment-wise encoding equals whole-text encoding for ordinary content")
         let answerIDs = zip(ids, isAnswer).filter(\.1).map(\.0)
         XCTAssertEqual(tokenizer.decode(answerIDs), "Paris<|im_end|>Tokyo<|im_end|>")
         XCTAssertEqual(answerIDs.filter { $0 == tokenizer.specialTokens.eos }.count, 2, "<|im_end|> is trained")
 
         // Llama 3: the template carries BOS itself, so segments are encoded without the post-processor.
+        let llamaPath = Fixtures.path("llama3.2") + "/tokenizer.json"
+        guard FileManager.default.fileExists(atPath: llamaPath) else { return }
         let llama = try Fixtures.tokenizer("llama3.2")
-        let llamaTemplate = ChatTemplate.llama3()
-        let (llamaIDs, llamaMask) = llama.encode(llamaTemplate.segments(messages))
+        let llamaTemplate = try self.template("llama3", try fixture())
+        let (llamaIDs, llamaMask) = llama.encode(try llamaTemplate.segments(messages))
         XCTAssertEqual(llamaIDs.filter { $0 == 128000 }.count, 1)
         XCTAssertEqual(llama.decode(zip(llamaIDs, llamaMask).filter(\.1).map(\.0)), "Paris<|eot_id|>Tokyo<|eot_id|>")
-    }
-
-    private func assertChatError<T>(_ body: @autoclosure () throws -> T, mentions: [String],
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            guard let error = error as? TokenizerError, case .unsupportedChatTemplate = error else {
-                return XCTFail("expected unsupportedChatTemplate, got \(error)", file: file, line: line)
-            }
-            for text in mentions {
-                XCTAssertTrue(error.description.contains(text), "'\(error)' should mention '\(text)'", file: file, line: line)
-            }
-        }
     }
 }
