@@ -60,6 +60,9 @@ public struct DecoderWeights: @unchecked Sendable {
             return LinearWeights(weight: w, bias: b)
         }
         let cDim = c.hiddenSize, qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
+        func sandwich(_ layer: Int, _ suffix: String) throws -> FloatBuffer? {
+            c.sandwichNorms ? try vector(ParameterName.layer(layer, suffix), cDim) : nil
+        }
         embedding = try view(ParameterName.embedding, [c.vocabSize, cDim])
         layers = try (0..<c.layers).map { i in
             LayerWeights(
@@ -72,8 +75,8 @@ public struct DecoderWeights: @unchecked Sendable {
                 gate: try linear(i, "mlp.gate_proj", out: c.intermediateSize, inFeatures: cDim, bias: c.mlpBias),
                 up: try linear(i, "mlp.up_proj", out: c.intermediateSize, inFeatures: cDim, bias: c.mlpBias),
                 down: try linear(i, "mlp.down_proj", out: cDim, inFeatures: c.intermediateSize, bias: c.mlpBias),
-                preFeedforwardNorm: c.sandwichNorms ? try vector(ParameterName.layer(i, "pre_feedforward_layernorm.weight"), cDim) : nil,
-                postFeedforwardNorm: c.sandwichNorms ? try vector(ParameterName.layer(i, "post_feedforward_layernorm.weight"), cDim) : nil)
+                preFeedforwardNorm: try sandwich(i, "pre_feedforward_layernorm.weight"),
+                postFeedforwardNorm: try sandwich(i, "post_feedforward_layernorm.weight"))
         }
         finalNorm = try vector(ParameterName.finalNorm, cDim)
         // Some tied checkpoints still store lm_head; tied means the embedding is the head regardless.

@@ -84,13 +84,13 @@ extension DecoderModel {
                                         newRows: n, past: past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
                                         scale: c.attentionScale, softcap: c.attentionSoftcap, window: c.window(layer: l))
                 // Gemma2 norms each branch's output before its residual add (post-norm, as in layerForward).
-                func residualAdd(_ site: Projection, _ input: FloatBuffer, _ postNorm: FloatBuffer?) {
+                func residualAdd(_ projection: Projection, _ input: FloatBuffer, _ postNorm: FloatBuffer?) {
+                    let site = LinearSite(layer: l, projection: projection), weight = weights.linear(site)
                     guard let postNorm else {
-                        project(x.pointer, input.pointer, weights.linear(LinearSite(layer: l, projection: site)), n, LinearSite(layer: l, projection: site), false,
-                                accumulate: true)
+                        project(x.pointer, input.pointer, weight, n, site, false, accumulate: true)
                         return
                     }
-                    project(branch.pointer, input.pointer, weights.linear(LinearSite(layer: l, projection: site)), n, LinearSite(layer: l, projection: site), false)
+                    project(branch.pointer, input.pointer, weight, n, site, false)
                     RMSNorm.forward(out: branch.pointer, rstd: rstd.pointer, input: branch.pointer, weight: postNorm.pointer,
                                     rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
                     Self.addResidual(x.pointer, branch.pointer, n * cDim)
