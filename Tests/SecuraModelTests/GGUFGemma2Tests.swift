@@ -58,6 +58,19 @@ final class GGUFGemma2Tests: XCTestCase {
                        "GGUF logits vs transformers reference")
     }
 
+    /// Without the query_pre_attn_scalar key (the converter never writes it), the scale is llama.cpp's:
+    /// head_dim^−½. The key's name is overwritten in a copy of the file with one of the same length.
+    func testWithoutTheScalarKeyTheScaleIsHeadDims() throws {
+        let dir = try TempDirectory(prefix: "gemma2-gguf")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ggufPath)))
+        let key = Array("gemma2.attention.query_pre_attn_scalar".utf8), other = Array("gemma2.attention.query_pre_attn_scalaX".utf8)
+        let at = try XCTUnwrap((0...(bytes.count - key.count)).first { Array(bytes[$0..<($0 + key.count)]) == key })
+        bytes.replaceSubrange(at..<(at + key.count), with: other)
+        let c = try ModelLoader.open(try dir.write(bytes, to: "no-scalar.gguf")).config
+        XCTAssertEqual(c.attentionScale, Float(1 / Double(12).squareRoot()))
+        XCTAssertNotEqual(c.attentionScale, try ModelLoader.open(folderPath).config.attentionScale)
+    }
+
     func testGemma2NameMapping() {
         let pairs = [
             ("blk.2.attn_norm.weight", "model.layers.2.input_layernorm.weight"),
