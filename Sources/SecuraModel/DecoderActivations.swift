@@ -38,22 +38,26 @@ public struct TokenBatch: Sendable {
     }
 }
 
-/// One layer's saved forward values.
+/// One layer's saved forward values. With Gemma2's sandwich norms, `attnOut`/`ffnOut` are o_proj's and
+/// down_proj's outputs before their post-norms (rstd3, rstd4) and `ln2` is the pre-feedforward norm's
+/// output; without them those four are empty and `ln2` is the post-attention norm's output.
 public final class LayerActivations {
     public let ln1, rstd1, q, k, v, probs, attn, mid, ln2, rstd2, gate, up, act: FloatBuffer
+    public let attnOut, rstd3, ffnOut, rstd4: FloatBuffer
 
     init(_ c: DecoderConfig, rows n: Int, batch: Int, length: Int) {
         let b = Self.counts(c, rows: n, batch: batch, length: length).map { FloatBuffer(count: $0) }
         ln1 = b[0]; rstd1 = b[1]; q = b[2]; k = b[3]; v = b[4]; probs = b[5]; attn = b[6]
         mid = b[7]; ln2 = b[8]; rstd2 = b[9]; gate = b[10]; up = b[11]; act = b[12]
+        attnOut = b[13]; rstd3 = b[14]; ffnOut = b[15]; rstd4 = b[16]
     }
 
     /// Float counts of the fields in declaration order; the allocation and the memory estimate both use it.
     static func counts(_ c: DecoderConfig, rows n: Int, batch: Int, length: Int) -> [Int] {
         let hidden = n * c.hiddenSize, query = n * c.heads * c.headDim, kv = n * c.kvHeads * c.headDim
-        let ffn = n * c.intermediateSize
+        let ffn = n * c.intermediateSize, sandwich = c.sandwichNorms ? 1 : 0
         return [hidden, n, query, kv, kv, batch * c.heads * length * length, query,
-                hidden, hidden, n, ffn, ffn, ffn]
+                hidden, hidden, n, ffn, ffn, ffn, sandwich * hidden, sandwich * n, sandwich * hidden, sandwich * n]
     }
 }
 

@@ -7,7 +7,8 @@ extension DecoderConfig {
     /// The layout of every stored parameter (tied head counted once, as the embedding).
     ///
     /// Order: embedding; per layer q, k, v, o (each weight then bias), gate, up, down, input norm,
-    /// post-attention norm (transformers' module order); final norm; output head unless tied.
+    /// post-attention norm (Gemma2: then pre- and post-feedforward norms) (transformers' module order);
+    /// final norm; output head unless tied.
     public var parameterLayout: ParameterLayout {
         let cDim = hiddenSize, f = intermediateSize
         let qDim = heads * headDim, kvDim = kvHeads * headDim
@@ -26,6 +27,10 @@ extension DecoderConfig {
             }
             layout.append(ParameterName.layer(i, "input_layernorm.weight"), shape: [cDim])
             layout.append(ParameterName.layer(i, "post_attention_layernorm.weight"), shape: [cDim])
+            if sandwichNorms {
+                layout.append(ParameterName.layer(i, "pre_feedforward_layernorm.weight"), shape: [cDim])
+                layout.append(ParameterName.layer(i, "post_feedforward_layernorm.weight"), shape: [cDim])
+            }
         }
         layout.append(ParameterName.finalNorm, shape: [cDim])
         if !tieWordEmbeddings { layout.append(ParameterName.outputHead, shape: [vocabSize, cDim]) }

@@ -5,6 +5,13 @@ import SecuraKernels
 public enum Architecture: String, Sendable, CaseIterable {
     case llama
     case qwen2
+    case gemma2
+}
+
+/// The gated MLP's activation: SwiGLU (Llama, Qwen2) or GeGLU with tanh-approximated GELU (Gemma2).
+public enum MLPActivation: String, Sendable {
+    case silu
+    case geluTanh = "gelu_pytorch_tanh"
 }
 
 /// Everything the decoder needs, with defaults applied and every number checked.
@@ -24,10 +31,27 @@ public struct DecoderConfig: Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// Biases on q, k, v (Qwen2 always; Llama when attention_bias).
     public var qkvBias: Bool
-    /// Bias on o_proj (Llama's attention_bias only).
+    /// Bias on o_proj (Llama's and Gemma2's attention_bias; never Qwen2).
     public var outputBias: Bool
     public var mlpBias: Bool
     public var maxPositions: Int
+    public var mlpActivation: MLPActivation = .silu
+    /// Norms scale by (normWeightOffset + w): 0 for Llama/Qwen2, 1 for Gemma2.
+    public var normWeightOffset: Float = 0
+    /// Gemma2's four norms per layer: the attention and MLP outputs are normed before their residual
+    /// adds (post_attention_layernorm, post_feedforward_layernorm) and the MLP input by
+    /// pre_feedforward_layernorm; Llama/Qwen2 have two, post_attention_layernorm being the MLP input's.
+    public var sandwichNorms = false
+    /// Token embeddings are multiplied by this (√C for Gemma2, rounded to fp32 as transformers does).
+    public var embeddingScale: Float = 1
+    /// Attention score scale; nil is 1/√D (Gemma2: query_pre_attn_scalar^−½).
+    public var attentionScale: Float?
+    /// Soft-caps c·tanh(x/c) of the attention scores and of the final logits; nil for none.
+    public var attentionSoftcap: Float?
+    public var finalSoftcap: Float?
+    /// Sliding window W and which layers use it (empty: no layer does).
+    public var slidingWindow: Int?
+    public var slidingLayers: [Bool] = []
 
     /// Resolves and validates `raw`. `path` names the config file in errors.
     public init(_ raw: ModelConfig, path: String) throws {
@@ -67,18 +91,19 @@ public struct DecoderConfig: Sendable, Equatable {
         let eps = raw.rms_norm_eps ?? 1e-6
         guard eps > 0 else { throw ModelError.invalidConfig(path: path, key: "rms_norm_eps", reason: "must be positive") }
         rmsNormEps = Float(eps)
-        if let act = raw.hidden_act, act != "silu" {
+        if arch != .gemma2, let act = raw.hidden_act, act != "silu" {
             throw ModelError.invalidConfig(path: path, key: "hidden_act", reason: "'\(act)' is not supported (only silu)")
         }
         let rope = raw.rope_parameters ?? raw.rope_scaling
         ropeTheta = rope?.rope_theta ?? raw.rope_theta ?? 10000
         guard ropeTheta > 1 else { throw ModelError.invalidConfig(path: path, key: "rope_theta", reason: "must exceed 1") }
         ropeScaling = try Self.scaling(rope, path: path)
-        tieWordEmbeddings = raw.tie_word_embeddings ?? false
+        tieWordEmbeddings = raw.tie_word_embeddings ?? (arch == .gemma2)
         qkvBias = arch == .qwen2 || (raw.attention_bias ?? false)
-        outputBias = arch == .llama && (raw.attention_bias ?? false)
+        outputBias = arch != .qwen2 && (raw.attention_bias ?? false)
         mlpBias = arch == .llama && (raw.mlp_bias ?? false)
         maxPositions = raw.max_position_embeddings ?? 4096
+        if arch == .gemma2 { try resolveGemma2(raw, path: path) }
     }
 
     static func scaling(_ rope: RopeParameters?, path: String) throws -> RoPEScaling {
@@ -107,6 +132,11 @@ public struct DecoderConfig: Sendable, Equatable {
             throw ModelError.invalidConfig(path: path, key: "rope_scaling.rope_type",
                                            reason: "'\(rope.kind)' is not supported (default, linear, llama3)")
         }
+    }
+
+    /// The sliding window of layer l, nil when it attends to every earlier position.
+    public func window(layer l: Int) -> Int? {
+        l < slidingLayers.count && slidingLayers[l] ? slidingWindow : nil
     }
 
     /// D/2 rotary inverse frequencies for this model.

@@ -19,7 +19,8 @@ extension DecoderModel {
     ///     every tensor present in it is accumulated into (+=). Nil computes no weight gradients.
     ///   - logitGradient: adds extra terms to d(objective)/d(logits) [N, V] after the cross-entropy's
     ///     (I-LoRA's consistency loss); nil for none.
-    /// - Returns: the gradient with respect to the embedding output [N, C] (valid until the next call).
+    /// - Returns: the gradient with respect to the embedding output [N, C] (after Gemma2's √C scaling;
+    ///   valid until the next call).
     @discardableResult
     public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
                          gradients: ParameterBuffer?,
@@ -28,8 +29,7 @@ extension DecoderModel {
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
         let s = BackwardScratch(c, rows: n, mixer: mixer != nil)
-        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
-                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        let offset = c.normWeightOffset
         func g(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.pointer(name) }
 
         targets.withUnsafeBufferPointer { t in
@@ -37,6 +37,9 @@ extension DecoderModel {
                                   weight: lossWeight, rows: n, vocab: c.vocabSize)
         }
         logitGradient?(s.dlogits.pointer)
+        if let cap = c.finalSoftcap {
+            SoftCap.backward(s.dlogits.pointer, capped: acts.logits.pointer, count: n * c.vocabSize, cap: cap)
+        }
         let headName = c.tieWordEmbeddings ? ParameterName.embedding : ParameterName.outputHead
         Linear.backward(dInput: s.dln.pointer, dWeight: g(headName), dBias: nil, dOut: s.dlogits.pointer,
                         input: headInput(acts), weight: weights.outputHead,
@@ -49,7 +52,7 @@ extension DecoderModel {
         }
         RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.finalNorm), dOut: dFinal.pointer,
                          input: acts.residual[c.layers].pointer, rstd: acts.finalRstd.pointer,
-                         weight: weights.finalNorm.pointer, rows: n, channels: cDim)
+                         weight: weights.finalNorm.pointer, rows: n, channels: cDim, weightOffset: offset)
 
         batch.positions.withUnsafeBufferPointer { posBuffer in
             let pos = posBuffer.baseAddress!
@@ -62,21 +65,44 @@ extension DecoderModel {
                     (LinearSite(layer: l, projection: p), g(ParameterName.layer(l, p.modulePath + ".weight")),
                      g(ParameterName.layer(l, p.modulePath + ".bias")))
                 }
-                // s.dx holds d(residual[l+1]). MLP branch:
-                linearBackward(s.dact.pointer, s.dx.pointer, a.act.pointer, w.down, lin(.down), n)
-                SwiGLU.backward(dGate: s.dgate.pointer, dUp: s.dup.pointer, dOut: s.dact.pointer,
-                                gate: a.gate.pointer, up: a.up.pointer, count: n * f)
+                // s.dx holds d(residual[l+1]). MLP branch (Gemma2: through post_feedforward_layernorm first):
+                let sandwich = w.postFeedforwardNorm != nil
+                if let postNorm = w.postFeedforwardNorm {
+                    RMSNorm.backward(dInput: s.dln.pointer, dWeight: g(ParameterName.layer(l, "post_feedforward_layernorm.weight")),
+                                     dOut: s.dx.pointer, input: a.ffnOut.pointer, rstd: a.rstd4.pointer,
+                                     weight: postNorm.pointer, rows: n, channels: cDim, weightOffset: offset)
+                    linearBackward(s.dact.pointer, s.dln.pointer, a.act.pointer, w.down, lin(.down), n)
+                } else {
+                    linearBackward(s.dact.pointer, s.dx.pointer, a.act.pointer, w.down, lin(.down), n)
+                }
+                switch c.mlpActivation {
+                case .silu:
+                    SwiGLU.backward(dGate: s.dgate.pointer, dUp: s.dup.pointer, dOut: s.dact.pointer,
+                                    gate: a.gate.pointer, up: a.up.pointer, count: n * f)
+                case .geluTanh:
+                    GeGLU.backward(dGate: s.dgate.pointer, dUp: s.dup.pointer, dOut: s.dact.pointer,
+                                   gate: a.gate.pointer, up: a.up.pointer, count: n * f)
+                }
                 linearBackward(s.dln.pointer, s.dgate.pointer, a.ln2.pointer, w.gate, lin(.gate), n)
                 linearBackward(s.dln.pointer, s.dup.pointer, a.ln2.pointer, w.up, lin(.up), n,
                                accumulate: true)
-                RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "post_attention_layernorm.weight")),
+                let mlpNorm = sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"
+                RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, mlpNorm)),
                                  dOut: s.dln.pointer, input: a.mid.pointer, rstd: a.rstd2.pointer,
-                                 weight: w.postNorm.pointer, rows: n, channels: cDim, accumulate: true)
-                // s.dx now holds d(mid). Attention branch:
-                linearBackward(s.dattn.pointer, s.dx.pointer, a.attn.pointer, w.o, lin(.o), n)
+                                 weight: (w.preFeedforwardNorm ?? w.postNorm).pointer, rows: n, channels: cDim,
+                                 accumulate: true, weightOffset: offset)
+                // s.dx now holds d(mid). Attention branch (Gemma2: through post_attention_layernorm first):
+                if sandwich {
+                    RMSNorm.backward(dInput: s.dln.pointer, dWeight: g(ParameterName.layer(l, "post_attention_layernorm.weight")),
+                                     dOut: s.dx.pointer, input: a.attnOut.pointer, rstd: a.rstd3.pointer,
+                                     weight: w.postNorm.pointer, rows: n, channels: cDim, weightOffset: offset)
+                    linearBackward(s.dattn.pointer, s.dln.pointer, a.attn.pointer, w.o, lin(.o), n)
+                } else {
+                    linearBackward(s.dattn.pointer, s.dx.pointer, a.attn.pointer, w.o, lin(.o), n)
+                }
                 Attention.backward(dQ: s.dq.pointer, dK: s.dk.pointer, dV: s.dv.pointer, dOut: s.dattn.pointer,
                                    probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer, v: a.v.pointer,
-                                   shape: shape)
+                                   shape: attentionShape(layer: l, batch: batch.batch, tokens: batch.length))
                 RoPE.backward(s.dq.pointer, positions: pos, table: acts.rope, rows: n, heads: c.heads)
                 RoPE.backward(s.dk.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
                 linearBackward(s.dln.pointer, s.dq.pointer, a.ln1.pointer, w.q, lin(.q), n)
@@ -86,12 +112,14 @@ extension DecoderModel {
                                accumulate: true)
                 RMSNorm.backward(dInput: s.dx.pointer, dWeight: g(ParameterName.layer(l, "input_layernorm.weight")),
                                  dOut: s.dln.pointer, input: acts.residual[l].pointer, rstd: a.rstd1.pointer,
-                                 weight: w.inputNorm.pointer, rows: n, channels: cDim, accumulate: true)
+                                 weight: w.inputNorm.pointer, rows: n, channels: cDim, accumulate: true,
+                                 weightOffset: offset)
             }
         }
         if let dTable = g(ParameterName.embedding) {
             batch.tokens.withUnsafeBufferPointer { tok in
-                Embedding.backward(dTable: dTable, dOut: s.dx.pointer, tokens: tok.baseAddress!, rows: n, channels: cDim)
+                Embedding.backward(dTable: dTable, dOut: s.dx.pointer, tokens: tok.baseAddress!, rows: n, channels: cDim,
+                                   scale: c.embeddingScale)
             }
         }
         return s.dx

@@ -1,6 +1,8 @@
-// The Llama/Qwen2 decoder: embedding → L × (RMSNorm, GQA attention with RoPE, residual, RMSNorm,
-// SwiGLU MLP, residual) → final RMSNorm → output head, and cross-entropy on selected rows.
-// The backward pass is in DecoderModel+Backward.swift.
+// The Llama/Qwen2/Gemma2 decoder: embedding → L × (RMSNorm, GQA attention with RoPE, residual, RMSNorm,
+// gated MLP, residual) → final RMSNorm → output head, and cross-entropy on selected rows.
+// Gemma2 adds (DecoderConfig): √C-scaled embeddings, (1 + w) norms, a post-norm on the attention and MLP
+// outputs before each residual add, GeGLU, its own attention scale, soft-capped scores and logits, and
+// sliding-window attention on alternate layers. The backward pass is in DecoderModel+Backward.swift.
 import Foundation
 import SecuraKernels
 import SecuraTensor
@@ -45,7 +47,7 @@ public final class DecoderModel {
         acts.lastForwardTraining = training
         batch.tokens.withUnsafeBufferPointer { tok in
             Embedding.forward(out: acts.residual[0].pointer, tokens: tok.baseAddress!, table: weights.embedding,
-                              rows: n, channels: c.hiddenSize)
+                              rows: n, channels: c.hiddenSize, scale: c.embeddingScale)
         }
         batch.positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.layers {
@@ -54,13 +56,21 @@ public final class DecoderModel {
         }
         RMSNorm.forward(out: acts.finalHidden.pointer, rstd: acts.finalRstd.pointer,
                         input: acts.residual[c.layers].pointer, weight: weights.finalNorm.pointer,
-                        rows: n, channels: c.hiddenSize, eps: c.rmsNormEps)
+                        rows: n, channels: c.hiddenSize, eps: c.rmsNormEps, weightOffset: c.normWeightOffset)
         if let mixer {
             mixer.forward(out: acts.mixedHidden.pointer, tuned: acts.finalHidden.pointer, batch: batch, training: training)
         }
         guard logits else { return }
         Linear.forward(out: acts.logits.pointer, input: headInput(acts), weight: weights.outputHead,
                        bias: nil, rows: n, inFeatures: c.hiddenSize, outFeatures: c.vocabSize)
+        if let cap = c.finalSoftcap { SoftCap.forward(acts.logits.pointer, count: n * c.vocabSize, cap: cap) }
+    }
+
+    /// The attention shape of layer l (its scale, cap and window) for B×T tokens.
+    func attentionShape(layer l: Int, batch: Int, tokens: Int) -> Attention.Shape {
+        Attention.Shape(batch: batch, tokens: tokens, heads: config.heads, kvHeads: config.kvHeads,
+                        headDim: config.headDim, scale: config.attentionScale, softcap: config.attentionSoftcap,
+                        window: config.window(layer: l))
     }
 
     /// Decoder layer l: reads residual[l], saves its values in `acts.layers[l]` and writes residual[l + 1].
@@ -71,12 +81,11 @@ public final class DecoderModel {
     func layerForward(_ l: Int, _ batch: TokenBatch, _ acts: DecoderActivations, positions pos: UnsafePointer<Int32>,
                       training: Bool) {
         let c = config, n = batch.rows, w = weights.layers[l], a = acts.layers[l]
-        let cDim = c.hiddenSize
-        let shape = Attention.Shape(batch: batch.batch, tokens: batch.length, heads: c.heads,
-                                    kvHeads: c.kvHeads, headDim: c.headDim)
+        let cDim = c.hiddenSize, offset = c.normWeightOffset
+        let shape = attentionShape(layer: l, batch: batch.batch, tokens: batch.length)
         let x = acts.residual[l].pointer
         RMSNorm.forward(out: a.ln1.pointer, rstd: a.rstd1.pointer, input: x, weight: w.inputNorm.pointer,
-                        rows: n, channels: cDim, eps: c.rmsNormEps)
+                        rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
         project(a.q.pointer, a.ln1.pointer, w.q, n, LinearSite(layer: l, projection: .q), training)
         project(a.k.pointer, a.ln1.pointer, w.k, n, LinearSite(layer: l, projection: .k), training)
         project(a.v.pointer, a.ln1.pointer, w.v, n, LinearSite(layer: l, projection: .v), training)
@@ -84,16 +93,45 @@ public final class DecoderModel {
         RoPE.forward(a.k.pointer, positions: pos, table: acts.rope, rows: n, heads: c.kvHeads)
         Attention.forward(out: a.attn.pointer, probs: a.probs.pointer, q: a.q.pointer, k: a.k.pointer,
                           v: a.v.pointer, shape: shape)
+        let next = acts.residual[l + 1].pointer
+        if let preNorm = w.preFeedforwardNorm, let postNorm = w.postFeedforwardNorm {
+            // Gemma2: mid = x + norm(o_proj(attn)); next = mid + norm(down(·)) with the MLP reading norm(mid).
+            project(a.attnOut.pointer, a.attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), training)
+            RMSNorm.forward(out: a.mid.pointer, rstd: a.rstd3.pointer, input: a.attnOut.pointer,
+                            weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
+            Self.addResidual(a.mid.pointer, x, n * cDim)
+            RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
+                            weight: preNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
+            mlpForward(l, a, n, training)
+            project(a.ffnOut.pointer, a.act.pointer, w.down, n, LinearSite(layer: l, projection: .down), training)
+            RMSNorm.forward(out: next, rstd: a.rstd4.pointer, input: a.ffnOut.pointer, weight: postNorm.pointer,
+                            rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
+            Self.addResidual(next, a.mid.pointer, n * cDim)
+            return
+        }
         a.mid.pointer.update(from: x, count: n * cDim)
         project(a.mid.pointer, a.attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), training, accumulate: true)
         RMSNorm.forward(out: a.ln2.pointer, rstd: a.rstd2.pointer, input: a.mid.pointer,
                         weight: w.postNorm.pointer, rows: n, channels: cDim, eps: c.rmsNormEps)
-        project(a.gate.pointer, a.ln2.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), training)
-        project(a.up.pointer, a.ln2.pointer, w.up, n, LinearSite(layer: l, projection: .up), training)
-        SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: n * c.intermediateSize)
-        let next = acts.residual[l + 1].pointer
+        mlpForward(l, a, n, training)
         next.update(from: a.mid.pointer, count: n * cDim)
         project(next, a.act.pointer, w.down, n, LinearSite(layer: l, projection: .down), training, accumulate: true)
+    }
+
+    /// gate and up from ln2, then act = gate-activation(gate) ⊙ up.
+    private func mlpForward(_ l: Int, _ a: LayerActivations, _ n: Int, _ training: Bool) {
+        let w = weights.layers[l], count = n * config.intermediateSize
+        project(a.gate.pointer, a.ln2.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), training)
+        project(a.up.pointer, a.ln2.pointer, w.up, n, LinearSite(layer: l, projection: .up), training)
+        switch config.mlpActivation {
+        case .silu: SwiGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: count)
+        case .geluTanh: GeGLU.forward(out: a.act.pointer, gate: a.gate.pointer, up: a.up.pointer, count: count)
+        }
+    }
+
+    /// y[i] += x[i] for `count` values.
+    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int) {
+        for i in 0..<count { y[i] += x[i] }
     }
 
     /// What the output head reads: ĥ with a mixer, else the final-norm output.
@@ -134,6 +172,10 @@ public final class DecoderModel {
             for (lin, p) in zip(linears, ParameterName.projections) {
                 if p.short == "gate_proj" {
                     layout.append(ParameterName.layer(i, "post_attention_layernorm.weight"), shape: [c.hiddenSize])
+                    if c.sandwichNorms {
+                        layout.append(ParameterName.layer(i, "pre_feedforward_layernorm.weight"), shape: [c.hiddenSize])
+                        layout.append(ParameterName.layer(i, "post_feedforward_layernorm.weight"), shape: [c.hiddenSize])
+                    }
                 }
                 layout.append(ParameterName.layer(i, p.path + ".weight"), shape: lin.weight.shape)
                 if lin.bias != nil { layout.append(ParameterName.layer(i, p.path + ".bias"), shape: [lin.outFeatures]) }

@@ -2,7 +2,7 @@
 // Large matrices stay in their file (mapped, any dtype); norms and biases are widened to fp32.
 import SecuraTensor
 
-/// Hugging Face parameter names of the Llama/Qwen2 decoder.
+/// Hugging Face parameter names of the Llama/Qwen2/Gemma2 decoder.
 public enum ParameterName {
     public static let embedding = "model.embed_tokens.weight"
     public static let finalNorm = "model.norm.weight"
@@ -30,6 +30,8 @@ public struct LayerWeights: @unchecked Sendable {
     public let q: LinearWeights, k: LinearWeights, v: LinearWeights, o: LinearWeights
     public let postNorm: FloatBuffer
     public let gate: LinearWeights, up: LinearWeights, down: LinearWeights
+    /// Gemma2's pre_feedforward_layernorm and post_feedforward_layernorm (nil for Llama/Qwen2).
+    public let preFeedforwardNorm: FloatBuffer?, postFeedforwardNorm: FloatBuffer?
 }
 
 /// All of a decoder's tensors.
@@ -58,6 +60,9 @@ public struct DecoderWeights: @unchecked Sendable {
             return LinearWeights(weight: w, bias: b)
         }
         let cDim = c.hiddenSize, qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
+        func sandwich(_ layer: Int, _ suffix: String) throws -> FloatBuffer? {
+            c.sandwichNorms ? try vector(ParameterName.layer(layer, suffix), cDim) : nil
+        }
         embedding = try view(ParameterName.embedding, [c.vocabSize, cDim])
         layers = try (0..<c.layers).map { i in
             LayerWeights(
@@ -69,7 +74,9 @@ public struct DecoderWeights: @unchecked Sendable {
                 postNorm: try vector(ParameterName.layer(i, "post_attention_layernorm.weight"), cDim),
                 gate: try linear(i, "mlp.gate_proj", out: c.intermediateSize, inFeatures: cDim, bias: c.mlpBias),
                 up: try linear(i, "mlp.up_proj", out: c.intermediateSize, inFeatures: cDim, bias: c.mlpBias),
-                down: try linear(i, "mlp.down_proj", out: cDim, inFeatures: c.intermediateSize, bias: c.mlpBias))
+                down: try linear(i, "mlp.down_proj", out: cDim, inFeatures: c.intermediateSize, bias: c.mlpBias),
+                preFeedforwardNorm: try sandwich(i, "pre_feedforward_layernorm.weight"),
+                postFeedforwardNorm: try sandwich(i, "post_feedforward_layernorm.weight"))
         }
         finalNorm = try vector(ParameterName.finalNorm, cDim)
         // Some tied checkpoints still store lm_head; tied means the embedding is the head regardless.

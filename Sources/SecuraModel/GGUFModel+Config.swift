@@ -1,4 +1,4 @@
-// Builds a Hugging Face-keyed ModelConfig from a GGUF file's `llama.*` / `qwen2.*` metadata, the way
+// Builds a Hugging Face-keyed ModelConfig from a GGUF file's `llama.*` / `qwen2.*` / `gemma2.*` metadata, the way
 // llama.cpp reads it: key_length is the head dimension when present, the vocabulary is the row count
 // of token_embd (checked against the token list), the head is tied when there is no output.weight,
 // and RoPE scaling comes from `rope.scaling.*` keys or the `rope_freqs.weight` tensor.
@@ -6,10 +6,12 @@ import SecuraIO
 
 extension GGUFModel {
     /// The architectures this loader maps, with their Hugging Face class names.
-    static let architectureClasses: [Architecture: String] = [.llama: "LlamaForCausalLM", .qwen2: "Qwen2ForCausalLM"]
+    static let architectureClasses: [Architecture: String] = [
+        .llama: "LlamaForCausalLM", .qwen2: "Qwen2ForCausalLM", .gemma2: "Gemma2ForCausalLM",
+    ]
 
     /// The architecture named by `general.architecture`.
-    /// - Throws: `ModelError.invalidConfig` when it is missing or not llama / qwen2.
+    /// - Throws: `ModelError.invalidConfig` when it is missing or not llama / qwen2 / gemma2.
     static func architecture(of file: GGUFFile) throws -> Architecture {
         let key = "general.architecture"
         guard let name = try file.string(key) else {
@@ -70,9 +72,31 @@ extension GGUFModel {
             c.attention_bias = file.contains("blk.0.attn_q.bias")
             c.mlp_bias = file.contains("blk.0.ffn_gate.bias")
         }
+        if arch == .gemma2 { try gemma2Keys(file, into: &c, headDim: headDim) }
         c.bos_token_id = try file.int("tokenizer.ggml.bos_token_id").map { TokenIDs([$0]) }
         c.eos_token_id = try file.int("tokenizer.ggml.eos_token_id").map { TokenIDs([$0]) }
         return c
+    }
+
+    /// Gemma2's keys as convert_hf_to_gguf.py writes them: `gemma2.attn_logit_softcapping`,
+    /// `gemma2.final_logit_softcapping`, `gemma2.attention.sliding_window`. The converter drops
+    /// query_pre_attn_scalar; like llama.cpp, the scale then comes from head_dim, except for the 46-layer
+    /// 27B model (C/H = 144). A `gemma2.attention.query_pre_attn_scalar` key, when present, wins.
+    private static func gemma2Keys(_ file: GGUFFile, into c: inout ModelConfig, headDim: Int) throws {
+        c.hidden_activation = "gelu_pytorch_tanh"
+        c.hidden_act = nil
+        c.attn_logit_softcapping = try file.double("gemma2.attn_logit_softcapping")
+        c.final_logit_softcapping = try file.double("gemma2.final_logit_softcapping")
+        guard let window = try file.int("gemma2.attention.sliding_window") else {
+            throw ModelError.invalidConfig(path: file.path, key: "gemma2.attention.sliding_window", reason: "is missing")
+        }
+        c.sliding_window = window
+        if let scalar = try file.double("gemma2.attention.query_pre_attn_scalar") {
+            c.query_pre_attn_scalar = scalar
+        } else {
+            let layers = c.num_hidden_layers ?? 0, heads = c.num_attention_heads ?? 1
+            c.query_pre_attn_scalar = Double(layers == 46 ? c.hidden_size! / heads : headDim)
+        }
     }
 
     /// head_count_kv: one integer, or one per layer (accepted when all layers agree).

@@ -1,12 +1,15 @@
 // A GGUF model file as a WeightSource: tensors addressed by Hugging Face names with Hugging Face
 // shapes ([out, in]), quantised tensors dequantised once to owned fp32 buffers, F32/F16/BF16 served
 // from the mapping. For Llama, llama.cpp's converter stores q/k rows permuted for interleaved RoPE;
-// the views here undo that, so the decoder's rotate_half RoPE applies unchanged. Qwen2 is not permuted.
+// the views here undo that, so the decoder's rotate_half RoPE applies unchanged. Qwen2 and Gemma2 are not
+// permuted. Gemma2's converter stores every norm weight as 1 + w (llama.cpp's norm multiplies by the
+// weight itself); the views here subtract the 1 again, so the tensors are Hugging Face's and the decoder's
+// (1 + w) norm applies unchanged. In fp32, 1 + (fl(1 + w) − 1) is exactly fl(1 + w): no rounding is added.
 import Foundation
 import SecuraIO
 import SecuraTensor
 
-/// A Llama or Qwen2 model in a GGUF file.
+/// A Llama, Qwen2 or Gemma2 model in a GGUF file.
 ///
 /// Views are made on first request and cached (a quantised tensor is dequantised exactly once); the
 /// cache and the file stay alive with this object, and every view also retains its storage. The raw
@@ -34,7 +37,7 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
         config = try Self.makeConfig(file, architecture: architecture)
         var names: [String: String] = [:]
         for t in file.tensors {
-            if let hf = GGUFTensorNames.huggingFace(t.name) { names[hf] = t.name }
+            if let hf = GGUFTensorNames.huggingFace(t.name, architecture: architecture) { names[hf] = t.name }
         }
         ggufNames = names
     }
@@ -42,12 +45,13 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
     /// The file's tensors for `inspect`: Hugging Face name (GGUF name when there is none), ggml type
     /// name, and row-major shape.
     public var tensors: [(name: String, dtype: String, shape: [Int])] {
-        file.tensors.map { (name: GGUFTensorNames.huggingFace($0.name) ?? $0.name, dtype: $0.type.name, shape: $0.shape) }
+        file.tensors.map { (name: GGUFTensorNames.huggingFace($0.name, architecture: architecture) ?? $0.name,
+                            dtype: $0.type.name, shape: $0.shape) }
     }
 
     /// True for Hugging Face names of tensors in the file (GGUF names without one are accepted too).
     public func contains(_ name: String) -> Bool {
-        ggufNames[name] != nil || (file.contains(name) && GGUFTensorNames.huggingFace(name) == nil)
+        ggufNames[name] != nil || (file.contains(name) && GGUFTensorNames.huggingFace(name, architecture: architecture) == nil)
     }
 
     /// Tensor `name` (a Hugging Face name) with its Hugging Face shape: F32/F16/BF16 in their dtype,
@@ -65,6 +69,10 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
         let view: WeightView
         if let heads = permutedHeads(ggufName) {
             view = try unpermuted(info, as: name, heads: heads)
+        } else if architecture == .gemma2 && name.hasSuffix("norm.weight") {
+            let values = try file.view(ggufName).toFloatArray().map { $0 - 1 }
+            let buffer = FloatBuffer(values)
+            view = WeightView(name: name, dtype: .f32, shape: info.shape, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
         } else if info.type.plainDType != nil {
             let stored = try file.view(ggufName)
             view = WeightView(name: name, dtype: stored.dtype, shape: stored.shape, data: stored.data, owner: stored.owner)

@@ -1,4 +1,6 @@
-// GGUF tensor names (llama.cpp's) ↔ Hugging Face parameter names, for the Llama and Qwen2 families.
+// GGUF tensor names (llama.cpp's) ↔ Hugging Face parameter names, for the Llama, Qwen2 and Gemma2 families.
+// Gemma2 differs in its norms: llama.cpp's ffn_norm is its pre_feedforward_layernorm, and its
+// post_attention_layernorm (after attention, not before the MLP) is post_attention_norm.
 
 /// The mapping between llama.cpp's tensor names and Hugging Face's, e.g.
 /// `blk.3.attn_q.weight` ↔ `model.layers.3.self_attn.q_proj.weight`.
@@ -16,10 +18,22 @@ public enum GGUFTensorNames {
         ("ffn_gate", "mlp.gate_proj"), ("ffn_up", "mlp.up_proj"), ("ffn_down", "mlp.down_proj"),
     ]
 
+    /// Gemma2's per-block norms, replacing the `ffn_norm` entry above.
+    static let gemma2Norms: [(gguf: String, hf: String)] = [
+        ("attn_norm", "input_layernorm"), ("post_attention_norm", "post_attention_layernorm"),
+        ("ffn_norm", "pre_feedforward_layernorm"), ("post_ffw_norm", "post_feedforward_layernorm"),
+    ]
+
+    static func perBlock(_ architecture: Architecture) -> [(gguf: String, hf: String)] {
+        guard architecture == .gemma2 else { return perBlock }
+        return gemma2Norms + perBlock.filter { !$0.gguf.hasSuffix("_norm") }
+    }
+
     static let suffixes = ["weight", "bias"]
 
     /// The Hugging Face name of GGUF tensor `name`, or nil when it has none (e.g. `rope_freqs.weight`).
-    public static func huggingFace(_ name: String) -> String? {
+    public static func huggingFace(_ name: String, architecture: Architecture = .llama) -> String? {
+        let perBlock = perBlock(architecture)
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard let suffix = parts.last, suffixes.contains(suffix) else { return nil }
         if parts.count == 2, let entry = global.first(where: { $0.gguf == parts[0] }) {
@@ -33,7 +47,8 @@ public enum GGUFTensorNames {
     }
 
     /// The GGUF name of Hugging Face parameter `name`, or nil when GGUF has no such tensor.
-    public static func gguf(_ name: String) -> String? {
+    public static func gguf(_ name: String, architecture: Architecture = .llama) -> String? {
+        let perBlock = perBlock(architecture)
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard let suffix = parts.last, suffixes.contains(suffix) else { return nil }
         let path = parts.dropLast().joined(separator: ".")

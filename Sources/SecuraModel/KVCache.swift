@@ -43,6 +43,7 @@ extension DecoderModel {
         let logits = FloatBuffer(count: c.vocabSize)
         Linear.forward(out: logits.pointer, input: hidden.pointer + (n - 1) * cDim, weight: weights.outputHead, bias: nil,
                        rows: 1, inFeatures: cDim, outFeatures: c.vocabSize)
+        if let cap = c.finalSoftcap { SoftCap.forward(logits.pointer, count: c.vocabSize, cap: cap) }
         return logits.toArray()
     }
 
@@ -60,17 +61,19 @@ extension DecoderModel {
         let x = FloatBuffer(count: n * cDim), ln = FloatBuffer(count: n * cDim), rstd = FloatBuffer(count: n)
         let q = FloatBuffer(count: n * qDim), attn = FloatBuffer(count: n * qDim)
         let gate = FloatBuffer(count: n * f), up = FloatBuffer(count: n * f)
+        let branch = FloatBuffer(count: c.sandwichNorms ? n * cDim : 0), offset = c.normWeightOffset
         let scores = FloatBuffer(count: n * (past + n))
         let positions = (0..<n).map { Int32(past + $0) }
         tokens.withUnsafeBufferPointer { tok in
-            Embedding.forward(out: x.pointer, tokens: tok.baseAddress!, table: weights.embedding, rows: n, channels: cDim)
+            Embedding.forward(out: x.pointer, tokens: tok.baseAddress!, table: weights.embedding, rows: n, channels: cDim,
+                              scale: c.embeddingScale)
         }
         positions.withUnsafeBufferPointer { posBuffer in
             let pos = posBuffer.baseAddress!
             for (l, w) in weights.layers.enumerated() {
                 let kRows = cache.keys[l].pointer + past * kvDim, vRows = cache.values[l].pointer + past * kvDim
                 RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.inputNorm.pointer,
-                                rows: n, channels: cDim, eps: c.rmsNormEps)
+                                rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
                 project(q.pointer, ln.pointer, w.q, n, LinearSite(layer: l, projection: .q), false)
                 project(kRows, ln.pointer, w.k, n, LinearSite(layer: l, projection: .k), false)
                 project(vRows, ln.pointer, w.v, n, LinearSite(layer: l, projection: .v), false)
@@ -78,19 +81,36 @@ extension DecoderModel {
                 RoPE.forward(kRows, positions: pos, table: cache.rope, rows: n, heads: c.kvHeads)
                 Attention.forwardCached(out: attn.pointer, scores: scores.pointer, q: q.pointer,
                                         kCache: cache.keys[l].pointer, vCache: cache.values[l].pointer,
-                                        newRows: n, past: past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
-                project(x.pointer, attn.pointer, w.o, n, LinearSite(layer: l, projection: .o), false, accumulate: true)
-                RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: w.postNorm.pointer,
-                                rows: n, channels: cDim, eps: c.rmsNormEps)
+                                        newRows: n, past: past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                        scale: c.attentionScale, softcap: c.attentionSoftcap, window: c.window(layer: l))
+                // Gemma2 norms each branch's output before its residual add (post-norm, as in layerForward).
+                func residualAdd(_ projection: Projection, _ input: FloatBuffer, _ postNorm: FloatBuffer?) {
+                    let site = LinearSite(layer: l, projection: projection), weight = weights.linear(site)
+                    guard let postNorm else {
+                        project(x.pointer, input.pointer, weight, n, site, false, accumulate: true)
+                        return
+                    }
+                    project(branch.pointer, input.pointer, weight, n, site, false)
+                    RMSNorm.forward(out: branch.pointer, rstd: rstd.pointer, input: branch.pointer, weight: postNorm.pointer,
+                                    rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
+                    Self.addResidual(x.pointer, branch.pointer, n * cDim)
+                }
+                residualAdd(.o, attn, c.sandwichNorms ? w.postNorm : nil)
+                RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer,
+                                weight: (w.preFeedforwardNorm ?? w.postNorm).pointer,
+                                rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
                 project(gate.pointer, ln.pointer, w.gate, n, LinearSite(layer: l, projection: .gate), false)
                 project(up.pointer, ln.pointer, w.up, n, LinearSite(layer: l, projection: .up), false)
-                SwiGLU.forward(out: gate.pointer, gate: gate.pointer, up: up.pointer, count: n * f)
-                project(x.pointer, gate.pointer, w.down, n, LinearSite(layer: l, projection: .down), false, accumulate: true)
+                switch c.mlpActivation {
+                case .silu: SwiGLU.forward(out: gate.pointer, gate: gate.pointer, up: up.pointer, count: n * f)
+                case .geluTanh: GeGLU.forward(out: gate.pointer, gate: gate.pointer, up: up.pointer, count: n * f)
+                }
+                residualAdd(.down, gate, w.postFeedforwardNorm)
             }
         }
         cache.count = past + n
         RMSNorm.forward(out: ln.pointer, rstd: rstd.pointer, input: x.pointer, weight: weights.finalNorm.pointer,
-                        rows: n, channels: cDim, eps: c.rmsNormEps)
+                        rows: n, channels: cDim, eps: c.rmsNormEps, weightOffset: offset)
         return ln
     }
 }

@@ -2,7 +2,7 @@
 // Both transformers 4.x (`rope_theta`, `rope_scaling`) and 5.x (`rope_parameters`) spellings load.
 import Foundation
 
-/// The raw `config.json` of a Llama or Qwen2 model, keys as transformers writes them.
+/// The raw `config.json` of a Llama, Qwen2 or Gemma2 model, keys as transformers writes them.
 public struct ModelConfig: Codable, Sendable, Equatable {
     public var model_type: String?
     public var architectures: [String]?
@@ -22,6 +22,17 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var mlp_bias: Bool?
     public var max_position_embeddings: Int?
     public var hidden_act: String?
+    /// Gemma2's MLP activation (transformers reads this key, not `hidden_act`, for Gemma2).
+    public var hidden_activation: String?
+    /// Gemma2: attention scores are scaled by query_pre_attn_scalar^−½ instead of head_dim^−½.
+    public var query_pre_attn_scalar: Double?
+    /// Gemma2: c in c·tanh(x/c) on attention scores and on the final logits; null turns one off.
+    public var attn_logit_softcapping: Double?
+    public var final_logit_softcapping: Double?
+    /// Gemma2's window W (Qwen2 writes it too, unused there) and the per-layer kinds
+    /// ("sliding_attention" / "full_attention") that newer transformers writes.
+    public var sliding_window: Int?
+    public var layer_types: [String]?
     public var bos_token_id: TokenIDs?
     public var eos_token_id: TokenIDs?
     public var torch_dtype: String?

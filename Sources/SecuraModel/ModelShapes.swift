@@ -55,7 +55,7 @@ public struct ModelShape: Sendable, Equatable {
 
 extension ModelShape {
     /// Every shape `make-model --shape` accepts, in the order `--help` lists them.
-    public static let catalogue: [ModelShape] = [llama3_8b, llama3_1_8b, llama3_2_1b, qwen2_7b, qwen2_1_5b]
+    public static let catalogue: [ModelShape] = [llama3_8b, llama3_1_8b, llama3_2_1b, qwen2_7b, qwen2_1_5b, gemma2_2b]
 
     /// The catalogue shape called `name`.
     ///
@@ -149,4 +149,25 @@ extension ModelShape {
         config: qwen2(hidden: 1536, intermediate: 8960, heads: 12, kvHeads: 2, vocab: 151936, tied: true,
                       version: "4.40.1"),
         generationConfig: generation(bos: 151643, eos: 151643, version: "4.40.1"), releasedShards: 1)
+
+    /// google/gemma-2-2b: 2,614,341,888 parameters (tied embedding counted once), float32, 3 shards.
+    /// Layers 0, 2, 4, ... use the 4096-token sliding window; soft-caps 50 (attention) and 30 (logits).
+    public static let gemma2_2b = ModelShape(
+        name: "gemma2-2b", source: "google/gemma-2-2b",
+        config: [
+            "architectures": .array([.string("Gemma2ForCausalLM")]), "attention_bias": .bool(false),
+            "attention_dropout": .number("0.0"), "attn_logit_softcapping": .number("50.0"), "bos_token_id": .int(2),
+            "cache_implementation": .string("hybrid"), "eos_token_id": .int(1), "final_logit_softcapping": .number("30.0"),
+            "head_dim": .int(256), "hidden_act": .string("gelu_pytorch_tanh"),
+            "hidden_activation": .string("gelu_pytorch_tanh"), "hidden_size": .int(2304),
+            "initializer_range": .number("0.02"), "intermediate_size": .int(9216), "max_position_embeddings": .int(8192),
+            "model_type": .string("gemma2"), "num_attention_heads": .int(8), "num_hidden_layers": .int(26),
+            "num_key_value_heads": .int(4), "pad_token_id": .int(0), "query_pre_attn_scalar": .int(256),
+            "rms_norm_eps": .number("1e-06"), "rope_theta": .number("10000.0"), "sliding_window": .int(4096),
+            "torch_dtype": .string("float32"), "transformers_version": .string("4.42.4"), "use_cache": .bool(true),
+            "vocab_size": .int(256000),
+        ],
+        generationConfig: ["bos_token_id": .int(2), "cache_implementation": .string("hybrid"), "eos_token_id": .int(1),
+                           "pad_token_id": .int(0), "transformers_version": .string("4.42.4")],
+        releasedShards: 3)
 }

@@ -168,7 +168,7 @@ public enum ShapedModelWriter {
                 writer.chunkElements = options.chunkElements
                 for tensor in shard.tensors {
                     let key = ShapedWeights.key(seed: options.seed, name: tensor.name)
-                    let kind = ShapedWeights.kind(of: tensor.name)
+                    let kind = ShapedWeights.kind(of: tensor.name, normOffset: plan.config.normWeightOffset)
                     try writer.add(tensor.name, shape: tensor.shape, as: tensor.dtype) { range, values in
                         // The chunks before this one are on disk (a tensor's last one: see afterEachTensor).
                         if range.lowerBound > 0 { report(tensor.name, written + range.lowerBound * tensor.dtype.byteSize) }

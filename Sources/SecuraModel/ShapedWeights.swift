@@ -7,7 +7,7 @@
 //   sum of four 16-bit uniforms taken from one SplitMix64 hash of the element's counter, a bell-shaped
 //   approximation of N(0, 0.02²) bounded at ±3.46 σ (±0.069);
 // - q/k/v biases (Qwen2): the same shape with std 0.01;
-// - RMSNorm weights: exactly 1.
+// - RMSNorm weights: a scale of exactly 1 (stored 1; Gemma2, whose norms scale by 1 + w, stores 0).
 import Dispatch
 
 /// Deterministic weight values for `make-model`.
@@ -25,9 +25,10 @@ public enum ShapedWeights {
     /// Standard deviation of biases.
     public static let biasStd: Float = 0.01
 
-    /// The distribution of the tensor called `name` (Hugging Face names).
-    public static func kind(of name: String) -> Kind {
-        if name.hasSuffix("norm.weight") { return .constant(1) }
+    /// The distribution of the tensor called `name` (Hugging Face names). `normOffset` is the config's
+    /// `normWeightOffset`: norms then scale by exactly 1.
+    public static func kind(of name: String, normOffset: Float = 0) -> Kind {
+        if name.hasSuffix("norm.weight") { return .constant(1 - normOffset) }
         if name.hasSuffix(".bias") { return .bell(std: biasStd) }
         return .bell(std: weightStd)
     }

@@ -114,6 +114,13 @@ struct Inspect: ParsableCommand {
                 parameters   \(decoder.parameterCount.formatted())
                 dtypes       \(dtypes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.formatted())" }.joined(separator: ", "))
                 """)
+            if c.architecture == .gemma2 {
+                let sliding = c.slidingLayers.indices.filter { c.slidingLayers[$0] }
+                let shown = sliding.prefix(4).map(String.init).joined(separator: ", ") + (sliding.count > 4 ? ", ..." : "")
+                out("gemma2       attention scale \(c.attentionScale.map { "\($0)" } ?? "1/√D"), soft-caps "
+                    + "\(c.attentionSoftcap.map { "\($0)" } ?? "none") (scores) \(c.finalSoftcap.map { "\($0)" } ?? "none") (logits), "
+                    + "window \(c.slidingWindow ?? 0) on layers \(shown) (\(sliding.count) of \(c.layers))")
+            }
             if let method = report.method, let perLayer = report.trainable_per_layer, let total = report.trainable_total {
                 out("trainable    \(method)\(report.imsm.map { " + imsm " + $0 } ?? ""): \(total.formatted()) (\(perLayer.first ?? 0) per layer"
                     + (report.imsm_gate.map { ", IMSM gate \($0.formatted())" } ?? "") + ")")

@@ -15,7 +15,7 @@ struct MakeModel: ParsableCommand {
             config.json is the released base model's, with num_hidden_layers = --layers and torch_dtype = --dtype. \
             Weights are deterministic for --seed and do not depend on --threads: linear weights, the embedding and \
             the head are Irwin-Hall(4) (a bounded bell curve) with mean 0 and std 0.02, q/k/v biases the same with \
-            std 0.01, norm weights exactly 1. Shards are filled in state-dict order up to --shard-size (decimal GB, \
+            std 0.01, norms scale by exactly 1 (weights 1; Gemma2's (1 + w) norms store 0). Shards are filled in state-dict order up to --shard-size (decimal GB, \
             as transformers counts) and named model-0000k-of-0000n.safetensors with model.safetensors.index.json; a \
             model that fits one shard is one model.safetensors. The tokenizer files (default: SmolLM2's 49,152-token \
             tokenizer from this checkout's Tests/Fixtures/tokenizers/smollm2) are copied unchanged; their ids fit \

@@ -1,5 +1,6 @@
 // The whole decoder's backward pass against finite differences of its loss, on a tiny random model
-// of each family (GQA, biases, tied and untied heads, llama3 rope scaling).
+// of each family (GQA, biases, tied and untied heads, llama3 rope scaling; Gemma2's (1 + w) sandwich norms,
+// √C embedding scale, GeGLU, soft-capped scores and logits, and a sliding window shorter than the sequence).
 import XCTest
 import TestSupport
 @testable import SecuraModel
@@ -17,6 +18,13 @@ final class DecoderGradientTests: XCTestCase {
         raw.vocab_size = 11
         raw.rms_norm_eps = 1e-5
         raw.tie_word_embeddings = tied
+        if type == "gemma2" {
+            // Caps small enough that tanh is far from linear; window 2 < T = 5; layer 0 slides, layer 1 not.
+            raw.query_pre_attn_scalar = 5
+            raw.attn_logit_softcapping = 1.5
+            raw.final_logit_softcapping = 2
+            raw.sliding_window = 2
+        }
         if type == "llama" {
             raw.rope_scaling = RopeParameters(rope_type: "llama3", factor: 4, low_freq_factor: 1,
                                               high_freq_factor: 4, original_max_position_embeddings: 16)
@@ -64,6 +72,11 @@ final class DecoderGradientTests: XCTestCase {
 
     func testLlamaGradientsMatchFiniteDifferences() throws { try check("llama", tied: false) }
     func testQwen2TiedGradientsMatchFiniteDifferences() throws { try check("qwen2", tied: true) }
+    func testGemma2GradientsMatchFiniteDifferences() throws {
+        let c = try Self.tinyConfig("gemma2", tied: true)
+        XCTAssertEqual(c.slidingLayers, [true, false])
+        try check("gemma2", tied: true)
+    }
 
     func testTiedHeadHasNoSeparateParameter() throws {
         let config = try Self.tinyConfig("qwen2", tied: true)

@@ -5,9 +5,10 @@ import TestSupport
 
 final class GenerationTests: XCTestCase {
     func testCachedForwardMatchesFullForward() throws {
-        for folder in ["tiny-llama", "tiny-qwen2"] {
+        // tiny-gemma2: its sliding window (4) is shorter than the 10 tokens, so cached steps drop old keys.
+        for folder in ["tiny-llama", "tiny-qwen2", "tiny-gemma2"] {
             let decoder = try ModelLoader.open(FixturePaths.fixture(folder).path).decoder()
-            let tokens: [Int32] = [5, 77, 200, 13, 9, 41, 250, 3, 3, 128]
+            let tokens: [Int32] = [5, 77, 200, 13, 9, 41, 250, 3, 3, 128].map { $0 % Int32(decoder.config.vocabSize) }
             let acts = DecoderActivations(config: decoder.config, batch: 1, length: tokens.count)
             decoder.forward(TokenBatch(tokens: tokens, batch: 1, length: tokens.count), into: acts)
             let v = decoder.config.vocabSize

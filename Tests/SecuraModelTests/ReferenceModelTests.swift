@@ -75,6 +75,15 @@ final class ReferenceModelTests: XCTestCase {
         try checkGradients(r, "tiny-qwen2")
     }
 
+    /// Gemma2 (make_gemma2_reference.py): sliding and global layers, soft-capping, head_dim ≠ C/H,
+    /// query_pre_attn_scalar ≠ head_dim, tied head; the same tolerances as Llama and Qwen2.
+    func testTinyGemma2MatchesTransformers() throws {
+        let r = try run("tiny-gemma2")
+        XCTAssertEqual(r.decoder.config.slidingLayers, [true, false, true])
+        try checkForward(r, "tiny-gemma2")
+        try checkGradients(r, "tiny-gemma2")
+    }
+
     func testShardedBF16MatchesTransformers() throws {
         try checkForward(try run("tiny-llama-bf16-sharded"), "tiny-llama-bf16-sharded")
     }

@@ -13,7 +13,7 @@ import XCTest
 final class ShapedModelTests: XCTestCase {
     func testCatalogueParameterCountsAreTheRealModels() throws {
         let expected = ["llama-3-8b": 8_030_261_248, "llama-3.1-8b": 8_030_261_248, "qwen2-7b": 7_615_616_512,
-                        "qwen2-1.5b": 1_543_714_304, "llama-3.2-1b": 1_235_814_400]
+                        "qwen2-1.5b": 1_543_714_304, "llama-3.2-1b": 1_235_814_400, "gemma2-2b": 2_614_341_888]
         XCTAssertEqual(Set(ModelShape.catalogue.map(\.name)), Set(expected.keys))
         for (name, count) in expected {
             XCTAssertEqual(try ModelShape.named(name).decoderConfig().parameterCount, count, name)
@@ -42,13 +42,26 @@ final class ShapedModelTests: XCTestCase {
         XCTAssertEqual(twoLayers.layers, 2)
         XCTAssertEqual(twoLayers.hiddenSize, 4096)
         XCTAssertEqual(twoLayers.parameterCount, 2 * 525_336_576 + 4096 + 2 * 218_112_000)
+        let gemma = try ModelShape.named("gemma2-2b").decoderConfig()
+        XCTAssertEqual(gemma.architecture, .gemma2)
+        XCTAssertEqual([gemma.hiddenSize, gemma.layers, gemma.heads, gemma.kvHeads, gemma.headDim, gemma.intermediateSize,
+                        gemma.vocabSize], [2304, 26, 8, 4, 256, 9216, 256_000])
+        XCTAssertTrue(gemma.tieWordEmbeddings)
+        XCTAssertEqual(gemma.attentionScale, 1 / 16)
+        XCTAssertEqual([gemma.attentionSoftcap, gemma.finalSoftcap], [50, 30])
+        XCTAssertEqual(gemma.slidingWindow, 4096)
+        XCTAssertEqual(gemma.slidingLayers, (0..<26).map { $0 % 2 == 0 })
+        XCTAssertEqual(gemma.embeddingScale, 48)
+        XCTAssertEqual(ShapedWeights.kind(of: "model.norm.weight", normOffset: gemma.normWeightOffset), .constant(0))
     }
 
     func testDefaultShardingMatchesTheReleases() throws {
         for shape in ModelShape.catalogue {
-            let plan = try ShapedModelPlan(shape: shape, dtype: .bf16, shardBytes: 5_000_000_000)
+            // Each release's own dtype: bf16, except gemma-2-2b, which ships float32.
+            let dtype: DType = shape.config["torch_dtype"] == .string("float32") ? .f32 : .bf16
+            let plan = try ShapedModelPlan(shape: shape, dtype: dtype, shardBytes: 5_000_000_000)
             XCTAssertEqual(plan.shards.count, shape.releasedShards, shape.name)
-            XCTAssertEqual(plan.totalBytes, 2 * plan.parameterCount, shape.name)
+            XCTAssertEqual(plan.totalBytes, dtype.byteSize * plan.parameterCount, shape.name)
             XCTAssertTrue(plan.shards.allSatisfy { $0.byteCount <= 5_000_000_000 }, shape.name)
         }
         // Meta-Llama-3-8B's index: total_size 16,060,522,496; shards named as transformers names them.
