@@ -86,7 +86,7 @@ public final class Trainer {
         }
         // Release the old set first, so that a change of shape never holds two sets at once.
         if long { longActs = nil } else { acts = nil }
-        // The long-term pass (I-LoRA) is forward-only; the working pass keeps what backward needs.
+        // The auxiliary pass (I-LoRA's long-term copy) is forward-only; the working pass keeps what backward needs.
         let mode: DecoderActivations.Mode = long ? .forwardOnly : options.recompute ? .recompute : .stored
         let fresh = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length, mode: mode)
         if long { longActs = fresh } else { acts = fresh }
