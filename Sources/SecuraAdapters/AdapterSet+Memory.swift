@@ -13,26 +13,8 @@ extension AdapterSet {
         let plans = MethodPlanner.plan(c, s, layout: &layout)
         let n = batch * length
         var floats = 0
-        for p in plans {
-            switch s.method {
-            case .lora:
-                floats += LoRADelta.scratchFloats(rows: n, inFeatures: p.inFeatures, rank: p.rank, dropout: s.dropout > 0)
-            case .iLoRA:
-                // The long-term copy (no dropout) runs evaluation forwards only: t_eval [N, R].
-                floats += LoRADelta.scratchFloats(rows: n, inFeatures: p.inFeatures, rank: p.rank, dropout: s.dropout > 0)
-                floats += n * p.rank
-            case .dora:
-                floats += DoRADelta.scratchFloats(rows: n, inFeatures: p.inFeatures, outFeatures: p.outFeatures,
-                                                  rank: p.rank, dropout: s.dropout > 0)
-            case .curLoRA:
-                floats += CURDelta.scratchFloats(rows: n, rank: p.rank)
-            case .cabrLoRA, .securaM1, .securaM2:
-                floats += CABRDelta.scratchFloats(rows: n, rank: p.rank, innerRank: p.innerRank, longTerm: s.method == .securaM2)
-                if s.smagnorm == .output { floats += OutputNormalizedDelta.scratchFloats(rows: n, outFeatures: p.outFeatures) }
-            case .full:
-                break
-            }
-        }
+        let method = s.method.definition
+        for p in plans { floats += method.scratchFloats(p, settings: s, rows: n) }
         if let imsm = s.imsm {
             floats += IMSMGate.scratchFloats(mode: imsm.mode, width: c.hiddenSize, rank: imsm.rank, batch: batch, length: length)
         }

@@ -115,6 +115,23 @@ public final class CABRDelta: LinearDelta {
         return p
     }
 
+    /// W [H, D] += C·(A·B + A_L·B_L)·R, the long-term pair only with SECURA-M2 (export; the adapter is
+    /// unchanged).
+    public func merge(into w: UnsafeMutablePointer<Float>) {
+        let product = mergeProduct()
+        if let longA, let longB {
+            let ab = FloatBuffer(count: rank * rank)
+            BLAS.sgemm(m: rank, n: rank, k: innerRank, a: longA.pointer, lda: innerRank, b: longB.pointer, ldb: rank,
+                       c: ab.pointer, ldc: rank)
+            let longProduct = FloatBuffer(count: rank * inFeatures)
+            BLAS.sgemm(m: rank, n: inFeatures, k: rank, a: ab.pointer, lda: rank, b: r.pointer, ldb: inFeatures,
+                       c: longProduct.pointer, ldc: inFeatures)
+            BLAS.axpy(n: rank * inFeatures, alpha: 1, x: longProduct.pointer, y: product.pointer)
+        }
+        BLAS.sgemm(m: outFeatures, n: inFeatures, k: rank, a: c.pointer, lda: rank, b: product.pointer, ldb: inFeatures,
+                   beta: 1, c: w, ldc: inFeatures)
+    }
+
     /// B ← 0 after a SECURA-M1 merge (the optimizer state of B is kept).
     public func resetB() { b.update(repeating: 0, count: innerRank * rank) }
 

@@ -1,5 +1,5 @@
 // CUR-LoRA: ΔW = C·U·R with C, R the lowest-norm columns and rows of the original weight (frozen) and
-// only U [r, r] trainable, zero-initialised. Forward ((x·Rᵀ)·Uᵀ)·Cᵀ; at task switches W += C·U·R, U ← 0.
+// only U [r, r] trainable, zero-initialised. Forward ((x·Rᵀ)·Uᵀ)·Cᵀ; export folds W += C·U·R.
 import SecuraKernels
 import SecuraModel
 import SecuraTensor
@@ -59,13 +59,12 @@ public final class CURDelta: LinearDelta {
                    c: dInput, ldc: inFeatures)
     }
 
-    /// W [H, D] += C·U·R, then U ← 0 (fusion at a task switch).
-    public func mergeAndReset(into w: UnsafeMutablePointer<Float>) {
+    /// W [H, D] += C·U·R, leaving U as it is (export; CUR-LoRA's task-switch fusion is not implemented).
+    public func merge(into w: UnsafeMutablePointer<Float>) {
         let ur = FloatBuffer(count: rank * inFeatures)
         BLAS.sgemm(m: rank, n: inFeatures, k: rank, a: u, lda: rank, b: r.pointer, ldb: inFeatures,
                    c: ur.pointer, ldc: inFeatures)
         BLAS.sgemm(m: outFeatures, n: inFeatures, k: rank, a: c.pointer, lda: rank, b: ur.pointer, ldb: inFeatures,
                    beta: 1, c: w, ldc: inFeatures)
-        u.update(repeating: 0, count: rank * rank)
     }
 }

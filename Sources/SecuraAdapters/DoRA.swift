@@ -46,6 +46,18 @@ public final class DoRADelta: LinearDelta {
         (magnitude, dMagnitude) = parameters.tensor(Self.magnitudeName(site))
     }
 
+    /// W [OC, IC] ← (m / ‖W + s·B·A‖) ⊙ (W + s·B·A), row by row (export; the adapter is unchanged).
+    public func merge(into p: UnsafeMutablePointer<Float>) {
+        let h = outFeatures, d = inFeatures
+        lora.merge(into: p)
+        for j in 0..<h {
+            var ss = 0.0
+            for i in 0..<d { ss += Double(p[j * d + i]) * Double(p[j * d + i]) }
+            let scale = magnitude[j] / Float(ss.squareRoot())
+            for i in 0..<d { p[j * d + i] *= scale }
+        }
+    }
+
     var inFeatures: Int { lora.inFeatures }
     var outFeatures: Int { lora.outFeatures }
 

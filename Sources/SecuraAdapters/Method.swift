@@ -1,23 +1,7 @@
-// The fine-tuning methods, their settings (defaults from the papers) and the per-site plan of what
-// each one trains, computed from real shapes before anything is allocated.
+// The fine-tuning methods' settings (defaults from the papers) and the per-site plan of what each one
+// trains, computed from real shapes before anything is allocated (the methods: Methods/).
 import SecuraModel
 import SecuraTensor
-
-/// A fine-tuning method (docs/DESIGN.md §1).
-public enum AdapterMethod: String, CaseIterable, Sendable, Codable {
-    case lora, dora
-    case curLoRA = "cur-lora"
-    case iLoRA = "i-lora"
-    case cabrLoRA = "cabr-lora"
-    case securaM1 = "secura-m1"
-    case securaM2 = "secura-m2"
-    case full
-
-    /// Methods whose adapter is A·B-shaped LoRA (PEFT-exportable).
-    public var isLoRAFamily: Bool { self == .lora || self == .dora || self == .iLoRA }
-    /// Methods built on CABR's C·A·B·R.
-    public var isCABRFamily: Bool { self == .cabrLoRA || self == .securaM1 || self == .securaM2 }
-}
 
 /// How CABR's A is initialised.
 public enum CABRInit: String, CaseIterable, Sendable, Codable {
@@ -83,12 +67,12 @@ public struct MethodSettings: Sendable, Equatable, Codable {
     public init() {}
 
     /// Why these settings cannot run, or nil when they can. IMSM wraps an adapter method: it is not
-    /// defined for full fine-tuning (no frozen model to compare with) nor for I-LoRA (whose EMA copy would
-    /// need a gate of its own).
+    /// defined for methods with an `imsmRefusal` (full fine-tuning, I-LoRA).
     public var unsupportedReason: String? {
         guard let imsm else { return nil }
-        if method == .full || method == .iLoRA {
-            return "IMSM wraps an adapter method (lora, dora, cur-lora, cabr-lora, secura-m1, secura-m2), not \(method.rawValue)"
+        if method.definition.imsmRefusal != nil {
+            let wrappable = AdapterMethod.allCases.filter { $0.definition.imsmRefusal == nil }.map(\.rawValue)
+            return "IMSM wraps an adapter method (\(wrappable.joined(separator: ", "))), not \(method.rawValue)"
         }
         if imsm.rank < 1 { return "the IMSM gate rank must be at least 1" }
         if !(0..<1).contains(imsm.dropout) { return "the IMSM gate dropout must be in [0, 1)" }
@@ -124,33 +108,15 @@ public enum MethodPlanner {
             case .down: return (c.hiddenSize, f)
             }
         }
-        let projections = settings.method == .full ? Projection.allCases : settings.targets
+        let method = settings.method.definition
+        let projections = method.projections(settings)
         var plans: [SitePlan] = []
         for l in 0..<c.layers {
             for p in Projection.allCases where projections.contains(p) {
                 let site = LinearSite(layer: l, projection: p)
                 let (h, d) = shape(p)
                 let before = layout.entries.count
-                var rank = 0, inner = 0
-                switch settings.method {
-                case .lora, .iLoRA:
-                    rank = min(settings.rank, h, d)
-                    LoRADelta.register(site, inFeatures: d, outFeatures: h, rank: rank, in: &layout)
-                case .dora:
-                    rank = min(settings.rank, h, d)
-                    DoRADelta.register(site, inFeatures: d, outFeatures: h, rank: rank, in: &layout)
-                case .curLoRA:
-                    rank = min(settings.curRank, h, d)
-                    CURDelta.register(site, rank: rank, in: &layout)
-                case .cabrLoRA, .securaM1, .securaM2:
-                    rank = min(settings.curRank, h, d)
-                    inner = min(settings.cabrM, d)
-                    CABRDelta.register(site, rank: rank, innerRank: inner, in: &layout)
-                case .full:
-                    // Full fine-tuning trains every linear weight (docs/DESIGN.md §1.9); biases and norms
-                    // stay frozen.
-                    layout.append(site.weightName, shape: [h, d])
-                }
+                let (rank, inner) = method.register(site, outFeatures: h, inFeatures: d, settings: settings, in: &layout)
                 plans.append(SitePlan(site: site, inFeatures: d, outFeatures: h, rank: rank, innerRank: inner,
                                       tensors: Array(layout.entries[before...])))
             }

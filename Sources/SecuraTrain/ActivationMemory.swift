@@ -17,7 +17,7 @@ public enum ActivationMemory {
             total += DecoderActivations.allocatedBytes(config: c, batch: microBatch, length: length, mode: .forwardOnly,
                                                        logits: false)
         }
-        if settings.method == .iLoRA {
+        if settings.method.definition.hasAuxiliaryPass {
             total += DecoderActivations.allocatedBytes(config: c, batch: microBatch, length: length, mode: .forwardOnly)
         }
         total += AdapterSet.scratchBytes(config: c, settings: settings, batch: microBatch, length: length)

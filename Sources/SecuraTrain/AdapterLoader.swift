@@ -36,11 +36,11 @@ public enum AdapterLoader {
         throw CheckpointError.missing(path: path)
     }
 
-    /// SECURA-M1's merged masters as stored in the state folder at `path` (checked for coverage and
+    /// The merged masters (SECURA-M1's) as stored in the state folder at `path` (checked for coverage and
     /// shape), served one matrix at a time; nil when the adapter has none (other methods, PEFT folders).
     public static func storedMasters(_ path: String, adapters: AdapterSet) throws -> StoredMasters? {
         let folder = URL(fileURLWithPath: path)
-        guard adapters.settings.method == .securaM1,
+        guard adapters.method.mergesIntoMasters,
               FileManager.default.fileExists(atPath: folder.appendingPathComponent("state.json").path) else { return nil }
         let state = try Checkpoint.readState(folder)
         let legacy = try SafeTensorsFile(path: folder.appendingPathComponent("state.safetensors").path)

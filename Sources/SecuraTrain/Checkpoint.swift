@@ -1,7 +1,8 @@
 // Checkpoints and adapter folders. A folder holds `state.json` (what was trained, how far, with which
-// settings), `state.safetensors` (trainable values; optimizer moments in checkpoints; I-LoRA's EMA copy;
-// SECURA-M2's long-term pair) and, for SECURA-M1, the merged fp32 master weights in one
-// `masters-rank*.safetensors` file per writing rank (CheckpointMasters.swift). Folders are written
+// settings), `state.safetensors` (every replicated entry of the run's RunStateLayout: trainable values,
+// optimizer moments in checkpoints, the method's own tensors such as I-LoRA's EMA copy) and the
+// node-shared merge masters (SECURA-M1) in one `masters-rank*.safetensors` file per writing rank
+// (CheckpointMasters.swift). Folders are written
 // under a temporary name and renamed, so a crash never leaves a half-written checkpoint. The data
 // position is a global sample index and the masters are reassembled from row ranges, so a run resumes
 // on any rank count.
@@ -91,13 +92,13 @@ public enum Checkpoint {
             throw failure ?? IOError.cannotWrite(path: folder.path, reason: "rank 0 could not create the temporary folder")
         }
         let temporary = parent.appendingPathComponent(".\(folder.lastPathComponent).partial-\(ticket[1])")
-        let a = trainer.adapters
+        let layout = RunStateLayout(trainer.adapters, optimizer: optimizer ? trainer.optimizer : nil)
 
         // 2. Every rank writes its part; then all agree whether every rank succeeded.
-        let writesMasters = try !a.masters.isEmpty && CheckpointMasters.writesMasters(comm)
+        let writesMasters = try !layout.nodeShared.isEmpty && CheckpointMasters.writesMasters(comm)
         do {
-            if comm.isRoot { try writeValues(trainer, to: temporary, optimizer: optimizer) }
-            if writesMasters { _ = try CheckpointMasters.write(a.masters, comm: comm, to: temporary) }
+            if comm.isRoot { try writeValues(layout, to: temporary) }
+            if writesMasters { _ = try CheckpointMasters.write(layout.nodeShared, comm: comm, to: temporary) }
             try injectingFailure?(comm.rank)
         } catch { failure = error }
         var failed: [Float] = [failure == nil ? 0 : 1]
@@ -108,7 +109,7 @@ public enum Checkpoint {
         if comm.isRoot {
             do {
                 if failed[0] == 0 {
-                    try commit(trainer, modelPath: modelPath, temporary: temporary, to: folder, optimizer: optimizer)
+                    try commit(trainer, layout, modelPath: modelPath, temporary: temporary, to: folder, optimizer: optimizer)
                     committed = [1]
                 }
             } catch { failure = error }
@@ -124,39 +125,25 @@ public enum Checkpoint {
         }
     }
 
-    /// state.safetensors: trainable values, moments, EMA / long-term copies (rank 0).
-    private static func writeValues(_ trainer: Trainer, to temporary: URL, optimizer: Bool) throws {
-        let a = trainer.adapters
+    /// state.safetensors: every replicated entry of the run's layout (rank 0).
+    private static func writeValues(_ layout: RunStateLayout, to temporary: URL) throws {
         var w = SafeTensorsWriter(path: temporary.appendingPathComponent("state.safetensors").path,
                                   metadata: ["format": RunState.currentFormat])
-        for e in a.parameters.layout.entries {
-            try w.add("param/" + e.name, floats: a.parameters.values.values(e.name)!, shape: e.shape)
-            if optimizer {
-                try w.add("adam_m/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.m.pointer + e.offset, count: e.count)), shape: e.shape)
-                try w.add("adam_v/" + e.name, floats: Array(UnsafeBufferPointer(start: trainer.optimizer.v.pointer + e.offset, count: e.count)), shape: e.shape)
-            }
-            if let long = a.longTerm {
-                try w.add("long/" + e.name, floats: long.values.values(e.name)!, shape: e.shape)
-            }
-        }
-        for (site, d) in a.cabr.sorted(by: { $0.key < $1.key }) {
-            if let la = d.longA, let lb = d.longB {
-                let names = CABRDelta.names(site)
-                try w.add("long/" + names.a, floats: la.toArray(), shape: [d.rank, d.innerRank])
-                try w.add("long/" + names.b, floats: lb.toArray(), shape: [d.innerRank, d.rank])
-            }
+        for e in layout.replicated {
+            try w.add(e.name, floats: e.toArray(), shape: e.shape)
         }
         try w.write()
     }
 
     /// Rank 0, once every rank has written: validates the master files, writes state.json, renames.
-    private static func commit(_ trainer: Trainer, modelPath: String, temporary: URL, to folder: URL, optimizer: Bool) throws {
+    private static func commit(_ trainer: Trainer, _ layout: RunStateLayout, modelPath: String, temporary: URL,
+                               to folder: URL, optimizer: Bool) throws {
         let fm = FileManager.default
         let a = trainer.adapters
         let masterFiles = try fm.contentsOfDirectory(atPath: temporary.path)
             .filter { $0.hasPrefix("masters-rank") && $0.hasSuffix(".safetensors") }.sorted()
         _ = try CheckpointMasters.pieces(in: temporary, listed: masterFiles, legacy: nil,
-                                         expected: CheckpointMasters.shapes(a.masters))
+                                         expected: CheckpointMasters.shapes(layout.nodeShared))
         let state = RunState(step: trainer.step, samplesSeen: trainer.step * trainer.options.batchSize,
                              skippedSteps: trainer.skippedSteps, adamStep: trainer.optimizer.step, model: modelPath,
                              method: a.settings, training: trainer.options,
@@ -208,29 +195,19 @@ public enum Checkpoint {
             }
             p.update(from: values, count: count)
         }
-        for e in adapters.parameters.layout.entries {
-            try load("param/" + e.name, into: adapters.parameters.values.storage.pointer + e.offset, count: e.count)
-            if let optimizer, file.contains("adam_m/" + e.name) {
-                try load("adam_m/" + e.name, into: optimizer.m.pointer + e.offset, count: e.count)
-                try load("adam_v/" + e.name, into: optimizer.v.pointer + e.offset, count: e.count)
-            }
-            if let long = adapters.longTerm {
-                try load("long/" + e.name, into: long.values.storage.pointer + e.offset, count: e.count)
-            }
+        let layout = RunStateLayout(adapters, optimizer: optimizer)
+        for e in layout.replicated {
+            // Adapter folders hold no optimizer moments; a resume checks `hasOptimizerState` first.
+            if e.kind == .adamFirstMoment || e.kind == .adamSecondMoment, !file.contains(e.name) { continue }
+            try load(e.name, into: e.pointer, count: e.count)
         }
         // Merge targets are node-shared: each rank copies its row shard, then a node barrier.
-        if !adapters.masters.isEmpty {
+        let shared = layout.nodeShared
+        if !shared.isEmpty {
             let state = try readState(folder)
             let pieces = try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: file,
-                                                      expected: CheckpointMasters.shapes(adapters.masters))
-            try CheckpointMasters.restore(adapters.masters, from: pieces, comm: comm)
-        }
-        for (site, d) in adapters.cabr {
-            if let la = d.longA, let lb = d.longB {
-                let names = CABRDelta.names(site)
-                try load("long/" + names.a, into: la.pointer, count: la.count)
-                try load("long/" + names.b, into: lb.pointer, count: lb.count)
-            }
+                                                      expected: CheckpointMasters.shapes(shared))
+            try CheckpointMasters.restore(shared, from: pieces, comm: comm)
         }
     }
 

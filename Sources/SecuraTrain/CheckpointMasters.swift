@@ -43,21 +43,21 @@ enum CheckpointMasters {
         return root == String(decoding: comm.hostName.utf8.prefix(255), as: UTF8.self)
     }
 
-    /// Writes this rank's node shard of every master into `folder`; returns the file name, or nil when
-    /// the rank owns no rows. The rows are written straight from the node-shared block (no copy).
-    static func write(_ masters: [LinearSite: MasterWeight], comm: Communicator, to folder: URL) throws -> String? {
+    /// Writes this rank's node shard of every node-shared entry (a master) into `folder`; returns the file
+    /// name, or nil when the rank owns no rows. The rows are written straight from the node-shared block.
+    static func write(_ masters: [RunStateLayout.Entry], comm: Communicator, to folder: URL) throws -> String? {
         let name = fileName(rank: comm.rank, of: comm.size)
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent(name).path,
                                        metadata: ["format": metadataFormat])
-        for (site, master) in masters.sorted(by: { $0.key < $1.key }) {
-            let shard = comm.nodeShard(rows: master.rows, panel: masterPanelRows)
+        for master in masters {
+            let shard = RunStateLayout.shard(master, comm: comm)
             guard !shard.isEmpty else { continue }
-            let tensor = "master/" + site.weightName
-            let view = WeightView(name: tensor, dtype: .f32, shape: [shard.count, master.columns],
-                                  data: UnsafeRawPointer(master.pointer + shard.lowerBound * master.columns),
+            let rows = master.shape[0], columns = master.shape[1]
+            let view = WeightView(name: master.name, dtype: .f32, shape: [shard.count, columns],
+                                  data: UnsafeRawPointer(master.pointer + shard.lowerBound * columns),
                                   owner: master.owner)
             try writer.add(view)
-            writer.metadata[tensor] = "\(shard.lowerBound),\(shard.upperBound),\(master.rows)"
+            writer.metadata[master.name] = "\(shard.lowerBound),\(shard.upperBound),\(rows)"
         }
         guard !writer.names.isEmpty else { return nil }
         try writer.write()
@@ -137,23 +137,27 @@ enum CheckpointMasters {
 
     /// Copies this rank's node shard of every master from `pieces`, then a node barrier. Collective
     /// over the node.
-    static func restore(_ masters: [LinearSite: MasterWeight], from pieces: [String: [MasterPiece]], comm: Communicator) throws {
-        for (site, master) in masters.sorted(by: { $0.key < $1.key }) {
-            let shard = comm.nodeShard(rows: master.rows, panel: masterPanelRows)
-            for p in pieces[site.weightName] ?? [] {
+    static func restore(_ masters: [RunStateLayout.Entry], from pieces: [String: [MasterPiece]], comm: Communicator) throws {
+        for master in masters {
+            let shard = RunStateLayout.shard(master, comm: comm)
+            let columns = master.shape[1]
+            for p in pieces[weightName(master)] ?? [] {
                 let lo = max(shard.lowerBound, p.rows.lowerBound), hi = min(shard.upperBound, p.rows.upperBound)
                 guard lo < hi else { continue }
                 let view = try p.file.view(p.tensor)
-                let source = view.data.assumingMemoryBound(to: Float.self) + (lo - p.rows.lowerBound) * master.columns
-                (master.pointer + lo * master.columns).update(from: source, count: (hi - lo) * master.columns)
+                let source = view.data.assumingMemoryBound(to: Float.self) + (lo - p.rows.lowerBound) * columns
+                (master.pointer + lo * columns).update(from: source, count: (hi - lo) * columns)
             }
         }
         if !masters.isEmpty { try comm.nodeBarrier() }
     }
 
-    /// Weight name → (rows, columns) of the masters of `adapters`.
-    static func shapes(_ masters: [LinearSite: MasterWeight]) -> [String: (rows: Int, columns: Int)] {
-        Dictionary(uniqueKeysWithValues: masters.map { ($0.key.weightName, (rows: $0.value.rows, columns: $0.value.columns)) })
+    /// The weight a master entry ("master/<weight name>") is a copy of.
+    static func weightName(_ master: RunStateLayout.Entry) -> String { String(master.name.dropFirst("master/".count)) }
+
+    /// Weight name → (rows, columns) of master entries.
+    static func shapes(_ masters: [RunStateLayout.Entry]) -> [String: (rows: Int, columns: Int)] {
+        Dictionary(uniqueKeysWithValues: masters.map { (weightName($0), (rows: $0.shape[0], columns: $0.shape[1])) })
     }
 }
 

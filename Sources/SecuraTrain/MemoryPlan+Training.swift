@@ -47,15 +47,15 @@ extension MemoryPlan {
     public init(_ x: MemoryPlanInputs) {
         var layout = ParameterLayout()
         let plans = MethodPlanner.plan(x.config, x.settings, layout: &layout)
-        let s = x.settings, method = s.method
+        let s = x.settings, method = s.method.definition
         let trainable = layout.count
         var parts: [Part] = [
             Part(name: "model weights", bytes: x.mappedFileBytes, scope: .node, fileBacked: true),
             Part(name: "dequantised GGUF tensors (fp32, node-shared)", bytes: x.dequantisedElements * 4, scope: .node),
         ]
-        if method == .securaM1 {
+        if method.mergesIntoMasters {
             let masters = plans.reduce(0) { $0 + $1.outFeatures * $1.inFeatures } * 4
-            parts.append(Part(name: "SECURA-M1 fp32 merge masters (node-shared)", bytes: masters, scope: .node,
+            parts.append(Part(name: "\(method.displayName) fp32 merge masters (node-shared)", bytes: masters, scope: .node,
                               hint: "fewer --targets"))
         }
         let stored = x.trainingActivationBytes.stored, recomputed = x.trainingActivationBytes.recomputed
@@ -64,7 +64,7 @@ extension MemoryPlan {
         parts.append(Part(name: activationName, bytes: x.recompute ? recomputed : stored, scope: .rank,
                           hint: x.recompute || stored <= recomputed ? "--micro-batch 1 or a smaller --max-length" : "--recompute",
                           isActivations: true))
-        if method.isCABRFamily && s.cabrInit == .svd, let largest = plans.max(by: { $0.outFeatures * $0.inFeatures < $1.outFeatures * $1.inFeatures }) {
+        if method.usesCABRInit && s.cabrInit == .svd, let largest = plans.max(by: { $0.outFeatures * $0.inFeatures < $1.outFeatures * $1.inFeatures }) {
             // LAPACK dgesdd on one whole matrix per rank (the dealt solver), in Double: the matrix, U and Vᵀ
             // (k = min(h, d) columns each) and about 4k² + 7k of work space.
             let h = largest.outFeatures, d = largest.inFeatures, k = min(h, d)
@@ -74,19 +74,13 @@ extension MemoryPlan {
         // Values, gradients, AdamW m and v (fp32) and the Double gradient accumulator.
         parts.append(Part(name: "trainable values, gradients, AdamW moments (\(trainable.formatted()) values)",
                           bytes: trainable * (4 * 4 + 8), scope: .rank,
-                          hint: method == .full ? "a parameter-efficient --method instead of full" : nil))
-        var constants = 0
-        for p in plans where method.isCABRFamily || method == .curLoRA {
-            let h = p.outFeatures, d = p.inFeatures, r = p.rank, m = p.innerRank
-            let long: Int = method == .securaM2 ? 2 * r * m : 0
-            constants += (h * r + r * d + long) * 4
-        }
+                          hint: method.trainsBaseWeights ? "a parameter-efficient --method instead of full" : nil))
+        let constants = plans.reduce(0) { $0 + method.constantFloats($1) } * 4
         if constants > 0 {
-            parts.append(Part(name: "adapter constants (C, R\(method == .securaM2 ? ", long-term pair" : ""))",
-                              bytes: constants, scope: .rank, hint: "a smaller --cur-rank"))
+            parts.append(Part(name: method.constantsName, bytes: constants, scope: .rank, hint: "a smaller --cur-rank"))
         }
-        if method == .iLoRA {
-            parts.append(Part(name: "I-LoRA EMA copy", bytes: trainable * 4, scope: .rank))
+        if method.trainableCopies > 0 {
+            parts.append(Part(name: "\(method.displayName) EMA copy", bytes: method.trainableCopies * trainable * 4, scope: .rank))
         }
         parts.append(Part(name: "runtime (Swift, MPI, OpenBLAS buffers)", bytes: x.runtimeBytesPerRank, scope: .rank))
         self.init(parts: parts, ranksPerNode: x.ranksPerNode)

@@ -7,56 +7,17 @@ import SecuraModel
 import SecuraTensor
 
 public enum MergedExport {
-    /// The merged weight [H, D] of `site`.
-    /// - Throws: for `--smagnorm output`, whose output normalisation cannot be folded into a weight.
+    /// The merged weight [H, D] of `site`: the current weight (`current`, else the merge master, else the
+    /// original) with the method's change folded in by the site itself (`MethodSite.merge`).
+    /// - Throws: when the site's change has no merged-weight form (`--smagnorm output`).
     /// - Parameter current: the merge target's current weight when it is not in `adapters.masters`.
     public static func mergedWeight(_ adapters: AdapterSet, site: LinearSite, original: WeightView,
                                     current: [Float]? = nil) throws -> [Float] {
-        let s = adapters.settings
-        if s.smagnorm == .output && s.method.isCABRFamily {
-            throw ModelError.invalidInput("--smagnorm output normalises layer outputs; it has no merged-weight form (export the adapter state instead)")
+        guard let methodSite = adapters.sites[site] else {
+            preconditionFailure("\(site.weightName) is not adapted by this run")
         }
         var w = current ?? adapters.masters[site]?.toArray() ?? original.toFloatArray()
-        let h = original.shape[0], d = original.shape[1]
-        try w.withUnsafeMutableBufferPointer { buf in
-            let p = buf.baseAddress!
-            switch s.method {
-            case .lora, .iLoRA:
-                adapters.lora[site]!.merge(into: p)
-            case .dora:
-                // W' = (m / ‖W + s·B·A‖) ⊙ (W + s·B·A), row by row.
-                let delta = adapters.dora[site]!
-                delta.lora.merge(into: p)
-                for j in 0..<h {
-                    var ss = 0.0
-                    for i in 0..<d { ss += Double(p[j * d + i]) * Double(p[j * d + i]) }
-                    let scale = delta.magnitude[j] / Float(ss.squareRoot())
-                    for i in 0..<d { p[j * d + i] *= scale }
-                }
-            case .curLoRA:
-                let delta = adapters.cur[site]!
-                // W += C·U·R without touching U (export must not change the adapter).
-                let u = adapters.parameters.values.pointer(CURDelta.name(site))!
-                let ur = FloatBuffer(count: delta.rank * d)
-                BLAS.sgemm(m: delta.rank, n: d, k: delta.rank, a: u, lda: delta.rank, b: delta.r.pointer, ldb: d, c: ur.pointer, ldc: d)
-                BLAS.sgemm(m: h, n: d, k: delta.rank, a: delta.c.pointer, lda: delta.rank, b: ur.pointer, ldb: d, beta: 1, c: p, ldc: d)
-            case .cabrLoRA, .securaM1, .securaM2:
-                let delta = adapters.cabr[site]!
-                let product = delta.mergeProduct()
-                if let la = delta.longA, let lb = delta.longB {
-                    // SECURA-M2 adds the frozen long-term pair: C·(A_L·B_L)·R.
-                    let ab = FloatBuffer(count: delta.rank * delta.rank)
-                    BLAS.sgemm(m: delta.rank, n: delta.rank, k: delta.innerRank, a: la.pointer, lda: delta.innerRank, b: lb.pointer, ldb: delta.rank, c: ab.pointer, ldc: delta.rank)
-                    let longProduct = FloatBuffer(count: delta.rank * d)
-                    BLAS.sgemm(m: delta.rank, n: d, k: delta.rank, a: ab.pointer, lda: delta.rank, b: delta.r.pointer, ldb: d, c: longProduct.pointer, ldc: d)
-                    BLAS.axpy(n: delta.rank * d, alpha: 1, x: longProduct.pointer, y: product.pointer)
-                }
-                BLAS.sgemm(m: h, n: d, k: delta.rank, a: delta.c.pointer, lda: delta.rank, b: product.pointer, ldb: d, beta: 1, c: p, ldc: d)
-            case .full:
-                let values = adapters.parameters.values.values(site.weightName)!
-                p.update(from: values, count: values.count)
-            }
-        }
+        try w.withUnsafeMutableBufferPointer { try methodSite.merge(into: $0.baseAddress!) }
         return w
     }
 

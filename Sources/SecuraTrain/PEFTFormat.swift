@@ -66,14 +66,14 @@ public enum PEFTFormat {
         return s
     }
 
-    /// Loads a PEFT folder's A, B (and DoRA magnitude) into `adapters` (a lora, i-lora or dora set whose
-    /// rank, targets and α match the folder).
+    /// Loads a PEFT folder's A, B (and DoRA magnitude) into `adapters` (a set whose method has the folder's
+    /// PEFT form and whose rank, targets and α match the folder).
     public static func load(_ folder: URL, into adapters: AdapterSet) throws {
         let config = try readConfig(folder)
         let path = folder.appendingPathComponent(configFile).path
         let wanted = try settings(config, path: path)
         let s = adapters.settings
-        guard s.method.isLoRAFamily, (s.method == .dora) == (wanted.method == .dora) else {
+        guard let form = adapters.method.peftForm, form == wanted.method.definition.peftForm else {
             throw ModelError.invalidConfig(path: path, key: "use_dora", reason: "does not match --method \(s.method.rawValue)")
         }
         guard wanted.rank == s.rank, wanted.alpha == s.alpha, Set(wanted.targets) == Set(s.targets) else {
@@ -91,16 +91,15 @@ public enum PEFTFormat {
             let values = try file.floats(name)
             (adapters.parameters.values.storage.pointer + e.offset).update(from: values, count: e.count)
         }
-        if let long = adapters.longTerm {
-            long.values.storage.pointer.update(from: adapters.parameters.values.storage.pointer, count: adapters.parameters.count)
-        }
+        adapters.methodState?.trainableValuesReplaced()
     }
 
-    /// Writes `adapters` (lora, i-lora or dora) as a PEFT folder that peft's PeftModel.from_pretrained loads.
+    /// Writes `adapters` (a method with a PEFT form) as a PEFT folder that peft's PeftModel.from_pretrained loads.
     public static func export(_ adapters: AdapterSet, to folder: URL, baseModel: String) throws {
         let s = adapters.settings
-        guard s.method.isLoRAFamily else {
-            throw ModelError.invalidInput("only lora, i-lora and dora adapters have a PEFT format; \(s.method.rawValue) exports as a merged model")
+        guard let form = adapters.method.peftForm else {
+            let names = AdapterMethod.allCases.filter { $0.definition.peftForm != nil }.map(\.rawValue)
+            throw ModelError.invalidInput("only \(names.joined(separator: ", ")) adapters have a PEFT format; \(s.method.rawValue) exports as a merged model")
         }
         guard s.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a PEFT adapter")) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -110,7 +109,7 @@ public enum PEFTFormat {
         }
         try writer.write()
         let config = PEFTAdapterConfig(peft_type: "LORA", r: s.rank, lora_alpha: Double(s.alpha),
-                                       target_modules: s.targets.map(\.rawValue), use_dora: s.method == .dora,
+                                       target_modules: s.targets.map(\.rawValue), use_dora: form == .dora,
                                        lora_dropout: Double(s.dropout), bias: "none", task_type: "CAUSAL_LM",
                                        base_model_name_or_path: baseModel, fan_in_fan_out: false, use_rslora: false)
         let encoder = JSONEncoder()

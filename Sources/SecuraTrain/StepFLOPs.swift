@@ -24,7 +24,8 @@ public struct StepFLOPs: Sendable, Codable, Equatable {
         let tokens = Double(sequences * length)
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
         let perLayer = Double(c.hiddenSize * qDim + 2 * c.hiddenSize * kvDim + qDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
-        let full = settings.method == .full
+        let method = settings.method.definition
+        let full = method.trainsBaseWeights
         // forward 2, input gradient 2, weight gradient 2 (full only), recompute 2.
         let layerFactor = 4.0 + (full ? 2 : 0) + (recompute ? 2 : 0)
         projections = layerFactor * perLayer * Double(c.layers) * tokens
@@ -36,14 +37,8 @@ public struct StepFLOPs: Sendable, Codable, Equatable {
         let plans = MethodPlanner.plan(c, settings, layout: &layout)
         var adapterPerToken = 0.0
         for p in plans where !full {
-            let h = Double(p.outFeatures), d = Double(p.inFeatures), r = Double(p.rank), m = Double(p.innerRank)
             // The chain's multiply-adds per token (x·Rᵀ, ·Bᵀ, ·Aᵀ, ·Cᵀ for CABR; x·Aᵀ, ·Bᵀ for LoRA; x·Rᵀ, ·Uᵀ, ·Cᵀ for CUR).
-            let chain: Double
-            switch settings.method {
-            case .cabrLoRA, .securaM1, .securaM2: chain = d * r + r * m + m * r + r * h
-            case .curLoRA: chain = d * r + r * r + r * h
-            default: chain = d * r + r * h
-            }
+            let chain = method.chainMultiplyAdds(p)
             // forward, then input and parameter gradients (about twice the forward), once more with recompute.
             adapterPerToken += 2 * chain * (3 + (recompute ? 1 : 0))
         }

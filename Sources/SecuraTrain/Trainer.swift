@@ -1,7 +1,7 @@
 // The training loop of one optimizer step: this rank's share of the global batch in micro-batches,
 // forward and backward into the one flat gradient buffer, ONE all-reduce of gradients + loss sum +
 // token count, normalisation by the global token count, clipping, AdamW (IMSM's gate at its own
-// learning rate), I-LoRA's EMA, and merges.
+// learning rate), the method's after-update hook (I-LoRA's EMA) and its merge.
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
@@ -11,7 +11,7 @@ import SecuraTensor
 /// What one optimizer step did.
 public struct StepReport: Sendable, Codable, Equatable {
     public var step: Int
-    /// Mean loss per scored token over the global batch (cross-entropy, plus I-LoRA's consistency term).
+    /// Mean loss per scored token over the global batch (cross-entropy, plus a method's auxiliary term).
     public var loss: Double
     public var lr: Double
     /// Scored (answer) tokens in the global batch.
@@ -86,7 +86,7 @@ public final class Trainer {
         }
         // Release the old set first, so that a change of shape never holds two sets at once.
         if long { longActs = nil } else { acts = nil }
-        // The long-term pass (I-LoRA) is forward-only; the working pass keeps what backward needs.
+        // The auxiliary pass (I-LoRA's long-term copy) is forward-only; the working pass keeps what backward needs.
         let mode: DecoderActivations.Mode = long ? .forwardOnly : options.recompute ? .recompute : .stored
         let fresh = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length, mode: mode)
         if long { longActs = fresh } else { acts = fresh }
@@ -116,10 +116,11 @@ public final class Trainer {
             lossSum += sum
             tokenCount += count
             var logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil
-            if adapters.longTerm != nil {
+            if let auxiliary = adapters.methodState?.auxiliaryLoss {
                 let longA = activations(batch, long: true)
-                adapters.withLongTermDeltas { model.forward(batch, into: longA, training: false) }
-                let (term, gradient) = consistencyTerm(work: a, long: longA, targets: targets)
+                auxiliary.withAuxiliaryModel(model) { model.forward(batch, into: longA, training: false) }
+                let (term, gradient) = auxiliary.term(work: a, auxiliary: longA, targets: targets,
+                                                      vocabSize: model.config.vocabSize)
                 lossSum += term
                 logitGradient = gradient
             }
@@ -153,12 +154,12 @@ public final class Trainer {
         } else {
             if let maxNorm = options.clipNorm { norm = GradientClipping.clip(g, count: params.count, maxNorm: maxNorm) }
             optimizer.update(values: params.values.storage.pointer, gradients: g, lr: Float(lr), ranges: groupRates(lr))
-            adapters.updateLongTerm()
+            adapters.methodState?.afterUpdate()
         }
         step += 1
         let mergeStart = DispatchTime.now().uptimeNanoseconds
         if !skipped, step % max(1, adapters.settings.fusionStep) == 0 {
-            try MergeStep.afterOptimizerStep(adapters, comm: comm)
+            try adapters.method.merge(adapters, comm: comm)
         }
         let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e9
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -176,44 +177,10 @@ public final class Trainer {
         return [(range, Float(base > 0 ? imsm.lr * (lr / base) : 0))]
     }
 
-    /// I-LoRA's w·MSE(logits_work, logits_long) summed over answer rows (mean over the vocabulary),
-    /// and the closure adding its gradient to d(logits).
-    func consistencyTerm(work: DecoderActivations, long: DecoderActivations, targets: [Int32])
-        -> (Double, (UnsafeMutablePointer<Float>) -> Void) {
-        let v = model.config.vocabSize
-        let w = adapters.settings.consistencyWeight
-        var sum = 0.0
-        for r in 0..<targets.count where targets[r] >= 0 {
-            let lw = work.logits.pointer + r * v, ll = long.logits.pointer + r * v
-            var s = 0.0
-            for j in 0..<v { let d = Double(lw[j] - ll[j]); s += d * d }
-            sum += Double(w) * s / Double(v)
-        }
-        let scale = 2 * w / Float(v)
-        return (sum, { dLogits in
-            for r in 0..<targets.count where targets[r] >= 0 {
-                let lw = work.logits.pointer + r * v, ll = long.logits.pointer + r * v, d = dLogits + r * v
-                for j in 0..<v { d[j] += scale * (lw[j] - ll[j]) }
-            }
-        })
-    }
-
-    /// A checksum of everything that must be identical on every rank: the trainable values, I-LoRA's
-    /// long-term copy, merged master weights and SECURA-M2's long-term pairs (position-weighted, Double).
+    /// A checksum of everything the run persists (RunStateLayout: trainable values, AdamW moments, the
+    /// method's own tensors, merged masters), which must be identical on every rank.
     public func stateChecksum() -> Double {
-        var total = 0.0
-        func add(_ p: UnsafePointer<Float>, _ n: Int) {
-            var s = 0.0
-            for i in 0..<n { s += Double(p[i]) * Double(1 + i % 7) }
-            total = total * 1.000_001 + s
-        }
-        add(adapters.parameters.values.storage.pointer, adapters.parameters.count)
-        if let long = adapters.longTerm { add(long.values.storage.pointer, long.count) }
-        for site in adapters.masters.keys.sorted() { let m = adapters.masters[site]!; add(m.pointer, m.count) }
-        for site in adapters.cabr.keys.sorted() {
-            if let la = adapters.cabr[site]!.longA, let lb = adapters.cabr[site]!.longB { add(la.pointer, la.count); add(lb.pointer, lb.count) }
-        }
-        return total
+        RunStateLayout(adapters, optimizer: optimizer).checksum()
     }
 
     /// The consistency guard: every rank's checksum must equal rank 0's bit for bit.

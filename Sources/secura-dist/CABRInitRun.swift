@@ -48,7 +48,7 @@ struct CABRInitRun {
     }
 
     func prepare(loaded: LoadedModel, settings: MethodSettings) throws -> Prepared {
-        guard settings.method.isCABRFamily, settings.cabrInit == .svd else { return Prepared() }
+        guard settings.method.definition.usesCABRInit, settings.cabrInit == .svd else { return Prepared() }
         var layout = ParameterLayout()
         let plans = MethodPlanner.plan(loaded.config, settings, layout: &layout)
         var prepared = Prepared()

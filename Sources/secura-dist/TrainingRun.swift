@@ -27,8 +27,9 @@ struct TrainingRun {
         if let initAdapter = o.initAdapter {
             // A PEFT folder fixes rank, alpha and targets.
             let peft = try PEFTFormat.settings(PEFTFormat.readConfig(URL(fileURLWithPath: initAdapter)), path: initAdapter)
-            guard settings.method.isLoRAFamily else {
-                throw ModelError.invalidInput("--init-adapter needs --method lora, dora or i-lora")
+            guard settings.method.definition.peftForm != nil else {
+                let names = AdapterMethod.allCases.filter { $0.definition.peftForm != nil }.map(\.rawValue)
+                throw ModelError.invalidInput("--init-adapter needs --method \(names.joined(separator: ", ")) (a method with a PEFT form)")
             }
             settings.rank = peft.rank
             settings.alpha = peft.alpha
@@ -67,9 +68,10 @@ struct TrainingRun {
                                       solver: solver, comm: comm, log: { line in if settings.cabrInit == .svd && prepared.values.isEmpty { say("  " + line) } },
                                       initialA: prepared.values)
         let initSeconds = Date().timeIntervalSince(initStart)
-        let initMethod = !settings.method.isCABRFamily ? "none"
+        let usesCABRInit = settings.method.definition.usesCABRInit
+        let initMethod = !usesCABRInit ? "none"
             : prepared.method ?? (settings.cabrInit == .svd ? solver.method : "slice")
-        if settings.method.isCABRFamily {
+        if usesCABRInit {
             say("cabr init (\(initMethod)) of \(adapters.plans.count) matrices: "
                 + String(format: "%.2f s", initSeconds))
         }
@@ -148,9 +150,10 @@ struct TrainingRun {
         let checkpointSeconds: Double? = comm.isRoot ? Date().timeIntervalSince(checkpointStart) : nil
         try Checkpoint.save(trainer, modelPath: o.model, to: out.appendingPathComponent("adapter"), optimizer: false)
         if comm.isRoot {
-            if settings.method.isLoRAFamily && settings.imsm == nil {
+            let hasPEFTForm = settings.method.definition.peftForm != nil
+            if hasPEFTForm && settings.imsm == nil {
                 try PEFTFormat.export(adapters, to: out.appendingPathComponent("adapter-peft"), baseModel: o.model)
-            } else if settings.method.isLoRAFamily {
+            } else if hasPEFTForm {
                 say("no adapter-peft folder: PEFT has no form for the IMSM gate (OUTPUT/adapter holds adapter and gate)")
             }
         }

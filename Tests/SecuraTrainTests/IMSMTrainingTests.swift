@@ -21,7 +21,7 @@ final class IMSMTrainingTests: XCTestCase {
         var runs: [(AdapterMethod, IMSMMode)] = [AdapterMethod.lora, .dora, .curLoRA, .cabrLoRA, .securaM1, .securaM2].map { ($0, .full) }
         runs += [(.lora, .noQuery), (.lora, .noGate)]
         for (method, mode) in runs {
-            let lr = method.isCABRFamily || method == .curLoRA ? 5e-2 : 1e-2
+            let lr = method.definition.usesCABRInit || method == .curLoRA ? 5e-2 : 1e-2
             let trainer = try TrainingTests.makeTrainer(method, lr: lr) { $0.imsm = Self.imsm(mode) }
             let before = try XCTUnwrap(trainer.validationLoss())
             var losses: [Double] = []
@@ -55,13 +55,7 @@ final class IMSMTrainingTests: XCTestCase {
             try resumed.resume(from: XCTUnwrap(Checkpoint.latest(in: dir)))
             for _ in 3..<6 { _ = try resumed.trainStep() }
             let label = "\(method.rawValue) + imsm"
-            XCTAssertEqual(resumed.adapters.parameters.values.storage.toArray(),
-                           straight.adapters.parameters.values.storage.toArray(), "\(label): trainable values")
-            XCTAssertEqual(resumed.optimizer.m.toArray(), straight.optimizer.m.toArray(), "\(label): first moments")
-            XCTAssertEqual(resumed.optimizer.v.toArray(), straight.optimizer.v.toArray(), "\(label): second moments")
-            for (site, m) in straight.adapters.masters {
-                XCTAssertEqual(resumed.adapters.masters[site]!.toArray(), m.toArray(), "\(label): merged \(site)")
-            }
+            assertSameRunState(resumed, straight, label)
             // Without IMSM the same checkpoint does not resume.
             let plain = try TrainingTests.makeTrainer(method, steps: 6)
             XCTAssertThrowsError(try plain.resume(from: folder))

@@ -29,7 +29,7 @@ final class NodeSharedMergeTests: XCTestCase {
                 let b = adapters.parameters.tensor(CABRDelta.names(site).b).value
                 for i in 0..<(s.cabrM * s.curRank) { b[i] = rng.normal() * 0.05 }
             }
-            try MergeStep.securaM1(adapters, comm: comm)
+            try SecuraM1Method.merge(adapters, comm: comm)
         }
         var out: [Float] = []
         for site in adapters.masters.keys.sorted() { out += adapters.masters[site]!.toArray() }

@@ -52,9 +52,9 @@ final class RecomputeTests: XCTestCase {
         model.forward(batch, into: acts, training: true)
         let (sum, count) = model.crossEntropy(acts, targets: targets)
         var logitGradient: ((UnsafeMutablePointer<Float>) -> Void)? = nil
-        if adapters.longTerm != nil {
+        if let auxiliary = adapters.methodState?.auxiliaryLoss {
             let long = DecoderActivations(config: model.config, batch: batch.batch, length: batch.length, mode: .forwardOnly)
-            adapters.withLongTermDeltas { model.forward(batch, into: long, training: false) }
+            auxiliary.withAuxiliaryModel(model) { model.forward(batch, into: long, training: false) }
             logitGradient = { d in
                 for i in 0..<acts.logits.count { d[i] += 0.01 * (acts.logits.pointer[i] - long.logits.pointer[i]) }
             }
@@ -195,7 +195,8 @@ extension RecomputeTests {
             let eval = DecoderActivations(config: adapters.model.config, batch: batch.batch, length: batch.length)
             adapters.model.forward(batch, into: eval, training: false)
             var floats = adapters.model.deltas.values.reduce(0) { $0 + scratchFloats($1) }
-            floats += adapters.longTermDeltas.values.reduce(0) { $0 + scratchFloats($1) }
+            let longTermDeltas = (adapters.methodState as? ILoRAState)?.longTermDeltas ?? [:]
+            floats += longTermDeltas.values.reduce(0) { $0 + scratchFloats($1) }
             if let gate = adapters.imsm?.gate { floats += scratchFloats(gate) }
             let estimate = AdapterSet.scratchBytes(config: adapters.model.config, settings: adapters.settings,
                                                    batch: batch.batch, length: batch.length)

@@ -12,8 +12,10 @@ import TestSupport
 @testable import SecuraTrain
 
 final class ShardedCheckpointTests: XCTestCase {
+    /// Every tensor of a trainer's RunStateLayout (values, AdamW moments, merged masters), and its step.
     struct Snapshot: Equatable {
-        var values: [Float], m: [Float], v: [Float], masters: [Float], step: Int
+        var names: [String], tensors: [[Float]], step: Int
+        var masters: [Float] { zip(names, tensors).filter { $0.0.hasPrefix("master/") }.flatMap(\.1) }
     }
 
     static func makeTrainer(_ comm: Communicator) throws -> Trainer {
@@ -32,9 +34,8 @@ final class ShardedCheckpointTests: XCTestCase {
     }
 
     static func snapshot(_ t: Trainer) -> Snapshot {
-        let masters = t.adapters.masters.keys.sorted().flatMap { t.adapters.masters[$0]!.toArray() }
-        return Snapshot(values: t.adapters.parameters.values.storage.toArray(), m: t.optimizer.m.toArray(),
-                        v: t.optimizer.v.toArray(), masters: masters, step: t.step)
+        let entries = RunStateLayout(t.adapters, optimizer: t.optimizer).entries
+        return Snapshot(names: entries.map(\.name), tensors: entries.map { $0.toArray() }, step: t.step)
     }
 
     static func temporaryFolder() -> URL {
@@ -67,6 +68,7 @@ final class ShardedCheckpointTests: XCTestCase {
             let folder = root.appendingPathComponent(Checkpoint.name(step: 2))
             let saved = try Self.trainAndSave(ranks: ranks, perNode: perNode, steps: 2, to: folder)
             XCTAssertNotEqual(saved.masters, fresh.masters, "training changed the masters (else the comparison proves nothing)")
+            XCTAssertFalse(saved.masters.isEmpty)
 
             let state = try Checkpoint.readState(folder)
             XCTAssertEqual(state.format, "secura-dist/state-2")

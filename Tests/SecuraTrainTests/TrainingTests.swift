@@ -53,7 +53,7 @@ final class TrainingTests: XCTestCase {
     func testEveryMethodLowersTheLoss() throws {
         for method in AdapterMethod.allCases {
             // CABR-family adapters move only B between merges: they need a larger step to show in 12 steps.
-            let lr = method == .full ? 1e-3 : method.isCABRFamily || method == .curLoRA ? 5e-2 : 1e-2
+            let lr = method == .full ? 1e-3 : method.definition.usesCABRInit || method == .curLoRA ? 5e-2 : 1e-2
             let trainer = try Self.makeTrainer(method, lr: lr)
             let before = try XCTUnwrap(trainer.validationLoss())
             var losses: [Double] = []
@@ -87,8 +87,11 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Every method: resuming from a checkpoint after 3 of 6 steps reaches the uninterrupted run's state,
+    /// compared over everything the run persists (RunStateLayout: values, both AdamW moments, I-LoRA's EMA
+    /// copy, SECURA-M2's long-term pairs, SECURA-M1's merged masters).
     func testResumeIsBitIdentical() throws {
-        for method in [AdapterMethod.securaM1, .lora, .iLoRA, .securaM2] {
+        for method in AdapterMethod.allCases {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: dir) }
             let straight = try Self.makeTrainer(method, steps: 6)
@@ -96,17 +99,32 @@ final class TrainingTests: XCTestCase {
 
             let first = try Self.makeTrainer(method, steps: 6)
             for _ in 0..<3 { _ = try first.trainStep() }
+            XCTAssertFalse(runStateDifferences(first, straight).isEmpty, "\(method.rawValue): 3 steps differ from 6 (else the comparison proves nothing)")
             try Checkpoint.save(first, modelPath: "tiny-llama", to: dir.appendingPathComponent(Checkpoint.name(step: 3)), optimizer: true)
             let resumed = try Self.makeTrainer(method, steps: 6)
             try resumed.resume(from: XCTUnwrap(Checkpoint.latest(in: dir)))
             XCTAssertEqual(resumed.step, 3)
             for _ in 3..<6 { _ = try resumed.trainStep() }
-            XCTAssertEqual(resumed.adapters.parameters.values.storage.toArray(),
-                           straight.adapters.parameters.values.storage.toArray(), "\(method.rawValue) trainable values")
-            for (site, m) in straight.adapters.masters {
-                XCTAssertEqual(resumed.adapters.masters[site]!.toArray(), m.toArray(), "\(method.rawValue) merged \(site)")
+            assertSameRunState(resumed, straight, method.rawValue)
+        }
+    }
+
+    /// The run-state comparison sees a change in each kind of persisted tensor, and SECURA-M2's long-term
+    /// pair and I-LoRA's copy are in the layout.
+    func testRunStateComparisonCatchesEveryKind() throws {
+        for method in [AdapterMethod.securaM1, .securaM2, .iLoRA] {
+            let a = try Self.makeTrainer(method, steps: 2), b = try Self.makeTrainer(method, steps: 2)
+            for _ in 0..<2 { _ = try a.trainStep(); _ = try b.trainStep() }
+            XCTAssertEqual(runStateDifferences(a, b), [], "\(method.rawValue): two equal runs")
+            let layout = RunStateLayout(b.adapters, optimizer: b.optimizer)
+            let kinds: [RunStateLayout.Kind] = [.trainable, .adamFirstMoment, .adamSecondMoment, method == .securaM1 ? .master : .method]
+            for kind in kinds {
+                let e = try XCTUnwrap(layout.entries.last { $0.kind == kind }, "\(method.rawValue) persists a \(kind) tensor")
+                let saved = e.pointer[e.count - 1]
+                e.pointer[e.count - 1] = saved.nextUp
+                XCTAssertEqual(runStateDifferences(a, b).count, 1, "\(method.rawValue): a changed \(kind) tensor (\(e.name)) is seen")
+                e.pointer[e.count - 1] = saved
             }
-            XCTAssertEqual(resumed.optimizer.m.toArray(), straight.optimizer.m.toArray())
         }
     }
 

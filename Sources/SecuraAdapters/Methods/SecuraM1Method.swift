@@ -1,22 +1,21 @@
-// Merges after optimizer steps: SECURA-M1 folds C·A·B·R into the fp32 master weights with S-MagNorm
-// (one MAX all-reduce for every matrix's maximum), then B ← 0; SECURA-M2 moves A·B into its frozen
-// long-term pair. The original weights of SECURA-M2 never change.
-import SecuraAdapters
+// SECURA-M1 as a method: CABR-LoRA whose change is folded into fp32 master copies of the weights every
+// --fusion-step steps, damped by S-MagNorm (one MAX all-reduce for every matrix's maximum), then B ← 0.
+// The masters are node-shared (MasterWeights.swift); this file is their merge driver.
 import SecuraDistributed
 import SecuraModel
 import SecuraTensor
 
-public enum MergeStep {
-    /// The merge due after an optimizer step, if the method has one.
-    public static func afterOptimizerStep(_ adapters: AdapterSet, comm: Communicator) throws {
-        switch adapters.settings.method {
-        case .securaM1: try securaM1(adapters, comm: comm)
-        case .securaM2: for site in adapters.cabr.keys.sorted() { adapters.cabr[site]!.fuseLongTerm() }
-        default: break
-        }
+public struct SecuraM1Method: CABRFamilyMethod {
+    public init() {}
+    public var displayName: String { "SECURA-M1" }
+    public var keepsLongTermPair: Bool { false }
+    public var mergesIntoMasters: Bool { true }
+
+    public func merge(_ adapters: AdapterSet, comm: Communicator) throws {
+        try Self.merge(adapters, comm: comm)
     }
 
-    /// SECURA-M1: W ← W + ΔW ⊘ M_res for every adapted matrix (or W += ΔW with S-MagNorm off), B ← 0.
+    /// W ← W + ΔW ⊘ M_res for every adapted matrix (or W += ΔW with S-MagNorm off), B ← 0.
     /// Two passes over the rows (maxima, then apply) so no full ΔW is ever held per matrix.
     ///
     /// The master weights are node-shared: each rank of a node merges only its row shard (whole panels
@@ -24,13 +23,14 @@ public enum MergeStep {
     /// every rank (nodes hold identical weights, so that is the maximum over the whole matrix), and a
     /// node barrier ends the merge. Callers must have passed a collective since the last forward that
     /// read the weights (the gradient all-reduce does that), so no rank still reads a row being written.
-    public static func securaM1(_ adapters: AdapterSet, comm: Communicator) throws {
+    public static func merge(_ adapters: AdapterSet, comm: Communicator) throws {
         let s = adapters.settings
-        let sites = adapters.cabr.keys.sorted()
-        let products = sites.map { adapters.cabr[$0]!.mergeProduct() }
+        let cabr = adapters.cabr
+        let sites = cabr.keys.sorted()
+        let products = sites.map { cabr[$0]!.mergeProduct() }
         let rowsPerPanel = masterPanelRows
         func forEachPanel(_ i: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
-            let delta = adapters.cabr[sites[i]]!, w = adapters.masters[sites[i]]!
+            let delta = cabr[sites[i]]!, w = adapters.masters[sites[i]]!
             let h = delta.outFeatures, d = delta.inFeatures
             let scratch = FloatBuffer(count: rowsPerPanel * d)
             let shard = comm.nodeShard(rows: h, panel: rowsPerPanel)
@@ -62,7 +62,7 @@ public enum MergeStep {
                 }
                 if s.mergePrecision == .bf16 { SMagNorm.roundToBF16(w, count: count) }
             }
-            adapters.cabr[sites[i]]!.resetB()
+            cabr[sites[i]]!.resetB()
         }
         try comm.nodeBarrier()
     }
