@@ -32,7 +32,7 @@ final class Gemma2TrainingTests: XCTestCase {
             s.alpha = 8
             s.dropout = 0.1
             let adapters = try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD())
-            let lr = method == .full ? 1e-3 : method.isCABRFamily || method == .curLoRA ? 5e-2 : 1e-2
+            let lr = method == .full ? 1e-3 : [.cabrLoRA, .securaM1, .securaM2, .curLoRA].contains(method) ? 5e-2 : 1e-2
             var o = TrainingOptions()
             o.steps = 12
             o.batchSize = 4
