@@ -66,10 +66,12 @@ done
 # (vader) between ranks of one host, self for a rank to itself; the daemons' out-of-band channel on the
 # subnet too; orted started by the namespace agent, directly by mpirun (no tree spawn from inside hosts).
 # mpirun itself runs on node1, as on a real cluster where it runs on the first node of the allocation.
+# --bind-to none: the hosts share this machine's cores, and each host's daemon would bind its first rank
+# to core 0 (Open MPI binds to cores for 2 ranks or fewer), stacking every host's rank on one core.
 cat >"$state/mpirun.sh" <<SH
 #!/usr/bin/env bash
 # mpirun on the namespace hosts made by launch/cluster-up.sh (generated; see that script), started on node1.
-flags=(--hostfile "$state/hostfile" --oversubscribe
+flags=(--hostfile "$state/hostfile" --oversubscribe --bind-to none
        --mca plm_rsh_agent "$root/launch/cluster-rsh.sh" --mca plm_rsh_no_tree_spawn 1
        --mca btl tcp,self,vader --mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24
        -x SECURA_CLUSTER_DIR="$state")
