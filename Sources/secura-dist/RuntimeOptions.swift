@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SecuraDistributed
 import SecuraMPI
+import SecuraRun
 import SecuraTensor
 
 struct RuntimeOptions: ParsableArguments {
@@ -67,9 +68,8 @@ func runReportingErrors(_ options: RuntimeOptions, _ body: (Communicator) throws
     }
 }
 
-/// JSON text of an Encodable value, keys sorted, as one line.
+/// JSON text of an Encodable value, keys sorted, as one line; non-finite numbers as "NaN", "Infinity",
+/// "-Infinity" (JSON has none; see `JSONText`).
 func jsonLine<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    try JSONText.line(value)
 }
