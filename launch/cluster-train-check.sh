@@ -35,6 +35,6 @@ for m in $methods; do
     && r21="$(compare "$work/$m-21/adapter" "$work/$m-1/adapter")"
   bash "$mpi" -np 4 --map-by node "$bin" train "${common[@]}" --method "$m" --output "$work/$m-22" >"$work/$m-22.log" 2>&1 \
     && r22="$(compare "$work/$m-22/adapter" "$work/$m-1/adapter")"
-  map="$(grep -o 'rank [0-9] → node[0-9] local [0-9]/[0-9]' "$work/$m-22.log" | tr '\n' ';' | sed 's/;$//')"
+  map="$(python3 -c 'import json, sys; print("; ".join(f"rank {r} → {h}" for r, h in enumerate(json.load(open(sys.argv[1]))["hosts"])))' "$work/$m-22/summary.json" 2>/dev/null)"
   echo "| $m | $r21 | $r22 | $map |"
 done

@@ -59,7 +59,7 @@ echo "cluster: 2 hosts × 1 rank vs 1 rank"
 out1="$("$bin" train "${common[@]}" --steps "$steps" --output "$work/one" 2>&1)" || fail "1-rank run" "$out1"
 out2="$(timeout 600 bash "$mpi" -np 2 "$bin" train "${common[@]}" --steps "$steps" --output "$work/two" 2>&1)"
 if [ $? -eq 0 ] && grep -q "2 ranks on 2 node(s)" <<<"$out2"; then
-  ok "secura-m1 trains on 2 hosts ($(grep -o 'all-reduce [0-9.]*%' <<<"$out2"))"
+  ok "secura-m1 trains on 2 hosts ($(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(f"all-reduce {100 * s["allreduce_share"]:.1f}% of step time, hosts {sorted(set(s["hosts"]))}")' "$work/two/summary.json"))"
   cmp="$(python3 "$root/launch/compare_bits.py" "$work/two/adapter" "$work/one/adapter" 2>&1)" \
     && ok "2 hosts × 1 rank equal 1 rank after $steps steps ($cmp)" || fail "2 hosts differ from 1 rank" "$cmp"
 else
