@@ -237,6 +237,13 @@ assert s["final_step"] == 1 and s["steps_run"] == 1 and c["model"] == sys.argv[2
      "$work/whole/summary.json" "$smol"; then
     ok "a TOML config with model, data and output runs alone; summary.json holds the resolved configuration"
   else fail "whole-run TOML config (status $status)" "$out"; fi
+  # A diverging run (no bad file needed): NaN losses are written as "NaN" and --on-nan skip acts on them.
+  out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method lora --steps 2 --batch-size 2 --max-length 48 \
+    --lr 1e30 --clip 0 --output "$work/nan" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q '"loss":"NaN"' "$work/nan/metrics.jsonl" && grep -q "skipped for NaN/Inf" <<<"$out" \
+     && python3 -c 'import json, math, sys; s = json.load(open(sys.argv[1]), parse_constant=float); assert s["skipped_steps"] >= 1 and s["final_loss"] == "NaN", s' "$work/nan/summary.json"; then
+    ok "a diverging run (--lr 1e30 --clip 0) ends normally: NaN in metrics.jsonl and summary.json as \"NaN\", steps skipped"
+  else fail "diverging run (status $status)" "$out"; fi
   # Numbers outside their documented range are usage errors naming the flag, before anything is allocated.
   for bad in "--batch-size 2147483648" "--imsm-rank 2147483648 --imsm --method lora" "--threads 2147483648" "--micro-batch 0" "--max-length 1"; do
     flag="${bad%% *}"

@@ -50,6 +50,9 @@ extension TrainingSession {
         let (trainRecords, testRecords) = DatasetSplit.split(file.records, trainFraction: c.data.trainFraction, seed: c.optimizer.seed)
         let builder = try context.promptBuilder(c.prompt)
         let train = try builder.build(trainRecords), validation = try builder.build(testRecords)
+        if train.examples.isEmpty, train.dropped > 0 {
+            throw RunSettingError(.maxLength, "\(c.prompt.maxLength) tokens leave no answer token in any of the \(trainRecords.count) training records of \(c.data.path) (\(train.dropped) dropped): raise it")
+        }
         guard !train.examples.isEmpty else { throw DataError.empty(path: c.data.path) }
         let cut = train.truncated + validation.truncated, dropped = train.dropped + validation.dropped
         note("data: \(c.data.path): \(file.records.count) examples (\(train.examples.count) train, \(validation.examples.count) validation)"
