@@ -64,16 +64,17 @@ extension TrainingSession {
                        padToken: Int32(tokenizer.specialTokens.padding ?? tokenizer.specialTokens.eos ?? 0))
     }
 
-    /// Rank → host map and threads per rank.
-    func describeRanks() throws {
+    /// Reports the rank → host map and threads per rank; returns each rank's host name (collective).
+    func describeRanks() throws -> [String] {
         guard comm.size > 1 else {
             note("1 process, \(BLAS.threads) thread(s) (OpenBLAS \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "core " + $0 } ?? "default kernels"))")
-            return
+            return [comm.hostName]
         }
         let entries = try comm.allGather(string: "\(comm.hostName) local \(comm.localRank)/\(comm.localSize)")
-        let hosts = Set(entries.map { $0.split(separator: " ").first.map(String.init) ?? "" })
-        note("\(comm.size) ranks on \(hosts.count) node(s), \(BLAS.threads) thread(s) per rank:")
+        let hosts = entries.map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        note("\(comm.size) ranks on \(Set(hosts).count) node(s), \(BLAS.threads) thread(s) per rank:")
         for (r, e) in entries.enumerated() { note("  rank \(r) → \(e)") }
+        return hosts
     }
 
     /// The method, its sites and trainable counts.

@@ -1,4 +1,4 @@
-// The end of a training run: memory per rank and host gathered from every rank, and the summary value
+// The end of a training run: memory per rank gathered from every rank, and the summary value
 // that rank 0 writes to OUTPUT/summary.json.
 import Foundation
 import SecuraAdapters
@@ -9,6 +9,8 @@ import SecuraTrain
 /// What `summarize` needs from the run.
 struct SummaryInputs {
     let settings: MethodSettings
+    /// Each rank's host name (gathered once, for the rank map).
+    let hosts: [String]
     let adapters: AdapterSet
     let trainer: Trainer
     let loop: LoopTotals
@@ -29,7 +31,7 @@ extension TrainingSession {
         let peaks = try comm.allGather(value: Double(ProcessMemory.peakResidentBytes() ?? 0) / 1_048_576)
         let pss = try comm.allGather(value: Double(ProcessMemory.proportionalSetBytes() ?? 0) / 1_048_576)
         let pssPeaks = try comm.allGather(value: Double(loop.pss.peakBytes) / 1_048_576)
-        let hosts = try comm.allGather(string: comm.hostName)
+        let hosts = i.hosts
         let steps = Double(max(1, loop.steps))
         return TrainSummary(
             model: c.model, method: i.settings.method.rawValue, ranks: comm.size, nodes: Set(hosts).count, hosts: hosts,

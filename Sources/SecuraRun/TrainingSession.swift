@@ -54,7 +54,7 @@ public struct TrainingSession {
         let out = URL(fileURLWithPath: c.output.folder)
         try Self.prepareOutput(out)
         let started = Date()
-        try describeRanks()
+        let hosts = try describeRanks()
         let settings = try methodSettings()
         let context: ModelContext
         if let model {
@@ -128,7 +128,7 @@ public struct TrainingSession {
         try writePEFT(adapters, settings: settings, out: out)
         try comm.barrier()
         let summary = try summarize(SummaryInputs(
-            settings: settings, adapters: adapters, trainer: trainer, loop: loop, lastValidation: lastValidation,
+            settings: settings, hosts: hosts, adapters: adapters, trainer: trainer, loop: loop, lastValidation: lastValidation,
             initSeconds: initSeconds, initMethod: initMethod, checkpointSeconds: checkpointSeconds,
             finalCheckpoint: finalCheckpoint, adapterFolder: adapterFolder, started: started))
         if comm.isRoot { try summary.write(to: out.appendingPathComponent("summary.json")) }
