@@ -171,13 +171,7 @@ JINJA
   printf 'line one\n{%% filter upper %%}hi{%% endfilter %%}' >"$work/filter.jinja"
   expect_error "--chat-template with a filter block" "filter.jinja, line 2: the chat template uses the statement '{% filter %}'" \
     "$bin" score "$smol" --text "Hi" --chat --chat-template "$work/filter.jinja"
-  python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 5) for m in range(1, 4)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+  python3 "$root/launch/apples-task.py" "$work/task.jsonl" 4 3
   cat >"$work/run.toml" <<'TOML'
 # flags as keys; the command line overrides them
 method = "lora"

@@ -24,27 +24,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 started=$(date +%s)
-export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
-work="$(mktemp -d)"
-cleanup() { bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# One cluster per machine (the bridge and host names are fixed): clear what a killed earlier run left.
-bash "$root/launch/cluster-down.sh" >/dev/null 2>&1
-if ! out="$(SLOTS=1 bash "$root/launch/cluster-up.sh" 2 2>&1)"; then
-  fail "cluster-up.sh 2" "$out"
+source "$root/launch/cluster-lib.sh"
+cluster_log="$(mktemp)"
+if ! cluster_start test-cluster 2 1 2>"$cluster_log"; then
+  fail "cluster-up.sh 2" "$(cat "$cluster_log")"
+  rm -f "$cluster_log"
   echo "cluster: $passed passed, $failed failed"
   exit 1
 fi
-mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
+rm -f "$cluster_log"
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 2
         --threads 1 --cabr-init slice --method secura-m1)
 steps=8

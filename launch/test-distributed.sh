@@ -26,13 +26,7 @@ ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
 fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
 
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)
 
 echo "distributed: np 1 vs np 2"

@@ -34,13 +34,7 @@ export SLURM_CONF="$SECURA_SLURM_DIR/slurm.conf"
 # mpirun refuses root unless told; the batch script is meant for ordinary users and stays unchanged.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 flags=(--steps 8 --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --cabr-init slice --save-every 2 --log-every 1)
 submit=(sbatch --parsable --nodes 1 --ntasks-per-node 2 --cpus-per-task 1 --time 15)
 
