@@ -13,7 +13,7 @@ import SecuraRun
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Multi-run experiments.", subcommands: [Forgetting.self])
+        abstract: "Multi-run experiments.", subcommands: [Forgetting.self, Continual.self])
 }
 
 struct Forgetting: ParsableCommand {
