@@ -39,6 +39,13 @@ extension TrainConfiguration {
         if let v = data.validationLimit { try SettingCheck.int(v, r.count, .validationLimit) }
         if let m = memory.limitGiB { try SettingCheck.real(m, 0...1_048_576, .memoryLimit, openBelow: true) }
         try method.validateRanges()
+        if let ewc {
+            try SettingCheck.real(ewc.lambda, 0...Double.greatestFiniteMagnitude, .ewcLambda)
+            try SettingCheck.int(ewc.samples, r.count, .ewcSamples)
+            guard method.method == .full else {
+                throw RunSettingError(.ewcLambda, "EWC anchors the trained weights themselves: it needs the method full (adapter methods restart from their initialisation at every task)")
+            }
+        }
         for (setting, path) in [(RunSetting.model, model), (.data, data.path), (.output, output.folder)] where path.isEmpty {
             throw RunSettingError(setting, "is empty")
         }

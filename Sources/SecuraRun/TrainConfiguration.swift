@@ -22,6 +22,8 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var cadence: CadenceSettings
     public var output: OutputSettings
     public var memory: MemorySettings
+    /// Elastic Weight Consolidation against earlier tasks (nil: none).
+    public var ewc: EWCSettings?
 
     public init(model: String, data: DataSettings, output: OutputSettings, prompt: PromptSettings = PromptSettings(),
                 method: MethodSettings = MethodSettings(), cabrSVD: CABRSVDSettings = CABRSVDSettings(),
@@ -165,4 +167,17 @@ public struct MemorySettings: Codable, Sendable, Equatable {
     /// Run even when the plan says it does not fit.
     public var skipCheck = false
     public init() {}
+}
+
+/// EWC in a task sequence: the penalty's weight, the examples of the Fisher estimate, and the state that the
+/// previous task left (its summed Fisher diagonal and anchor values).
+public struct EWCSettings: Codable, Sendable, Equatable {
+    /// λ of (λ/2)·Σ F_i (θ_i − θ*_i)².
+    public var lambda: Double
+    /// Training examples of the task used for its Fisher estimate (the first ones of the split).
+    public var samples = 200
+    /// The previous task's OUTPUT/ewc.safetensors (nil for the first task: no penalty yet).
+    public var previousState: String?
+
+    public init(lambda: Double) { self.lambda = lambda }
 }

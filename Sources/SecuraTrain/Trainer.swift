@@ -58,6 +58,8 @@ public final class Trainer {
     /// Optimizer steps completed.
     public internal(set) var step = 0
     public internal(set) var skippedSteps = 0
+    /// EWC's penalty on the trainable values (nil: none); added to every step's gradient and loss.
+    public var ewcPenalty: EWCPenalty?
     private var acts: DecoderActivations?
     private var longActs: DecoderActivations?
 
@@ -144,6 +146,7 @@ public final class Trainer {
         let globalLoss = acc[params.count] / Double(globalTokens)
         let inv = 1 / Double(globalTokens)
         for i in 0..<params.count { g[i] = Float(acc[i] * inv) }
+        let penalty = ewcPenalty?.apply(values: params.values.storage.pointer, gradients: g, count: params.count) ?? 0
         let lr = options.schedule.lr(at: step)
         var norm = GradientClipping.norm(g, count: params.count)
         var skipped = false
@@ -164,7 +167,7 @@ public final class Trainer {
         let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e9
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         comm.stepCompleted(step, seconds: seconds)
-        return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
+        return StepReport(step: step, loss: globalLoss + penalty, lr: lr, tokens: globalTokens,
                           processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
     }
