@@ -24,6 +24,8 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var memory: MemorySettings
     /// Elastic Weight Consolidation against earlier tasks (nil: none).
     public var ewc: EWCSettings?
+    /// Experience replay of earlier tasks' examples (nil: none).
+    public var replay: ReplaySettings?
 
     public init(model: String, data: DataSettings, output: OutputSettings, prompt: PromptSettings = PromptSettings(),
                 method: MethodSettings = MethodSettings(), cabrSVD: CABRSVDSettings = CABRSVDSettings(),
@@ -180,4 +182,17 @@ public struct EWCSettings: Codable, Sendable, Equatable {
     public var previousState: String?
 
     public init(lambda: Double) { self.lambda = lambda }
+}
+
+/// Experience replay in a task sequence: the buffer's capacity, the share of every batch drawn from it, and the
+/// buffer the previous task left.
+public struct ReplaySettings: Codable, Sendable, Equatable {
+    /// Examples the buffer keeps (reservoir sampling over every task's training examples so far).
+    public var size: Int
+    /// Share of every global batch replayed from the buffer, in [0, 1) (rounded to whole sequences).
+    public var ratio = 0.25
+    /// The previous task's OUTPUT/replay.json (nil for the first task: nothing to replay yet).
+    public var previousBuffer: String?
+
+    public init(size: Int) { self.size = size }
 }

@@ -90,6 +90,7 @@ public struct TrainingSession {
         let checkpoints = out.appendingPathComponent("checkpoints")
         try resume(trainer, checkpoints: checkpoints)
         try startEWC(trainer)
+        try startReplay(trainer)
         let metrics = comm.isRoot ? try MetricsLog(path: c.output.metricsFile ?? out.appendingPathComponent("metrics.jsonl").path,
                                                    fresh: trainer.step == 0) : nil
         var lastValidation: Double?
@@ -127,6 +128,7 @@ public struct TrainingSession {
         let adapterFolder = out.appendingPathComponent("adapter")
         try Checkpoint.save(trainer, modelPath: c.model, to: adapterFolder, optimizer: false)
         try finishEWC(trainer, train: data.train, out: out)
+        try finishReplay(train: data.train, out: out)
         try writePEFT(adapters, settings: settings, out: out)
         try comm.barrier()
         let summary = try summarize(SummaryInputs(

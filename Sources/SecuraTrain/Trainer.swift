@@ -60,6 +60,8 @@ public final class Trainer {
     public internal(set) var skippedSteps = 0
     /// EWC's penalty on the trainable values (nil: none); added to every step's gradient and loss.
     public var ewcPenalty: EWCPenalty?
+    /// Experience replay: a share of every global batch from earlier tasks' examples (nil: none).
+    public var replay: ReplayMix?
     private var acts: DecoderActivations?
     private var longActs: DecoderActivations?
 
@@ -106,7 +108,7 @@ public final class Trainer {
         var lossSum = 0.0, tokenCount = 0, processed = 0
         let g = params.gradients.storage.pointer
         for samples in mine {
-            let examples = samples.map { train[order.example(at: $0)] }
+            let examples = samples.map(example(at:))
             let (batch, targets) = TokenBatch.padded(examples, padToken: options.padToken)
             try model.validate(batch)
             processed += examples.reduce(0) { $0 + $1.tokens.count }
@@ -170,6 +172,12 @@ public final class Trainer {
         return StepReport(step: step, loss: globalLoss + penalty, lr: lr, tokens: globalTokens,
                           processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
+    }
+
+    /// The training example of global sample `g` (a task example, or a replayed one).
+    func example(at g: Int) -> TrainingExample {
+        guard let replay, replay.perBatch > 0 else { return train[order.example(at: g)] }
+        return replay.example(at: g, batchSize: options.batchSize) { train[order.example(at: $0)] }
     }
 
     /// Parts of the flat buffer with their own learning rate at the run's current `lr`: IMSM's gate, at
