@@ -11,6 +11,7 @@
 import CScaLAPACK
 import Foundation
 import SecuraDistributed
+import SecuraLinAlg
 
 /// ScaLAPACK SVD over every rank of an `MPICommunicator`.
 ///

@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraLinAlg
 import SecuraModel
 import SecuraMPI
 import SecuraTensor

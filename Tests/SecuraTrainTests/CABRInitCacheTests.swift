@@ -7,7 +7,7 @@ import SecuraAdapters
 import SecuraDistributed
 import SecuraIO
 import SecuraModel
-import SecuraMPI
+import SecuraLinAlg
 import SecuraTensor
 import TestSupport
 @testable import SecuraTrain
