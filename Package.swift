@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
         .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraLinAlg", "TestSupport"]),
-        .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
+        .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed", "SecuraErrors"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
     ]

@@ -50,7 +50,7 @@ public struct LAPACKSVD: SVDSolver {
             do {
                 try rowBuffer.withUnsafeMutableBufferPointer { try fill(row, 0..<columns, $0.baseAddress!) }
             } catch {
-                throw SVDError.fillFailed(rank: 0, message: "\(error)")
+                throw SVDError.fillFailed(RankFailure(rank: 0, error: error))
             }
             for column in 0..<columns {
                 let value = rowBuffer[column]
