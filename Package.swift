@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "SecuraDataTests", dependencies: ["SecuraData", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
-        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraLinAlg", "TestSupport"]),
+        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraLinAlg", "SecuraErrors", "TestSupport"]),
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed", "SecuraErrors"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),

@@ -99,9 +99,9 @@ public enum PEFTFormat {
         let s = adapters.settings
         guard let form = adapters.method.peftForm else {
             let names = AdapterMethod.allCases.filter { $0.definition.peftForm != nil }.map(\.rawValue)
-            throw ModelError.invalidInput("only \(names.joined(separator: ", ")) adapters have a PEFT format; \(s.method.rawValue) exports as a merged model")
+            throw MethodError.noPEFTForm(method: s.method.rawValue, supported: names)
         }
-        guard s.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a PEFT adapter")) }
+        guard s.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a PEFT adapter") }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent(weightsFile).path)
         for e in adapters.parameters.layout.entries {
@@ -120,7 +120,5 @@ public enum PEFTFormat {
 
 /// Why an IMSM run has no single-model export: its output blends two models per token.
 func imsmExportRefusal(_ format: String) -> String {
-    "this adapter was trained with IMSM: its output mixes the frozen and the tuned model per token through a "
-        + "learned gate, which \(format) cannot represent. Use the adapter folder itself (train's OUTPUT/adapter "
-        + "holds the gate) with secura-dist generate, eval or score --adapter"
+    MethodError.imsmHasNoSingleModelForm(format: format).description
 }
