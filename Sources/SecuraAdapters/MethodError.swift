@@ -2,6 +2,7 @@
 // settings with their configuration keys ("the IMSM gate rank (imsm_rank)"); the command line shows
 // its flags instead.
 import SecuraErrors
+import SecuraModel
 
 /// Errors of method settings and of method-specific forms (merged weights, PEFT folders).
 public enum MethodError: CategorizedError, CustomStringConvertible, Equatable {
@@ -65,5 +66,16 @@ extension MethodSettings {
             throw MethodError.settingOutOfRange(MethodError.imsmDropout, found: "\(imsm.dropout)", expected: "in [0, 1)")
         }
         if !(imsm.lr > 0) { throw MethodError.settingOutOfRange(MethodError.imsmLR, found: "\(imsm.lr)", expected: "positive") }
+    }
+
+    /// `validate()`, plus the sizes that only a model bounds: the IMSM gate's rank may not exceed the
+    /// model width C (a larger rank adds nothing to a C → C gate, and an unchecked one sized the gate's
+    /// buffers before anything else: a rank of 2³¹ asked for terabytes).
+    public func validate(for config: DecoderConfig) throws {
+        try validate()
+        if let imsm, imsm.rank > config.hiddenSize {
+            throw MethodError.settingOutOfRange(MethodError.imsmRank, found: "\(imsm.rank)",
+                                                expected: "at most the model width \(config.hiddenSize)")
+        }
     }
 }

@@ -86,4 +86,14 @@ public struct Setting: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(words) (\(key))" }
+
+    /// `message` with every "(key)" that `names` knows replaced by "(name)": how a front end shows its
+    /// own names for the settings a library message mentions ("(micro_batch)" → "(--micro-batch)").
+    public static func renaming(_ message: String, _ names: [String: String]) -> String {
+        var text = message
+        for (key, name) in names where text.contains("(\(key))") {
+            text = text.replacingOccurrences(of: "(\(key))", with: "(\(name))")
+        }
+        return text
+    }
 }

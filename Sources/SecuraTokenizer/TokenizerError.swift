@@ -56,7 +56,8 @@ public enum TokenizerError: CategorizedError, CustomStringConvertible, Equatable
         case let .unsupportedChatTemplate(source, reason):
             return "\(source): unsupported chat template: \(reason)"
         case let .noChatTemplate(source):
-            return "\(source): the tokenizer has no chat template (give one with --chat-template FILE, or use --no-chat)"
+            return "\(source): the tokenizer has no chat template (give one with \(Setting("the chat template", key: "chat_template")), "
+                + "or \(Setting("turn chat off", key: "no_chat")))"
         case let .invalidConversation(reason):
             return "invalid conversation: \(reason)"
         }

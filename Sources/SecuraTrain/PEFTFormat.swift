@@ -3,6 +3,7 @@
 // PEFT names a tensor "base_model.model.<module>.lora_A.weight"; the DoRA magnitude has no ".weight".
 import Foundation
 import SecuraAdapters
+import SecuraErrors
 import SecuraIO
 import SecuraModel
 
@@ -74,11 +75,11 @@ public enum PEFTFormat {
         let wanted = try settings(config, path: path)
         let s = adapters.settings
         guard let form = adapters.method.peftForm, form == wanted.method.definition.peftForm else {
-            throw ModelError.invalidConfig(path: path, key: "use_dora", reason: "does not match --method \(s.method.rawValue)")
+            throw ModelError.invalidConfig(path: path, key: "use_dora", reason: "does not match \(Setting("the method", key: "method")) \(s.method.rawValue)")
         }
         guard wanted.rank == s.rank, wanted.alpha == s.alpha, Set(wanted.targets) == Set(s.targets) else {
             throw ModelError.invalidConfig(path: path, key: "r/lora_alpha/target_modules",
-                                           reason: "(\(wanted.rank), \(wanted.alpha), \(wanted.targets.map(\.rawValue))) do not match this run's --rank \(s.rank) --alpha \(s.alpha) --targets \(s.targets.map(\.rawValue))")
+                                           reason: "(\(wanted.rank), \(wanted.alpha), \(wanted.targets.map(\.rawValue))) do not match this run's \(Setting("rank", key: "r")) \(s.rank), \(Setting("α", key: "lora_alpha")) \(s.alpha), \(Setting("targets", key: "target_modules")) \(s.targets.map(\.rawValue))")
         }
         let file = try SafeTensorsFile(path: folder.appendingPathComponent(weightsFile).path)
         // The sites' tensors only: an IMSM gate of the run is not part of a PEFT folder and keeps its init.

@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraErrors
 import SecuraLinAlg
 import SecuraModel
 import SecuraMPI
@@ -63,7 +64,7 @@ struct CABRInitRun {
                     + String(format: "(%d matrices, %.2f s)", values.count, Date().timeIntervalSince(start)))
                 return Prepared(values: values, method: "cache")
             case let .miss(reason):
-                say("cabr init: cache not used: \(reason); computing")
+                say("cabr init: cache not used: \(Setting.renaming(reason, ErrorReport.flags)); computing")
                 prepared.pendingKey = key
             }
         }

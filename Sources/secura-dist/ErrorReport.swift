@@ -19,7 +19,9 @@ enum ErrorReport {
         "batch_size": "--batch-size", "micro_batch": "--micro-batch", "on_nan": "--on-nan",
         "imsm_rank": "--imsm-rank", "imsm_dropout": "--imsm-dropout", "imsm_lr": "--imsm-lr",
         "smagnorm": "--smagnorm", "force": "--force", "shard_size": "--shard-size",
-        "r": "--rank", "lora_alpha": "--alpha",
+        "r": "--rank", "lora_alpha": "--alpha", "target_modules": "--targets", "method": "--method",
+        "cur_rank": "--cur-rank", "cabr_m": "--cabr-m", "cabr_svd_rank": "--cabr-svd-rank", "cabr_init": "--cabr-init",
+        "chat_template": "--chat-template FILE", "no_chat": "--no-chat",
     ]
 
     /// The category of any error this process can end with: ArgumentParser's validation errors are
@@ -36,10 +38,6 @@ enum ErrorReport {
 
     /// The error's message with every "(setting_key)" the flag table knows replaced by "(--flag)".
     static func message(for error: Error) -> String {
-        var text = "\(error)"
-        for (key, flag) in flags where text.contains("(\(key))") {
-            text = text.replacingOccurrences(of: "(\(key))", with: "(\(flag))")
-        }
-        return text
+        Setting.renaming("\(error)", flags)
     }
 }

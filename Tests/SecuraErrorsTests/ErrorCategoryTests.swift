@@ -60,4 +60,11 @@ final class ErrorCategoryTests: XCTestCase {
     func testSettingNamesItsKey() {
         XCTAssertEqual("\(Setting("the LoRA rank", key: "r"))", "the LoRA rank (r)")
     }
+
+    func testRenamingReplacesOnlyKnownKeysInParentheses() {
+        let message = "the micro-batch size (micro_batch) must be at least 1 (r) (batch_size); micro_batch stays"
+        XCTAssertEqual(Setting.renaming(message, ["micro_batch": "--micro-batch", "r": "--rank"]),
+                       "the micro-batch size (--micro-batch) must be at least 1 (--rank) (batch_size); micro_batch stays")
+        XCTAssertEqual(Setting.renaming(message, [:]), message)
+    }
 }
