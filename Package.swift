@@ -36,9 +36,14 @@ let package = Package(
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed", "SecuraLinAlg", "SecuraErrors"]),
         .target(name: "SecuraMetrics", dependencies: []),
         .target(name: "SecuraEval", dependencies: ["SecuraMetrics", "SecuraData", "SecuraModel", "SecuraTokenizer", "SecuraDistributed"]),
+        // The library run API: configuration values, a loaded-model context, training/evaluation/experiment runs
+        // reporting events to a callback, and summary.json. The executable only parses flags and prints.
+        .target(name: "SecuraRun", dependencies: [
+            "SecuraTensor", "SecuraIO", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraTrain",
+            "SecuraTokenizer", "SecuraData", "SecuraEval", "SecuraErrors"]),
         .executableTarget(name: "secura-dist", dependencies: [
             "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraLinAlg", "SecuraAdapters", "SecuraTrain",
-            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval", "SecuraErrors",
+            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval", "SecuraRun", "SecuraErrors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -56,5 +61,6 @@ let package = Package(
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed", "SecuraErrors"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
+        .testTarget(name: "SecuraRunTests", dependencies: ["SecuraRun", "SecuraAdapters", "TestSupport"]),
     ]
 )

@@ -12,6 +12,7 @@
 import ArgumentParser
 import Foundation
 import SecuraErrors
+import SecuraRun
 
 enum ErrorReport {
     /// The flag that sets each setting key the libraries name.
@@ -37,7 +38,9 @@ enum ErrorReport {
     }
 
     /// The error's message with every "(setting_key)" the flag table knows replaced by "(--flag)".
+    /// A run setting error names its flag itself (`RunSettingError.flagDescription`).
     static func message(for error: Error) -> String {
-        Setting.renaming("\(error)", flags)
+        if let setting = error as? RunSettingError { return setting.flagDescription }
+        return Setting.renaming("\(error)", flags)
     }
 }

@@ -9,6 +9,7 @@ import SecuraAdapters
 import SecuraDistributed
 import SecuraEval
 import SecuraModel
+import SecuraRun
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,37 +83,30 @@ struct Forgetting: ParsableCommand {
 
     var methodList: [String] { methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
-    func run() throws {
-        try runReportingErrors(runtime) { comm in try ForgettingRun(options: self, comm: comm).run() }
+    /// The experiment these flags describe.
+    var settings: ForgettingSettings {
+        var s = ForgettingSettings(model: model, tasks: task, methods: methodList.compactMap(MethodSpec.init),
+                                   suiteFiles: RetentionSuite.files(in: suiteDir, names: suite.split(separator: ",").map(String.init)),
+                                   output: output)
+        s.lr = lr
+        s.steps = steps
+        s.batchSize = batchSize
+        s.seed = seed
+        s.maxLength = maxLength
+        s.suiteLimit = suiteLimit
+        s.taskLimit = taskLimit
+        s.cabrInit = cabrInit
+        s.mode = mode
+        return s
     }
-}
 
-
-/// A method of the experiment: a `train --method` name, optionally with IMSM ("lora+imsm",
-/// "lora+imsm:no-gate").
-struct MethodSpec {
-    let method: AdapterMethod
-    let imsmMode: IMSMMode?
-
-    init?(_ text: String) {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
-        guard let method = AdapterMethod(rawValue: parts[0]) else { return nil }
-        self.method = method
-        if parts.count == 2 {
-            let imsm = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
-            guard imsm[0] == "imsm" else { return nil }
-            guard let mode = imsm.count == 2 ? IMSMMode(rawValue: imsm[1]) : .full else { return nil }
-            imsmMode = mode
-        } else {
-            imsmMode = nil
+    func run() throws {
+        try runReportingErrors(runtime) { comm in
+            let markdown = try ForgettingExperiment(settings, comm: comm, solvers: svdSolvers(comm),
+                                                    events: RunPrinter(comm: comm).callAsFunction).run()
+            let say = RootPrinter(comm: comm)
+            say(markdown)
+            say("results in \(output)/results.md and results.csv; plot with: launch/plot-forgetting.sh \(output)")
         }
     }
-
-    /// The `train` flags of this method.
-    var trainArguments: [String] {
-        ["--method", method.rawValue] + (imsmMode.map { ["--imsm", "--imsm-mode", $0.rawValue] } ?? [])
-    }
-
-    /// A folder-friendly name ("lora-imsm-no-gate").
-    var slug: String { method.rawValue + (imsmMode.map { $0 == .full ? "-imsm" : "-imsm-" + $0.rawValue } ?? "") }
 }

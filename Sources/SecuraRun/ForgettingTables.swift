@@ -6,7 +6,7 @@ import SecuraEval
 struct ForgettingTables {
     let base: BaseScores
     let records: [ForgettingRecord]
-    let options: Forgetting
+    let options: ForgettingSettings
     let wallSeconds: Double
 
     var suiteNames: [String] { base.suite.map(\.name) }
@@ -33,7 +33,7 @@ struct ForgettingTables {
         lines.append("# Forgetting experiment")
         lines.append("")
         lines.append("Model `\(URL(fileURLWithPath: o.model).lastPathComponent)`; \(o.steps) steps, global batch \(o.batchSize), "
-                     + "lr \(ForgettingRun.number(o.lr)), max length \(o.maxLength), seed \(o.seed), CABR init \(o.cabrInit.rawValue); "
+                     + "lr \(ForgettingExperiment.number(o.lr)), max length \(o.maxLength), seed \(o.seed), CABR init \(o.cabrInit.rawValue); "
                      + "validation loss on 20 held-out examples; scoring \(o.mode.rawValue); "
                      + "at most \(o.taskLimit) held-out task records and \(o.suiteLimit) records per retention task. "
                      + String(format: "Wall time of this invocation %.0f s (runs already done are read back, not redone).", wallSeconds))
@@ -74,7 +74,7 @@ struct ForgettingTables {
         var lines = [header.joined(separator: ",")]
         for r in records {
             let before = base.tasks.first { $0.name == r.task }?.primary ?? .nan
-            var row = [r.task, r.method, ForgettingRun.number(r.lr), "\(r.steps)", r.taskResult.primaryMetric,
+            var row = [r.task, r.method, ForgettingExperiment.number(r.lr), "\(r.steps)", r.taskResult.primaryMetric,
                        g(before), g(r.taskResult.primary)]
             let ret = retention(r)
             for (i, b) in base.suite.enumerated() {
