@@ -31,9 +31,12 @@ public enum JinjaError: CategorizedError, Equatable, CustomStringConvertible {
     }
 }
 
-/// Errors raised deep in evaluation before the template name is known; the interpreter adds it.
-enum EvalFailure: Error {
+/// Errors raised deep in evaluation before the template name is known; the interpreter adds it (so
+/// one escaping as itself would be a bug).
+enum EvalFailure: CategorizedError {
     case unsupported(String, line: Int)
     case runtime(String, line: Int)
     case raised(String, line: Int)
+
+    var category: ErrorCategory { .internal }
 }

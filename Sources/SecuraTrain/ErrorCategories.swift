@@ -10,3 +10,9 @@ extension CheckpointError: CategorizedError {
         }
     }
 }
+
+/// A run that does not fit the node's memory is refused before it starts: the fix is a setting (a smaller
+/// micro-batch or max length, recomputation, more nodes), so it is a usage error.
+extension MemoryPlanError: CategorizedError {
+    public var category: ErrorCategory { .usage }
+}
