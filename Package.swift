@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed", "SecuraErrors"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
-        .testTarget(name: "SecuraRunTests", dependencies: ["SecuraRun", "SecuraAdapters", "TestSupport"]),
+        .testTarget(name: "SecuraRunTests", dependencies: ["SecuraRun", "SecuraAdapters", "SecuraTrain", "SecuraModel", "SecuraIO", "SecuraDistributed", "TestSupport"]),
     ]
 )

@@ -19,6 +19,8 @@ struct ForgettingRecord: Codable {
     let evalSeconds: Double
     let taskResult: TaskResult
     let suite: [TaskResult]
+    /// The run's seed (nil in records written before experiments had several seeds: the only seed).
+    var seed: UInt64?
 }
 
 /// The base model's scores (before any fine-tuning).
@@ -36,7 +38,8 @@ public struct ForgettingSettings: Sendable {
     public var lr = 1e-3
     public var steps = 100
     public var batchSize = 4
-    public var seed: UInt64 = 42
+    /// One run per seed for every task × method (the seed of training and of the task's held-out split).
+    public var seeds: [UInt64] = [42]
     public var maxLength = 256
     /// The retention suite's files.
     public var suiteFiles: [String]
@@ -73,42 +76,32 @@ public struct ForgettingExperiment {
     @discardableResult
     public func run() throws -> String {
         let o = settings
-        let note: (String) -> Void = { self.events(.note($0)) }
         let out = URL(fileURLWithPath: o.output)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let started = Date()
         for file in o.tasks + o.suiteFiles where !FileManager.default.fileExists(atPath: file) {
             throw RunSettingError(.task, "\(file): no such data file")
         }
+        guard !o.seeds.isEmpty, Set(o.seeds).count == o.seeds.count else { throw RunSettingError(.seeds, "give one or more distinct seeds") }
         let model = try ModelContext.open(o.model, comm: comm, note: note)
-        let base: BaseScores = try cached(out.appendingPathComponent("base.json")) {
-            note("== base model: \(o.tasks.count) task(s) and the retention suite")
-            let tasks = try evaluate(model, adapter: nil, files: o.tasks, limit: o.taskLimit)
-            let suite = try evaluate(model, adapter: nil, files: o.suiteFiles, limit: o.suiteLimit)
-            return BaseScores(tasks: tasks, suite: suite)
-        }
+        let several = o.seeds.count > 1
+        var bases: [UInt64: BaseScores] = [:]
         var records: [ForgettingRecord] = []
-        for task in o.tasks {
-            let taskName = EvalTask.taskName(task)
-            for spec in o.methods {
-                let folder = out.appendingPathComponent(taskName).appendingPathComponent("\(spec.slug)-lr\(Self.number(o.lr))")
-                let record: ForgettingRecord = try cached(folder.appendingPathComponent("eval.json")) {
-                    note("== \(taskName): \(spec.name), lr \(Self.number(o.lr)), \(o.steps) steps")
-                    let trainStart = Date()
-                    try TrainingSession(trainConfiguration(task: task, spec: spec, folder: folder), comm: comm,
-                                        solvers: solvers, events: events).run(model: model)
-                    let trainSeconds = Date().timeIntervalSince(trainStart)
-                    let evalStart = Date()
-                    let adapter = folder.appendingPathComponent("adapter").path
-                    let taskResult = try evaluate(model, adapter: adapter, files: [task], limit: o.taskLimit)[0]
-                    let suite = try evaluate(model, adapter: adapter, files: o.suiteFiles, limit: o.suiteLimit)
-                    return ForgettingRecord(task: taskName, method: spec.name, lr: o.lr, steps: o.steps, trainSeconds: trainSeconds,
-                                            evalSeconds: Date().timeIntervalSince(evalStart), taskResult: taskResult, suite: suite)
+        for seed in o.seeds {
+            // The held-out split depends on the seed: the base model is scored on each seed's split.
+            bases[seed] = try cached(out.appendingPathComponent(several ? "base-seed\(seed).json" : "base.json")) {
+                note("== base model: \(o.tasks.count) task(s) and the retention suite" + (several ? ", seed \(seed)" : ""))
+                let tasks = try evaluate(model, adapter: nil, files: o.tasks, limit: o.taskLimit, seed: seed)
+                let suite = try evaluate(model, adapter: nil, files: o.suiteFiles, limit: o.suiteLimit, seed: seed)
+                return BaseScores(tasks: tasks, suite: suite)
+            }
+            for task in o.tasks {
+                for spec in o.methods {
+                    records.append(try run(spec, task: task, seed: seed, several: several, model: model, out: out))
                 }
-                records.append(record)
             }
         }
-        let tables = ForgettingTables(base: base, records: records, options: o, wallSeconds: Date().timeIntervalSince(started))
+        let tables = ForgettingTables(bases: bases, records: records, options: o, wallSeconds: Date().timeIntervalSince(started))
         let markdown = tables.markdown()
         if comm.isRoot {
             try write(markdown, to: out.appendingPathComponent("results.md"))
@@ -118,36 +111,56 @@ public struct ForgettingExperiment {
         return markdown
     }
 
-    /// One run of the experiment: the method on the task, the experiment's optimizer settings, a
-    /// progress line every 10 steps and the validation loss on 20 held-out examples at the start and end.
-    func trainConfiguration(task: String, spec: MethodSpec, folder: URL) -> TrainConfiguration {
+    /// Trains `spec` on `task` with `seed` and scores the result (or reads the scores of a run done before).
+    func run(_ spec: MethodSpec, task: String, seed: UInt64, several: Bool, model: ModelContext, out: URL) throws -> ForgettingRecord {
+        let taskName = EvalTask.taskName(task)
+        var c = try trainConfiguration(task: task, spec: spec, seed: seed, folder: "")
+        let name = "\(spec.slug)-lr\(Self.number(c.optimizer.lr))" + (several ? "-seed\(seed)" : "")
+        let folder = out.appendingPathComponent(taskName).appendingPathComponent(name)
+        c.output = OutputSettings(folder: folder.path)
+        var record: ForgettingRecord = try cached(folder.appendingPathComponent("eval.json")) {
+            note("== \(taskName): \(spec.name), lr \(Self.number(c.optimizer.lr)), \(c.optimizer.steps) steps" + (several ? ", seed \(seed)" : ""))
+            let trainStart = Date()
+            try TrainingSession(c, comm: comm, solvers: solvers, events: events).run(model: model)
+            let trainSeconds = Date().timeIntervalSince(trainStart)
+            let evalStart = Date()
+            let adapter = folder.appendingPathComponent("adapter").path
+            let taskResult = try evaluate(model, adapter: adapter, files: [task], limit: settings.taskLimit, seed: seed)[0]
+            let suite = try evaluate(model, adapter: adapter, files: settings.suiteFiles, limit: settings.suiteLimit, seed: seed)
+            return ForgettingRecord(task: taskName, method: spec.name, lr: c.optimizer.lr, steps: c.optimizer.steps, trainSeconds: trainSeconds,
+                                    evalSeconds: Date().timeIntervalSince(evalStart), taskResult: taskResult, suite: suite, seed: seed)
+        }
+        record.seed = record.seed ?? seed
+        return record
+    }
+
+    func note(_ line: String) { events(.note(line)) }
+
+    /// One run of the experiment: the method (with its own settings) on the task, the experiment's optimizer
+    /// settings, a progress line every 10 steps and the validation loss on 20 held-out examples at the start and end.
+    func trainConfiguration(task: String, spec: MethodSpec, seed: UInt64, folder: String) throws -> TrainConfiguration {
         let o = settings
         var data = DataSettings(path: task)
         data.validationLimit = 20
-        var c = TrainConfiguration(model: o.model, data: data, output: OutputSettings(folder: folder.path))
-        c.method.method = spec.method
-        if let mode = spec.imsmMode {
-            var imsm = IMSMSettings()
-            imsm.mode = mode
-            c.method.imsm = imsm
-        }
+        var c = TrainConfiguration(model: o.model, data: data, output: OutputSettings(folder: folder))
         c.method.cabrInit = o.cabrInit
         c.optimizer.steps = o.steps
         c.optimizer.batchSize = o.batchSize
         c.optimizer.lr = o.lr
-        c.optimizer.seed = o.seed
+        c.optimizer.seed = seed
         c.prompt.maxLength = o.maxLength
         c.cadence.logEvery = 10
         c.cadence.evalEvery = 0
+        try spec.apply(to: &c)
         return c
     }
 
-    /// Scores each file with the model (+ adapter), capped at `limit` records per file.
-    func evaluate(_ model: ModelContext, adapter: String?, files: [String], limit: Int) throws -> [TaskResult] {
+    /// Scores each file with the model (+ adapter), capped at `limit` records per file, on `seed`'s split.
+    func evaluate(_ model: ModelContext, adapter: String?, files: [String], limit: Int, seed: UInt64) throws -> [TaskResult] {
         var e = EvalSettings()
         e.mode = settings.mode
         e.limit = limit
-        e.seed = settings.seed
+        e.seed = seed
         e.prompt.maxLength = 512
         return try Evaluation(e, comm: comm, note: { self.events(.note($0)) })
             .run(modelPath: settings.model, adapter: adapter, files: files, model: model).tasks
@@ -175,30 +188,4 @@ public struct ForgettingExperiment {
     static func number(_ x: Double) -> String {
         String(format: "%g", x)
     }
-}
-
-/// A method of the experiment: a training method, optionally with IMSM ("lora+imsm", "lora+imsm:no-gate").
-public struct MethodSpec: Sendable {
-    public let method: AdapterMethod
-    public let imsmMode: IMSMMode?
-    /// As written ("lora+imsm:no-gate").
-    public let name: String
-
-    public init?(_ text: String) {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
-        guard let method = AdapterMethod(rawValue: parts[0]) else { return nil }
-        self.method = method
-        self.name = text
-        if parts.count == 2 {
-            let imsm = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
-            guard imsm[0] == "imsm" else { return nil }
-            guard let mode = imsm.count == 2 ? IMSMMode(rawValue: imsm[1]) : .full else { return nil }
-            imsmMode = mode
-        } else {
-            imsmMode = nil
-        }
-    }
-
-    /// A folder-friendly name ("lora-imsm-no-gate").
-    public var slug: String { method.rawValue + (imsmMode.map { $0 == .full ? "-imsm" : "-imsm-" + $0.rawValue } ?? "") }
 }

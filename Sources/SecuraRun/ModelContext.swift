@@ -23,6 +23,13 @@ public final class ModelContext {
         self.loaded = loaded
     }
 
+    /// A context for `loaded` that reuses `other`'s tokenizer (a fused copy of the same model).
+    init(_ loaded: LoadedModel, sharingTokenizerWith other: ModelContext) {
+        self.path = loaded.path
+        self.loaded = loaded
+        self.cachedTokenizer = other.cachedTokenizer
+    }
+
     /// Opens `path` without reading weights (configuration, tensor list, file sizes).
     public static func open(_ path: String) throws -> ModelContext {
         ModelContext(try ModelLoader.open(path))

@@ -20,7 +20,7 @@ final class TrainingSessionTests: XCTestCase {
         c.optimizer.steps = steps
         c.optimizer.batchSize = 2
         c.optimizer.lr = 1e-3
-        c.prompt.maxLength = 40
+        c.prompt.maxLength = 64
         c.data.validationLimit = 2
         c.cadence.saveEvery = 2
         c.cadence.evalEvery = 2
