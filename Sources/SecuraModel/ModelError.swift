@@ -29,9 +29,6 @@ public enum ModelError: CategorizedError, CustomStringConvertible {
     case nothingToFeed
     /// The KV cache cannot take the tokens: `tokens` in all would exceed its capacity.
     case cacheFull(tokens: Int, capacity: Int)
-    /// Deprecated catch-all, still thrown by executable files being refactored; use a specific case.
-    @available(*, deprecated, message: "throw a specific case (or ValidationError in the executable)")
-    case invalidInput(String)
 
     /// Missing files are I/O; a malformed or inconsistent model is data; a bad request (an empty or too
     /// long prompt) is usage.
@@ -41,7 +38,7 @@ public enum ModelError: CategorizedError, CustomStringConvertible {
         case .unreadableConfig, .unsupportedArchitecture, .invalidConfig, .configValueOutOfRange, .layerCountMismatch,
              .missingTensor, .shapeMismatch, .notAModel, .headSplit, .tokenOutOfVocabulary:
             return .data
-        case .emptyPrompt, .promptTooLong, .cacheFull, .invalidInput: return .usage
+        case .emptyPrompt, .promptTooLong, .cacheFull: return .usage
         case .nothingToFeed: return .internal
         }
     }
@@ -79,8 +76,6 @@ public enum ModelError: CategorizedError, CustomStringConvertible {
             return "no tokens to feed"
         case let .cacheFull(tokens, capacity):
             return "sequence of \(tokens) tokens exceeds the KV cache capacity \(capacity)"
-        case let .invalidInput(message):
-            return message
         }
     }
 }

@@ -16,6 +16,13 @@ public enum RunSetting: String, CaseIterable, Sendable {
         }
     }
 
+    /// Its key in configuration files and library messages ("batch_size"), as SecuraErrors' `Setting` keys.
+    public var key: String {
+        rawValue.reduce(into: "") { text, c in
+            if c.isUppercase { text += "_" + c.lowercased() } else { text.append(c) }
+        }
+    }
+
     /// The command-line flag that sets it ("--batch-size").
     public var flag: String {
         "--" + rawValue.reduce(into: "") { text, c in

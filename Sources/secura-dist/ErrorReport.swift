@@ -15,13 +15,15 @@ import SecuraErrors
 import SecuraRun
 
 enum ErrorReport {
-    /// The flag that sets each setting key the libraries name.
-    static let flags: [String: String] = [
-        "batch_size": "--batch-size", "micro_batch": "--micro-batch", "on_nan": "--on-nan",
-        "imsm_rank": "--imsm-rank", "imsm_dropout": "--imsm-dropout", "imsm_lr": "--imsm-lr",
-        "smagnorm": "--smagnorm", "force": "--force", "shard_size": "--shard-size",
-        "r": "--rank", "lora_alpha": "--alpha", "target_modules": "--targets", "method": "--method",
-        "cur_rank": "--cur-rank", "cabr_m": "--cabr-m", "cabr_svd_rank": "--cabr-svd-rank", "cabr_init": "--cabr-init",
+    /// The flag that sets each setting key the libraries name: every run setting by its own rule (key
+    /// "batch_size" → "--batch-size", `RunSetting`), and the keys that PEFT and Hugging Face name differently.
+    static let flags: [String: String] = Dictionary(RunSetting.allCases.map { ($0.key, $0.flag) }, uniquingKeysWith: { a, _ in a })
+        .merging(otherFlags, uniquingKeysWith: { _, other in other })
+
+    /// Keys whose flag does not follow from a run setting's name.
+    static let otherFlags: [String: String] = [
+        "on_nan": "--on-nan", "smagnorm": "--smagnorm", "force": "--force", "shard_size": "--shard-size",
+        "r": "--rank", "lora_alpha": "--alpha", "target_modules": "--targets", "cabr_init": "--cabr-init",
         "chat_template": "--chat-template FILE", "no_chat": "--no-chat",
     ]
 

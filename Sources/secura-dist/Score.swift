@@ -53,17 +53,17 @@ struct Score: ParsableCommand {
         for (i, p) in parts.enumerated() {
             let s = p.trimmingCharacters(in: .whitespaces)
             guard let v = Int32(s) else {
-                throw ModelError.invalidInput("--tokens: item \(i + 1) ('\(s)') is not a token id")
+                throw ValidationError("--tokens: item \(i + 1) ('\(s)') is not a token id")
             }
             ids.append(v)
         }
-        guard ids.count >= 2 else { throw ModelError.invalidInput("--tokens needs at least two token ids to score") }
+        guard ids.count >= 2 else { throw ValidationError("--tokens needs at least two token ids to score") }
         return ids
     }
 
     func run() throws {
         try runReportingErrors(runtime) { comm in
-            guard (tokens == nil) != (text == nil) else { throw ModelError.invalidInput("give exactly one of --tokens and --text") }
+            guard (tokens == nil) != (text == nil) else { throw ValidationError("give exactly one of --tokens and --text") }
             let context = try ModelContext.open(model)
             let ids: [Int32]
             switch (tokens, text) {
@@ -77,12 +77,12 @@ struct Score: ParsableCommand {
                 } else {
                     ids = tokenizer.encode(t).map(Int32.init)
                 }
-                guard ids.count >= 2 else { throw ModelError.invalidInput("--text gives \(ids.count) token(s); at least two are needed to score") }
+                guard ids.count >= 2 else { throw ValidationError("--text gives \(ids.count) token(s); at least two are needed to score") }
             default:
-                throw ModelError.invalidInput("give exactly one of --tokens and --text")
+                throw ValidationError("give exactly one of --tokens and --text")
             }
             if let p = promptLength, !(0...ids.count).contains(p) {
-                throw ModelError.invalidInput("--prompt-length \(p) is outside 0...\(ids.count) (the sequence's tokens)")
+                throw ValidationError("--prompt-length \(p) is outside 0...\(ids.count) (the sequence's tokens)")
             }
             let decoder = try context.decoder(adapter: adapter)
             let scored = try SequenceScore.score(decoder, ids: ids, promptLength: promptLength, keepLogits: dumpLogits != nil)

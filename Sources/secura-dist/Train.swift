@@ -170,7 +170,7 @@ struct Train: ParsableCommand {
                 merged = try Train.parse(fileArgs + mine.filter { $0 != "--config" && $0 != config })
             } catch {
                 FileHandle.standardError.write(Data("secura-dist: error: \(Train.message(for: error)) (with the keys of \(config))\n".utf8))
-                throw ExitCode.failure
+                throw ExitCode.validationFailure
             }
             merged.config = nil
             try merged.run()
