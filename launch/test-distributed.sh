@@ -24,6 +24,11 @@ failed=0
 ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
 fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
 
+# The comparison scripts below must be able to fail: fed NaN, mismatched, one-sided and empty folders.
+cmp="$(python3 "$root/launch/check_compare_scripts.py" 2>&1)" \
+  && ok "compare_states.py and compare_bits.py fail on NaN, Inf, mismatches, one-sided and empty inputs" \
+  || fail "the comparison scripts accept a broken input" "$cmp"
+
 model="$(bash "$root/launch/fetch-model.sh")"
 python3 - "$work/task.jsonl" <<'PY'
 import json, sys
