@@ -35,7 +35,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .nonFiniteGradients(step):
-            return "step \(step): the reduced gradients contain NaN or Inf (use --on-nan skip to skip such steps)"
+            return "step \(step): the loss or the reduced gradients are NaN or Inf on at least one rank (every rank stops "
+                + "at this step; use --on-nan skip to skip such steps)"
         case let .noScoredTokens(step):
             return "step \(step): the global batch has no answer tokens to score"
         case let .inconsistentRanks(step, ranks):
@@ -60,6 +61,10 @@ public final class Trainer {
     public internal(set) var skippedSteps = 0
     private var acts: DecoderActivations?
     private var longActs: DecoderActivations?
+    /// Tests only (fault injection): called on this rank with (step, its Double gradient sums) before the
+    /// all-reduce, and with (step, the normalised fp32 gradients) after it.
+    var beforeGradientReduce: ((Int, UnsafeMutableBufferPointer<Double>) -> Void)?
+    var afterGradientReduce: ((Int, UnsafeMutablePointer<Float>) -> Void)?
 
     public init(adapters: AdapterSet, options: TrainingOptions, comm: Communicator,
                 train: [TrainingExample], validation: [TrainingExample]) throws {
@@ -135,19 +140,25 @@ public final class Trainer {
         let reduceStart = DispatchTime.now().uptimeNanoseconds
         acc[params.count] = lossSum
         acc[params.count + 1] = Double(tokenCount)
+        beforeGradientReduce?(step, acc)
         try comm.allReduceSum(acc)
-        var totalsForProcessed = [Double(processed)]
-        try comm.allReduceSum(&totalsForProcessed)
-        let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
+        var reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
         let globalTokens = Int(acc[params.count + 1])
         guard globalTokens > 0 else { throw TrainingError.noScoredTokens(step: step) }
         let globalLoss = acc[params.count] / Double(globalTokens)
         let inv = 1 / Double(globalTokens)
         for i in 0..<params.count { g[i] = Float(acc[i] * inv) }
+        afterGradientReduce?(step, g)
         let lr = options.schedule.lr(at: step)
         var norm = GradientClipping.norm(g, count: params.count)
+        // The NaN/Inf verdict is all-reduced (with the processed-token count, no extra collective): a value
+        // that is non-finite on one rank only still makes every rank skip, or abort, at this same step.
+        let secondReduceStart = DispatchTime.now().uptimeNanoseconds
+        var totals = [Double(processed), norm.isFinite && globalLoss.isFinite ? 0 : 1]
+        try comm.allReduceSum(&totals)
+        reduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - secondReduceStart) / 1e9
         var skipped = false
-        if !norm.isFinite {
+        if totals[1] > 0 {
             if options.onNaN == .abort { throw TrainingError.nonFiniteGradients(step: step) }
             skipped = true
             skippedSteps += 1
@@ -165,7 +176,7 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         comm.stepCompleted(step, seconds: seconds)
         return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
-                          processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
+                          processedTokens: Int(totals[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
     }
 
