@@ -42,9 +42,13 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case incompatible(path: String, reason: String)
     /// A tensor's bytes do not match the checksum stored when it was written (or the sum is missing).
     case corrupted(path: String, tensor: String, reason: String)
+    /// The run's output folder (or a subfolder it needs) cannot be created or written.
+    case outputNotWritable(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .outputNotWritable(path, reason):
+            return "\(path): the output folder is not writable (\(reason)); nothing was trained"
         case let .corrupted(path, tensor, reason):
             return "\(path): tensor '\(tensor)' is damaged: \(reason); the file changed after it was written "
                 + "(resume from an earlier checkpoint with --resume FOLDER)"

@@ -20,6 +20,7 @@ struct TrainingRun {
         let o = options
         let out = URL(fileURLWithPath: o.output)
         try ensureWritableFolder(out)
+        try OutputFolder.ensureWritable(out)
         let started = Date()
 
         try describeRanks(say)
