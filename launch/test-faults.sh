@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Faults that must lose nothing, with real secura-dist processes on SmolLM2 and a tiny generated task:
 #   - SIGKILL while a checkpoint is being written: the hidden temporary folder is all that is left of it,
-#     the previous checkpoint is byte-identical to an uninterrupted run's, `--resume auto` takes it and the
-#     resumed run ends bit-identical to the uninterrupted one;
+#     the previous checkpoint is byte-identical to an uninterrupted run's, `--resume auto` takes it, the
+#     resumed run ends bit-identical to the uninterrupted one and its first save removes the dead folder;
 #   - the disk filling up during a checkpoint (a small tmpfs): a clear error naming the file, exit non-zero,
 #     no partial folder, earlier checkpoints intact; after space is freed the run resumes to the same end;
 #   - the disk filling up during an export: the error names the file, no export folder appears, and an
@@ -104,6 +104,9 @@ else
   cmp="$(bits "$work/killed/checkpoints/$(printf 'step-%08d' $prev)" "$work/ref/checkpoints/$(printf 'step-%08d' $prev)")" \
     && ok "the previous checkpoint (step $prev) is byte-identical to the reference's ($cmp)" || fail "checkpoint $prev after the kill" "$cmp"
   resumes "after SIGKILL" "$work/killed" "$prev"
+  left="$(ls -A "$work/killed/checkpoints" | grep '^\.' || true)"
+  [ -z "$left" ] && ok "the resumed run's first checkpoint removed the killed writer's hidden folder" \
+    || fail "hidden folders left after the resumed run" "$left"
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -123,7 +123,7 @@ public enum Checkpoint {
                     committed = [1]
                 }
             } catch { failure = error }
-            if committed[0] == 0 { try? fm.removeItem(at: temporary) }
+            if committed[0] == 0 { try? fm.removeItem(at: temporary) } else { removeLeftovers(in: parent) }
         }
         try comm.broadcast(&committed, root: 0)
         guard committed[0] == 1 else {

@@ -121,3 +121,16 @@ final class CheckpointIntegrityTests: XCTestCase {
         XCTAssertEqual(Checkpoint.latest(in: URL(fileURLWithPath: dir.path))?.lastPathComponent, complete.lastPathComponent)
     }
 }
+
+extension CheckpointIntegrityTests {
+    /// A killed writer's hidden folder is removed by the next successful save; a live writer's is not.
+    func testTheNextSaveRemovesAKilledWritersFolder() throws {
+        let dir = try TempDirectory()
+        try dir.makeFolder(".step-00000003.partial-99999999")   // no such process (beyond pid_max)
+        try dir.makeFolder(".step-00000001.old-99999998")
+        try dir.makeFolder(".step-00000004.partial-\(getpid())")    // alive: this test
+        try dir.makeFolder(".keep-me")
+        _ = try checkpoint(in: dir)
+        XCTAssertEqual(try dir.contents(), [".keep-me", ".step-00000004.partial-\(getpid())", "step-00000002"])
+    }
+}
