@@ -32,9 +32,14 @@ let package = Package(
         .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
         .target(name: "SecuraMetrics", dependencies: []),
         .target(name: "SecuraEval", dependencies: ["SecuraMetrics", "SecuraData", "SecuraModel", "SecuraTokenizer", "SecuraDistributed"]),
+        // The library run API: configuration values, a loaded-model context, training/evaluation/experiment runs
+        // reporting events to a callback, and summary.json. The executable only parses flags and prints.
+        .target(name: "SecuraRun", dependencies: [
+            "SecuraTensor", "SecuraIO", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraTrain",
+            "SecuraTokenizer", "SecuraData", "SecuraEval"]),
         .executableTarget(name: "secura-dist", dependencies: [
             "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
-            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval",
+            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval", "SecuraRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -51,5 +56,6 @@ let package = Package(
         .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
+        .testTarget(name: "SecuraRunTests", dependencies: ["SecuraRun", "SecuraAdapters", "SecuraTrain", "SecuraModel", "SecuraIO", "SecuraDistributed", "TestSupport"]),
     ]
 )

@@ -12,6 +12,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/debug/secura-dist}"
+source "$root/launch/test-lib.sh"
 mpi="$root/launch/mpirun.sh"
 # Many SmolLM2 steps: use the CPU's OpenBLAS kernels (an OPENBLAS_CORETYPE already set is kept).
 source "$root/launch/env.sh"
@@ -30,13 +31,7 @@ cmp="$(python3 "$root/launch/check_compare_scripts.py" 2>&1)" \
   || fail "the comparison scripts accept a broken input" "$cmp"
 
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)
 
 echo "distributed: np 1 vs np 2"
@@ -100,14 +95,8 @@ else
   if [ $status -ne 0 ] && [ $elapsed -le 30 ]; then ok "job exits non-zero ($status) ${elapsed}s after SIGKILL of one rank"
   else fail "job after SIGKILL: status $status after ${elapsed}s" "$(cat "$work/killed.log")"; fi
   latest="$(ls -d "$work"/killed/checkpoints/step-* 2>/dev/null | sort | tail -n 1)"
-  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/killed" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    ok "the last checkpoint ($(basename "$latest")) loads; resumed on 1 rank"
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/killed/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "resumed run equals the uninterrupted one ($cmp)" || fail "resumed run differs" "$cmp"
-  else
-    fail "resume after the kill (status $status)" "$out"
-  fi
+  resume_and_compare "($(basename "$latest")) after the SIGKILL" "$work/killed" "$work/straight" \
+    "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps"
 fi
 
 echo "distributed: watchdog (a stopped rank)"
@@ -143,13 +132,8 @@ else
     fail "SIGSTOP of rank 1: status $status after ${elapsed}s" "$(cat "$work/stopped.log")"
   fi
   grep -h "watchdog:" "$work/stopped.log" | head -n 1 | sed 's/^/        /'
-  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/stopped" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/stopped/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "the last checkpoint after the watchdog resumes to the uninterrupted result ($cmp)" || fail "resumed run after the watchdog differs" "$cmp"
-  else
-    fail "resume after the watchdog (status $status)" "$out"
-  fi
+  resume_and_compare "after the watchdog" "$work/stopped" "$work/straight" \
+    "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps"
 fi
 
 echo "distributed: malformed data"

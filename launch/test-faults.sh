@@ -31,13 +31,7 @@ mount_tmpfs() { mkdir -p "$1" && mount -t tmpfs -o "size=$2${3:+,$3}" tmpfs "$1"
 started=$(date +%s)
 
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 steps=6
 train=(train --model "$model" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --batch-size 2 --max-length 48
        --lr 1e-3 --seed 7 --log-every 1 --threads 1 --validation-limit 2 --steps "$steps" --save-every 1)

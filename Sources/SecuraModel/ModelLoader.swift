@@ -21,6 +21,11 @@ public struct LoadedModel {
     public func decoder() throws -> DecoderModel {
         try DecoderModel(config: config, source: source)
     }
+
+    /// The same model with its tensors served by `newSource` (e.g. an overlay of fused weights).
+    public func replacingSource(_ newSource: WeightSource) -> LoadedModel {
+        LoadedModel(path: path, raw: raw, config: config, source: newSource, tensors: tensors)
+    }
 }
 
 public enum ModelLoader {

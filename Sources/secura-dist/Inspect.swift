@@ -4,6 +4,7 @@ import Foundation
 import SecuraAdapters
 import SecuraDistributed
 import SecuraModel
+import SecuraRun
 import SecuraTensor
 
 struct Inspect: ParsableCommand {

@@ -4,10 +4,11 @@ import ArgumentParser
 import Foundation
 import SecuraDistributed
 import SecuraMPI
+import SecuraRun
 import SecuraTensor
 
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "Compute threads per rank (OpenBLAS and element-wise kernels). Default: cores on this node divided by ranks on this node.")
+    @Option(help: "Compute threads per rank (OpenBLAS and element-wise kernels; 1…4096). Default: cores on this node divided by ranks on this node.")
     var threads: Int?
 
     @Option(help: ArgumentHelp("Seconds a rank may wait in one collective (all-reduce, barrier, broadcast, ScaLAPACK SVD) before the watchdog names the ranks that did not arrive and aborts the job with exit status 75.",
@@ -23,7 +24,7 @@ struct RuntimeOptions: ParsableArguments {
         if let mpi = comm as? MPICommunicator { mpi.timeout = CollectiveTimeout(fixed: collectiveTimeout) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let n = threads ?? max(1, cores / max(1, comm.localSize))
-        guard n >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard SettingRanges.threads.contains(n) else { throw ValidationError("--threads: \(n) is outside 1…4096") }
         BLAS.setThreads(n)
         Parallel.threads = n
         return comm
@@ -67,9 +68,8 @@ func runReportingErrors(_ options: RuntimeOptions, _ body: (Communicator) throws
     }
 }
 
-/// JSON text of an Encodable value, keys sorted, as one line.
+/// JSON text of an Encodable value, keys sorted, as one line; non-finite numbers as "NaN", "Infinity",
+/// "-Infinity" (JSON has none; see `JSONText`).
 func jsonLine<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    try JSONText.line(value)
 }
