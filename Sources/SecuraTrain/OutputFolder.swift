@@ -29,8 +29,9 @@ public enum OutputFolder {
         }
     }
 
-    /// The system's words for a failure, without Foundation's "The operation could not be completed".
-    static func reason(_ error: Error) -> String {
+    /// The system's words for a failure (e.g. "No space left on device"), without Foundation's "The
+    /// operation could not be completed", for messages that name the file themselves.
+    public static func reason(_ error: Error) -> String {
         if case let IOError.cannotWrite(_, reason) = error { return reason }
         let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
         if let code = underlying?.code, underlying?.domain == NSPOSIXErrorDomain, let text = strerror(Int32(code)) {
