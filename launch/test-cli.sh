@@ -126,6 +126,24 @@ expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
 expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
 expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
 
+echo "cli: exit statuses (64 usage, 65 data, 74 I/O; 75 is the watchdog's, checked by test-distributed.sh)"
+# expect_status NAME STATUS CMD...: the command must exit with STATUS (the table in ErrorReport.swift).
+expect_status() {
+  local name="$1" want="$2"; shift 2
+  local err status
+  err="$("$@" 2>&1 >/dev/null)"; status=$?
+  if [ $status -eq "$want" ]; then ok "$name exits $want"; else fail "$name (exit $status, expected $want)" "$err"; fi
+}
+expect_status "an unknown flag" 64 "$bin" inspect --nonsense "$fixtures/tiny-llama"
+expect_status "an unknown model shape" 64 "$bin" make-model --shape llama-2-7b --output "$work/shaped-unknown"
+head -c 1000 "$fixtures/gguf/tiny-llama-f32.gguf" >"$work/truncated.gguf"
+expect_status "a truncated GGUF" 65 "$bin" inspect "$work/truncated.gguf"
+d="$(broken huge-layers)"; sed -i 's/"num_hidden_layers": 2/"num_hidden_layers": 100000000000/' "$d/config.json"
+expect_status "a config.json with 10^11 layers" 65 "$bin" inspect "$d"
+expect_error "a config.json with 10^11 layers names the key" "'num_hidden_layers' is 100000000000" "$bin" score "$d" --tokens 1,2
+expect_status "a missing model" 74 "$bin" inspect "$work/nowhere"
+expect_status "mpirun -np 2 with a missing model" 74 "$mpi" -np 2 "$bin" inspect "$work/nowhere"
+
 echo "cli: make-model (shape-faithful folders)"
 out="$("$bin" make-model --help 2>&1)" && grep -q "llama-3.1-8b" <<<"$out" && grep -q "std 0.02" <<<"$out" \
   && ok "make-model --help lists the shapes and the distribution" || fail "make-model --help" "$out"

@@ -35,7 +35,8 @@ public struct MethodSpec: Sendable, Equatable {
     /// The keys a method may set, with what they change.
     public static let keys: [String] = ["lr", "steps", "batch-size", "warmup", "schedule", "weight-decay", "clip", "rank", "alpha",
                                         "dropout", "cur-rank", "cabr-m", "cabr-init", "fusion-step", "smagnorm", "smagnorm-scale",
-                                        "merge-precision", "ema-decay", "consistency-weight"]
+                                        "merge-precision", "ema-decay", "consistency-weight", "ewc-lambda", "ewc-samples",
+                                        "replay-size", "replay-ratio"]
 
     /// Parses a comma-separated list of methods with their settings.
     /// - Throws: `RunSettingError(.methods, ...)` naming the piece that is neither a method nor a setting.
@@ -107,6 +108,22 @@ public struct MethodSpec: Sendable, Equatable {
         case "merge-precision": c.method.mergePrecision = try of(MergePrecision.self)
         case "ema-decay": c.method.emaDecay = Float(try real())
         case "consistency-weight": c.method.consistencyWeight = Float(try real())
+        case "ewc-lambda":
+            var ewc = c.ewc ?? EWCSettings(lambda: 0)
+            ewc.lambda = try real()
+            c.ewc = ewc
+        case "replay-size":
+            var replay = c.replay ?? ReplaySettings(size: 1)
+            replay.size = try int()
+            c.replay = replay
+        case "replay-ratio":
+            var replay = c.replay ?? ReplaySettings(size: 1000)
+            replay.ratio = try real()
+            c.replay = replay
+        case "ewc-samples":
+            var ewc = c.ewc ?? EWCSettings(lambda: 0)
+            ewc.samples = try int()
+            c.ewc = ewc
         default: throw RunSettingError(.methods, "'\(key)' is not a per-method setting")
         }
     }

@@ -7,7 +7,7 @@ public enum RunSetting: String, CaseIterable, Sendable {
     case model, data, output, steps, batchSize, microBatch, lr, warmup, weightDecay, clip, split, maxLength
     case evalEvery, saveEvery, logEvery, checkEvery, validationLimit, resume, initAdapter, chatTemplate
     case templateDate, memoryLimit, method, rank, curRank, cabrM, fusionStep, dropout, cabrSvdRank, imsmRank
-    case imsmDropout, imsmLr, targets, task, methods, suiteLimit, taskLimit, limit, maxNewTokens, seed, seeds
+    case imsmDropout, imsmLr, targets, task, methods, suiteLimit, taskLimit, limit, maxNewTokens, seed, seeds, ewcLambda, ewcSamples, replaySize, replayRatio
 
     /// What people call it in a message from the library ("batch size").
     public var words: String {

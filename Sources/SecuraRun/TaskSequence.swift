@@ -40,6 +40,12 @@ public struct TaskSequence {
         c.data.path = tasks[index]
         c.output = OutputSettings(folder: taskFolder(index).path)
         c.output.resume = "auto"
+        if index > 0, c.replay != nil {
+            c.replay?.previousBuffer = taskFolder(index - 1).appendingPathComponent(TrainingSession.replayBufferName).path
+        }
+        if index > 0, c.ewc != nil {
+            c.ewc?.previousState = taskFolder(index - 1).appendingPathComponent(TrainingSession.ewcStateName).path
+        }
         return c
     }
 

@@ -39,6 +39,18 @@ extension TrainConfiguration {
         if let v = data.validationLimit { try SettingCheck.int(v, r.count, .validationLimit) }
         if let m = memory.limitGiB { try SettingCheck.real(m, 0...1_048_576, .memoryLimit, openBelow: true) }
         try method.validateRanges()
+        if let replay {
+            try SettingCheck.int(replay.size, 1...10_000_000, .replaySize)
+            try SettingCheck.real(replay.ratio, 0...1, .replayRatio)
+            guard replay.ratio < 1 else { throw RunSettingError(.replayRatio, "1 leaves no room for the task's own examples: use a share below 1") }
+        }
+        if let ewc {
+            try SettingCheck.real(ewc.lambda, 0...Double.greatestFiniteMagnitude, .ewcLambda)
+            try SettingCheck.int(ewc.samples, r.count, .ewcSamples)
+            guard method.method == .full else {
+                throw RunSettingError(.ewcLambda, "EWC anchors the trained weights themselves: it needs the method full (adapter methods restart from their initialisation at every task)")
+            }
+        }
         for (setting, path) in [(RunSetting.model, model), (.data, data.path), (.output, output.folder)] where path.isEmpty {
             throw RunSettingError(setting, "is empty")
         }

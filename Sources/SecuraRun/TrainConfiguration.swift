@@ -22,6 +22,10 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var cadence: CadenceSettings
     public var output: OutputSettings
     public var memory: MemorySettings
+    /// Elastic Weight Consolidation against earlier tasks (nil: none).
+    public var ewc: EWCSettings?
+    /// Experience replay of earlier tasks' examples (nil: none).
+    public var replay: ReplaySettings?
 
     public init(model: String, data: DataSettings, output: OutputSettings, prompt: PromptSettings = PromptSettings(),
                 method: MethodSettings = MethodSettings(), cabrSVD: CABRSVDSettings = CABRSVDSettings(),
@@ -165,4 +169,30 @@ public struct MemorySettings: Codable, Sendable, Equatable {
     /// Run even when the plan says it does not fit.
     public var skipCheck = false
     public init() {}
+}
+
+/// EWC in a task sequence: the penalty's weight, the examples of the Fisher estimate, and the state that the
+/// previous task left (its summed Fisher diagonal and anchor values).
+public struct EWCSettings: Codable, Sendable, Equatable {
+    /// λ of (λ/2)·Σ F_i (θ_i − θ*_i)².
+    public var lambda: Double
+    /// Training examples of the task used for its Fisher estimate (the first ones of the split).
+    public var samples = 200
+    /// The previous task's OUTPUT/ewc.safetensors (nil for the first task: no penalty yet).
+    public var previousState: String?
+
+    public init(lambda: Double) { self.lambda = lambda }
+}
+
+/// Experience replay in a task sequence: the buffer's capacity, the share of every batch drawn from it, and the
+/// buffer the previous task left.
+public struct ReplaySettings: Codable, Sendable, Equatable {
+    /// Examples the buffer keeps (reservoir sampling over every task's training examples so far).
+    public var size: Int
+    /// Share of every global batch replayed from the buffer, in [0, 1) (rounded to whole sequences).
+    public var ratio = 0.25
+    /// The previous task's OUTPUT/replay.json (nil for the first task: nothing to replay yet).
+    public var previousBuffer: String?
+
+    public init(size: Int) { self.size = size }
 }

@@ -89,6 +89,8 @@ public struct TrainingSession {
                                   train: data.train, validation: data.validation)
         let checkpoints = out.appendingPathComponent("checkpoints")
         try resume(trainer, checkpoints: checkpoints)
+        try startEWC(trainer)
+        try startReplay(trainer)
         let metrics = comm.isRoot ? try MetricsLog(path: c.output.metricsFile ?? out.appendingPathComponent("metrics.jsonl").path,
                                                    fresh: trainer.step == 0) : nil
         var lastValidation: Double?
@@ -125,6 +127,8 @@ public struct TrainingSession {
         events(.checkpoint(step: trainer.step, folder: finalCheckpoint))
         let adapterFolder = out.appendingPathComponent("adapter")
         try Checkpoint.save(trainer, modelPath: c.model, to: adapterFolder, optimizer: false)
+        try finishEWC(trainer, train: data.train, out: out)
+        try finishReplay(train: data.train, out: out)
         try writePEFT(adapters, settings: settings, out: out)
         try comm.barrier()
         let summary = try summarize(SummaryInputs(

@@ -33,7 +33,7 @@ public enum MergedExport {
                              to folder: URL, dtype: DType, tokenizerFiles: [URL], shardSize: Int = defaultShardSize,
                              current: ((LinearSite) throws -> [Float]?)? = nil,
                              progress: (ExportProgress) -> Void = { _ in }) throws {
-        guard adapters.settings.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a merged Hugging Face model")) }
+        guard adapters.settings.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a merged Hugging Face model") }
         // Written under a hidden name and renamed when complete: a full disk never leaves a folder that
         // looks like an export. Files a user added to an earlier export (not weights) are kept.
         try StagedFolder.write(folder, carryOver: { !$0.hasSuffix(".safetensors") && $0 != SafeTensorsModel.indexFileName }) {

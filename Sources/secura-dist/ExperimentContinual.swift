@@ -15,7 +15,7 @@ struct Continual: ParsableCommand {
         discussion: """
             Example: secura-dist experiment continual --model SmolLM2.gguf --tasks a.json,b.json,c.json \
             --methods full,lora,secura-m1 --steps-per-task 50 --lr 1e-4 --output results/continual
-            Not yet: EWC and experience replay, scores in the middle of a task, runs without fusion.
+            Strategies are per-method settings: full is SEQ; full@ewc-lambda=1e4,ewc-samples=200 adds EWC;             lora@replay-size=1000,replay-ratio=0.25 adds experience replay. Plots: launch/plot-continual.sh OUTPUT.
             """)
 
     @Option(help: "A GGUF file or a Hugging Face folder.")
@@ -24,7 +24,7 @@ struct Continual: ParsableCommand {
     @Option(help: "Task files in training order, comma-separated (BIG-bench task.json or JSON Lines).")
     var tasks: String
 
-    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3).")
+    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N; replay: METHOD@replay-size=K,replay-ratio=R).")
     var methods = "full,lora,cur-lora,i-lora,secura-m1,secura-m2"
 
     @Option(help: "Optimizer steps per task (1…10⁹).")

@@ -3,6 +3,7 @@
 // lines). Programs read OUTPUT/summary.json and metrics.jsonl instead.
 import Foundation
 import SecuraDistributed
+import SecuraLinAlg
 import SecuraMPI
 import SecuraRun
 import SecuraTrain

@@ -1,5 +1,5 @@
 // Options shared by every subcommand (threads), and the runtime they set up: the communicator,
-// thread counts, and the mapping of errors to one clear message and a non-zero exit.
+// thread counts, and the mapping of errors to one clear message and an exit status (ErrorReport.swift).
 import ArgumentParser
 import Foundation
 import SecuraDistributed
@@ -44,15 +44,16 @@ struct RootPrinter {
     }
 }
 
-/// Runs a subcommand body; any error becomes one message on standard error and a non-zero exit.
-/// Under MPI the whole job is aborted, naming the failing rank.
+/// Runs a subcommand body; any error becomes one message on standard error and the exit status of its
+/// category (ErrorReport: 64 usage, 65 data, 70 internal, 74 I/O, 75 transport). Under MPI the whole
+/// job is aborted with that status, naming the failing rank.
 func runReportingErrors(_ options: RuntimeOptions, _ body: (Communicator) throws -> Void) throws {
     let comm: Communicator
     do {
         comm = try options.start()
     } catch {
-        FileHandle.standardError.write(Data("secura-dist: error: \(error)\n".utf8))
-        throw ExitCode.failure
+        FileHandle.standardError.write(Data("secura-dist: error: \(ErrorReport.message(for: error))\n".utf8))
+        throw ExitCode(ErrorReport.exitCode(for: error))
     }
     do {
         try body(comm)
@@ -60,11 +61,12 @@ func runReportingErrors(_ options: RuntimeOptions, _ body: (Communicator) throws
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        let message = comm.size > 1 ? "secura-dist: error on rank \(comm.rank) of \(comm.size): \(error)"
-                                    : "secura-dist: error: \(error)"
-        if comm.size > 1 { comm.abort(code: 1, message: message) }
+        let text = ErrorReport.message(for: error), code = ErrorReport.exitCode(for: error)
+        let message = comm.size > 1 ? "secura-dist: error on rank \(comm.rank) of \(comm.size): \(text)"
+                                    : "secura-dist: error: \(text)"
+        if comm.size > 1 { comm.abort(code: code, message: message) }
         FileHandle.standardError.write(Data((message + "\n").utf8))
-        throw ExitCode.failure
+        throw ExitCode(code)
     }
 }
 

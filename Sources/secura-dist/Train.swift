@@ -56,13 +56,13 @@ struct Train: ParsableCommand {
     @Option(help: "AdamW decoupled weight decay (≥ 0, finite).")
     var weightDecay: Float = 0.01
 
-    @Option(help: "Clip gradients to this global L2 norm (0 disables clipping).")
+    @Option(help: "Clip gradients to this global L2 norm (≥ 0, finite; 0 disables clipping).")
     var clip: Double = 1.0
 
     @Option(help: "Seed for data order, splits, dropout and initialisation.")
     var seed: UInt64 = 42
 
-    @Option(help: "Fraction of the data used for training; the rest is the validation/test split (9:1 by default).")
+    @Option(help: "Fraction of the data used for training, in (0, 1]; the rest is the validation/test split (9:1 by default).")
     var split: Double = 0.9
 
     @Option(help: "Longest sequence in tokens (2…1,048,576); longer examples are cut at the end (and counted).")
@@ -103,7 +103,7 @@ struct Train: ParsableCommand {
     @Option(help: "Print a progress line every this many steps (1…10⁹).")
     var logEvery = 1
 
-    @Option(help: "Consistency guard: every this many steps, compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
+    @Option(help: "Consistency guard: every this many steps (0…10⁹), compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
     var checkEvery = 10
 
     @OptionGroup var memoryCheck: MemoryCheckOptions
