@@ -4,51 +4,42 @@ every tensor of state.safetensors, and SECURA-M1's merged masters reassembled fr
 row files (any rank count: rows sorted by their "first,end,total" metadata, coverage checked).
 
     python3 launch/compare_bits.py A_FOLDER B_FOLDER
-Prints what it compared; exits non-zero on any difference, on missing tensors or rows, or when nothing
-was compared. Standard library only.
+Prints what it compared. Exits non-zero on any difference, on a tensor present on one side only, on
+missing rows, on a NaN or Inf in an F32 tensor (equal NaN bytes are not agreement), on an unreadable
+file, or when nothing was compared. Standard library only.
 """
-import glob
-import json
 import os
-import struct
 import sys
 
-
-def read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {}) or {}
-    return meta, {k: (e["dtype"], e["shape"], data[e["data_offsets"][0]:e["data_offsets"][1]]) for k, e in header.items()}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from state_files import StateError, first_non_finite, floats, read_state  # noqa: E402
 
 
-def load(folder):
-    _, tensors = read(os.path.join(folder, "state.safetensors"))
-    pieces = {}
-    for path in sorted(glob.glob(os.path.join(folder, "masters-*.safetensors"))):
-        meta, found = read(path)
-        for name, (dtype, shape, raw) in found.items():
-            first, end, total = (int(v) for v in meta[name].split(","))
-            pieces.setdefault(name, []).append((first, end, total, dtype, shape, raw))
-    for name, parts in pieces.items():
-        parts.sort()
-        row = 0
-        for first, end, total, *_ in parts:
-            if first != row:
-                sys.exit(f"{folder}: {name}: rows {row}..{first} missing or overlapping")
-            row = end
-        if row != parts[0][2]:
-            sys.exit(f"{folder}: {name}: rows end at {row} of {parts[0][2]}")
-        tensors[name] = (parts[0][3], [parts[0][2]] + parts[0][4][1:], b"".join(p[5] for p in parts))
-    return tensors
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    try:
+        a, b = (read_state(os.path.join(folder, "state.safetensors")) for folder in sys.argv[1:3])
+    except (OSError, StateError) as e:
+        sys.exit(f"cannot compare: {e}")
+    if not a or not b:
+        sys.exit(f"nothing to compare: {len(a)} vs {len(b)} tensors")
+    one_sided = sorted(set(a) ^ set(b))
+    if one_sided:
+        n = one_sided[0]
+        sys.exit(f"{len(one_sided)} tensors on one side only, first {n} (only in {sys.argv[1] if n in a else sys.argv[2]})")
+    for name in sorted(a):
+        for folder, side in ((sys.argv[1], a), (sys.argv[2], b)):
+            values = floats(side[name][0], side[name][2])
+            i = first_non_finite(values) if values is not None else None
+            if i is not None:
+                sys.exit(f"{name}: {values[i]} at [{i}] in {folder}")
+    bad = [k for k in sorted(a) if a[k] != b[k]]
+    if bad:
+        sys.exit(f"{len(bad)} of {len(a)} tensors differ, first {bad[0]}")
+    masters = sum(1 for k in a if k.startswith("master/"))
+    print(f"{len(a)} tensors ({masters} merged masters), {sum(len(v[2]) for v in a.values())} bytes, bit-identical")
 
 
-a, b = load(sys.argv[1]), load(sys.argv[2])
-if not a or set(a) != set(b):
-    sys.exit(f"tensor names differ or none: {len(a)} vs {len(b)}")
-bad = [k for k in sorted(a) if a[k] != b[k]]
-masters = sum(1 for k in a if k.startswith("master/"))
-if bad:
-    sys.exit(f"{len(bad)} of {len(a)} tensors differ, first {bad[0]}")
-print(f"{len(a)} tensors ({masters} merged masters), {sum(len(v[2]) for v in a.values())} bytes, bit-identical")
+if __name__ == "__main__":
+    main()

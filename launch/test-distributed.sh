@@ -25,6 +25,11 @@ failed=0
 ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
 fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
 
+# The comparison scripts below must be able to fail: fed NaN, mismatched, one-sided and empty folders.
+cmp="$(python3 "$root/launch/check_compare_scripts.py" 2>&1)" \
+  && ok "compare_states.py and compare_bits.py fail on NaN, Inf, mismatches, one-sided and empty inputs" \
+  || fail "the comparison scripts accept a broken input" "$cmp"
+
 model="$(bash "$root/launch/fetch-model.sh")"
 python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)

@@ -29,6 +29,9 @@ mpi_line="$(grep -E "^mpi: [0-9]+ passed" "$log" | tail -n 1)"
 swift build -c release --product secura-dist
 dist_status=0; bash launch/test-distributed.sh "$root/.build/release/secura-dist" | tee "$log" || dist_status=$?
 dist_line="$(grep -E "^distributed: [0-9]+ passed" "$log" | tail -n 1)"
+# Faults that must lose nothing: SIGKILL mid-checkpoint, a full disk (tmpfs, root), damaged checkpoints.
+faults_status=0; bash launch/test-faults.sh "$root/.build/release/secura-dist" | tee "$log" || faults_status=$?
+faults_line="$(grep -E "^faults: [0-9]+ passed" "$log" | tail -n 1)"
 scale_status=0; bash launch/test-scale.sh "$root/.build/release/secura-dist" | tee "$log" || scale_status=$?
 scale_line="$(grep -E "^scale: [0-9]+ passed" "$log" | tail -n 1)"
 # Two namespace hosts (root only; the script always tears them down, also on failure).
@@ -38,12 +41,13 @@ cluster_line="$(grep -E "^cluster: [0-9]+ passed" "$log" | tail -n 1)"
 slurm_status=0; bash launch/test-slurm.sh "$root/.build/release/secura-dist" | tee "$log" || slurm_status=$?
 slurm_line="$(grep -E "^slurm: [0-9]+ passed" "$log" | tail -n 1)"
 count() { grep -oE "[0-9]+ $2" <<<"$1" | grep -oE "[0-9]+" || echo 0; }
-passed=$(( unit_total - unit_failed - unit_skipped + $(count "$cli_line" passed) + $(count "$mpi_line" passed) + $(count "$dist_line" passed) + $(count "$scale_line" passed) + $(count "$cluster_line" passed) + $(count "$slurm_line" passed) ))
-failed=$(( unit_failed + $(count "$cli_line" failed) + $(count "$mpi_line" failed) + $(count "$dist_line" failed) + $(count "$scale_line" failed) + $(count "$cluster_line" failed) + $(count "$slurm_line" failed) ))
+passed=$(( unit_total - unit_failed - unit_skipped + $(count "$cli_line" passed) + $(count "$mpi_line" passed) + $(count "$dist_line" passed) + $(count "$faults_line" passed) + $(count "$scale_line" passed) + $(count "$cluster_line" passed) + $(count "$slurm_line" passed) ))
+failed=$(( unit_failed + $(count "$cli_line" failed) + $(count "$mpi_line" failed) + $(count "$dist_line" failed) + $(count "$faults_line" failed) + $(count "$scale_line" failed) + $(count "$cluster_line" failed) + $(count "$slurm_line" failed) ))
 [ $unit_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $cli_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $mpi_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $dist_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+[ $faults_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $scale_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $cluster_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $slurm_status -eq 0 ] || [ $failed -gt 0 ] || failed=1

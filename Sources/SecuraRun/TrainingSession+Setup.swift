@@ -3,6 +3,7 @@
 import Foundation
 import SecuraAdapters
 import SecuraData
+import SecuraIO
 import SecuraModel
 import SecuraTensor
 import SecuraTrain
@@ -25,6 +26,7 @@ extension TrainingSession {
         guard FileManager.default.isWritableFile(atPath: url.path) else {
             throw RunSettingError(.output, "\(url.path): the output folder is not writable")
         }
+        try OutputFolder.ensureWritable(url)
     }
 
     /// The method settings, with rank, alpha and targets from the PEFT folder of `initAdapter`.
@@ -98,6 +100,7 @@ extension TrainingSession {
 /// Appends one JSON object per line to the metrics file.
 final class MetricsLog {
     let handle: FileHandle
+    let path: String
 
     /// Opens `path` for appending (a resumed run continues its file). With `fresh`, an existing file is
     /// first moved to `path.previous` (replacing an older one), so a new run starts a new file and the
@@ -119,10 +122,16 @@ final class MetricsLog {
         guard let h = FileHandle(forWritingAtPath: path) else { throw RunSettingError(.output, "\(path): cannot open the metrics file") }
         h.seekToEndOfFile()
         handle = h
+        self.path = path
     }
 
     func write(_ record: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
-        handle.write(data + Data("\n".utf8))
+        // write(contentsOf:) throws; write(_:) traps the process on a full disk (SIGILL, no message).
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            throw IOError.cannotWrite(path: path, reason: OutputFolder.reason(error))
+        }
     }
 }

@@ -45,7 +45,8 @@ public enum AdapterLoader {
         let state = try Checkpoint.readState(folder)
         let legacy = try SafeTensorsFile(path: folder.appendingPathComponent("state.safetensors").path)
         let shapes = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, (rows: $0.outFeatures, columns: $0.inFeatures)) })
-        return StoredMasters(pieces: try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: legacy, expected: shapes))
+        return StoredMasters(pieces: try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: legacy, expected: shapes,
+                                                                  checksums: state.hasChecksums))
     }
 }
 

@@ -15,11 +15,12 @@ import SecuraTensor
 
 /// `state.json`.
 public struct RunState: Codable, Sendable, Equatable {
-    /// state-2: SECURA-M1's masters are in per-rank `masters-rank*.safetensors` files listed in
-    /// `masterFiles`; state-1 (still read) kept them whole in state.safetensors.
-    public static let currentFormat = "secura-dist/state-2"
+    /// state-3: state-2 plus a checksum of every tensor in each safetensors file's metadata
+    /// (CheckpointIntegrity.swift). state-2 (still read): SECURA-M1's masters are in per-rank
+    /// `masters-rank*.safetensors` files listed in `masterFiles`; state-1 kept them in state.safetensors.
+    public static let currentFormat = "secura-dist/state-3"
     /// Every format `readState` accepts.
-    public static let readableFormats = ["secura-dist/state-1", "secura-dist/state-2"]
+    public static let readableFormats = ["secura-dist/state-1", "secura-dist/state-2", "secura-dist/state-3"]
     public var format = RunState.currentFormat
     /// Optimizer steps completed.
     public var step: Int
@@ -39,9 +40,18 @@ public struct RunState: Codable, Sendable, Equatable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case missing(path: String)
     case incompatible(path: String, reason: String)
+    /// A tensor's bytes do not match the checksum stored when it was written (or the sum is missing).
+    case corrupted(path: String, tensor: String, reason: String)
+    /// The run's output folder (or a subfolder it needs) cannot be created or written.
+    case outputNotWritable(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .outputNotWritable(path, reason):
+            return "\(path): the output folder is not writable (\(reason)); nothing was trained"
+        case let .corrupted(path, tensor, reason):
+            return "\(path): tensor '\(tensor)' is damaged: \(reason); the file changed after it was written "
+                + "(resume from an earlier checkpoint with --resume FOLDER)"
         case let .missing(path): return "\(path): no checkpoint or adapter state here (expected state.json and state.safetensors)"
         case let .incompatible(path, reason): return "\(path): \(reason)"
         }
@@ -113,7 +123,7 @@ public enum Checkpoint {
                     committed = [1]
                 }
             } catch { failure = error }
-            if committed[0] == 0 { try? fm.removeItem(at: temporary) }
+            if committed[0] == 0 { try? fm.removeItem(at: temporary) } else { removeLeftovers(in: parent) }
         }
         try comm.broadcast(&committed, root: 0)
         guard committed[0] == 1 else {
@@ -130,7 +140,9 @@ public enum Checkpoint {
         var w = SafeTensorsWriter(path: temporary.appendingPathComponent("state.safetensors").path,
                                   metadata: ["format": RunState.currentFormat])
         for e in layout.replicated {
-            try w.add(e.name, floats: e.toArray(), shape: e.shape)
+            let values = e.toArray()
+            try w.add(e.name, floats: values, shape: e.shape)
+            values.withUnsafeBytes { CheckpointIntegrity.stamp(&w, e.name, $0) }
         }
         try w.write()
     }
@@ -143,7 +155,7 @@ public enum Checkpoint {
         let masterFiles = try fm.contentsOfDirectory(atPath: temporary.path)
             .filter { $0.hasPrefix("masters-rank") && $0.hasSuffix(".safetensors") }.sorted()
         _ = try CheckpointMasters.pieces(in: temporary, listed: masterFiles, legacy: nil,
-                                         expected: CheckpointMasters.shapes(layout.nodeShared))
+                                         expected: CheckpointMasters.shapes(layout.nodeShared), checksums: true)
         let state = RunState(step: trainer.step, samplesSeen: trainer.step * trainer.options.batchSize,
                              skippedSteps: trainer.skippedSteps, adamStep: trainer.optimizer.step, model: modelPath,
                              method: a.settings, training: trainer.options,
@@ -151,7 +163,10 @@ public enum Checkpoint {
                              masterFiles: masterFiles)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(state).write(to: temporary.appendingPathComponent("state.json"), options: .atomic)
+        // AtomicFileWriter names the file on failure (a full disk); Data.write's error does not.
+        let stateFile = try AtomicFileWriter(path: temporary.appendingPathComponent("state.json").path)
+        try stateFile.write(Array(try encoder.encode(state)))
+        try stateFile.commit()
         // Replace any previous folder of that name only once the new one is complete.
         let parent = folder.deletingLastPathComponent()
         if fm.fileExists(atPath: folder.path) {
@@ -187,7 +202,9 @@ public enum Checkpoint {
     /// Collective over the node when the method has merge targets (they are node-shared).
     public static func restore(_ folder: URL, into adapters: AdapterSet, optimizer: AdamW?,
                                comm: Communicator = SingleProcessCommunicator()) throws {
+        let state = try readState(folder)
         let file = try SafeTensorsFile(path: folder.appendingPathComponent("state.safetensors").path)
+        try CheckpointIntegrity.verify(file, required: state.hasChecksums)
         func load(_ name: String, into p: UnsafeMutablePointer<Float>, count: Int) throws {
             let values = try file.floats(name)
             guard values.count == count else {
@@ -204,21 +221,24 @@ public enum Checkpoint {
         // Merge targets are node-shared: each rank copies its row shard, then a node barrier.
         let shared = layout.nodeShared
         if !shared.isEmpty {
-            let state = try readState(folder)
             let pieces = try CheckpointMasters.pieces(in: folder, listed: state.masterFiles, legacy: file,
-                                                      expected: CheckpointMasters.shapes(shared))
+                                                      expected: CheckpointMasters.shapes(shared), checksums: state.hasChecksums)
             try CheckpointMasters.restore(shared, from: pieces, comm: comm)
         }
     }
 
-    /// The newest complete checkpoint folder under `folder` (named step-NNNNNNNN), or nil.
+    /// The newest complete checkpoint folder under `folder` (named step-NNNNNNNN, holding state.json and
+    /// state.safetensors), or nil. Folders being written are hidden (".step-N.partial-PID") until their
+    /// rename, so a writer killed mid-way leaves the previous checkpoint as the newest.
     public static func latest(in folder: URL) -> URL? {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.filter { $0.hasPrefix("step-") }
             .compactMap { name -> (Int, URL)? in
                 guard let n = Int(name.dropFirst(5)) else { return nil }
                 let url = folder.appendingPathComponent(name)
-                guard FileManager.default.fileExists(atPath: url.appendingPathComponent("state.json").path) else { return nil }
+                guard ["state.json", "state.safetensors"].allSatisfy({
+                    FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path)
+                }) else { return nil }
                 return (n, url)
             }
             .max { $0.0 < $1.0 }?.1

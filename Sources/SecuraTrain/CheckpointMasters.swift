@@ -58,6 +58,7 @@ enum CheckpointMasters {
                                   owner: master.owner)
             try writer.add(view)
             writer.metadata[master.name] = "\(shard.lowerBound),\(shard.upperBound),\(rows)"
+            CheckpointIntegrity.stamp(&writer, master.name, UnsafeRawBufferPointer(start: view.data, count: view.byteCount))
         }
         guard !writer.names.isEmpty else { return nil }
         try writer.write()
@@ -69,10 +70,11 @@ enum CheckpointMasters {
     /// - Parameters:
     ///   - listed: the master files state.json names (nil for a state-1 folder).
     ///   - legacy: state.safetensors, whose whole `master/` tensors are pieces too.
+    ///   - checksums: the folder's format has a checksum per tensor (state-3): verify every listed file.
     /// - Throws: `CheckpointError.incompatible` naming the file and rows of a missing, overlapping,
-    ///   misshapen or unexpected piece.
+    ///   misshapen or unexpected piece; `CheckpointError.corrupted` for a tensor that fails its checksum.
     static func pieces(in folder: URL, listed: [String]?, legacy: SafeTensorsFile?,
-                       expected: [String: (rows: Int, columns: Int)]) throws -> [String: [MasterPiece]] {
+                       expected: [String: (rows: Int, columns: Int)], checksums: Bool) throws -> [String: [MasterPiece]] {
         var pieces: [String: [MasterPiece]] = [:]
         var missingFiles: [String] = []
         func bad(_ path: String, _ reason: String) -> CheckpointError { .incompatible(path: path, reason: reason) }
@@ -91,6 +93,7 @@ enum CheckpointMasters {
             guard file.metadata["format"] == metadataFormat else {
                 throw bad(path, "not a master-rows file (metadata format '\(file.metadata["format"] ?? "")', expected '\(metadataFormat)')")
             }
+            if checksums { try CheckpointIntegrity.verify(file, required: true) }
             for tensor in file.names {
                 let entry = file.entry(tensor)!
                 let range = (file.metadata[tensor] ?? "").split(separator: ",").compactMap { Int($0) }

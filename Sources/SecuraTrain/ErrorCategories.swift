@@ -7,6 +7,8 @@ extension CheckpointError: CategorizedError {
         switch self {
         case .missing: return .io
         case .incompatible: return .data
+        case .corrupted: return .data              // a damaged file: the fix is another checkpoint
+        case .outputNotWritable: return .io
         }
     }
 }

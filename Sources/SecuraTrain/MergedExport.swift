@@ -34,7 +34,17 @@ public enum MergedExport {
                              current: ((LinearSite) throws -> [Float]?)? = nil,
                              progress: (ExportProgress) -> Void = { _ in }) throws {
         guard adapters.settings.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a merged Hugging Face model") }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Written under a hidden name and renamed when complete: a full disk never leaves a folder that
+        // looks like an export. Files a user added to an earlier export (not weights) are kept.
+        try StagedFolder.write(folder, carryOver: { !$0.hasSuffix(".safetensors") && $0 != SafeTensorsModel.indexFileName }) {
+            try writeFolder(adapters, base: base, tensorNames: tensorNames, config: config, to: $0, dtype: dtype,
+                            tokenizerFiles: tokenizerFiles, shardSize: shardSize, current: current, progress: progress)
+        }
+    }
+
+    private static func writeFolder(_ adapters: AdapterSet, base: WeightSource, tensorNames: [String], config: ModelConfig,
+                                    to folder: URL, dtype: DType, tokenizerFiles: [URL], shardSize: Int,
+                                    current: ((LinearSite) throws -> [Float]?)?, progress: (ExportProgress) -> Void) throws {
         _ = try writeWeights(adapters, base: base, tensorNames: tensorNames, to: folder, dtype: dtype, shardSize: shardSize,
                              current: current ?? { _ in nil }, progress: progress)
         var out = config
@@ -46,7 +56,9 @@ public enum MergedExport {
         out.dtype = dtype == .bf16 ? "bfloat16" : dtype == .f16 ? "float16" : "float32"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(out).write(to: folder.appendingPathComponent("config.json"), options: .atomic)
+        let configFile = try AtomicFileWriter(path: folder.appendingPathComponent("config.json").path)
+        try configFile.write(Array(try encoder.encode(out)))
+        try configFile.commit()
         for file in tokenizerFiles {
             let target = folder.appendingPathComponent(file.lastPathComponent)
             try? FileManager.default.removeItem(at: target)

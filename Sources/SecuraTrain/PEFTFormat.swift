@@ -103,7 +103,12 @@ public enum PEFTFormat {
             throw MethodError.noPEFTForm(method: s.method.rawValue, supported: names)
         }
         guard s.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a PEFT adapter") }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Staged: a failure never leaves new weights beside an old config (or a folder without one).
+        try StagedFolder.write(folder, carryOver: { !$0.hasSuffix(".safetensors") }) { try write(adapters, form: form, to: $0, baseModel: baseModel) }
+    }
+
+    private static func write(_ adapters: AdapterSet, form: PEFTForm, to folder: URL, baseModel: String) throws {
+        let s = adapters.settings
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent(weightsFile).path)
         for e in adapters.parameters.layout.entries {
             try writer.add(peftName(e.name), floats: adapters.parameters.values.values(e.name)!, shape: e.shape)
@@ -115,7 +120,9 @@ public enum PEFTFormat {
                                        base_model_name_or_path: baseModel, fan_in_fan_out: false, use_rslora: false)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(config).write(to: folder.appendingPathComponent(configFile), options: .atomic)
+        let file = try AtomicFileWriter(path: folder.appendingPathComponent(configFile).path)
+        try file.write(Array(try encoder.encode(config)))
+        try file.commit()
     }
 }
 

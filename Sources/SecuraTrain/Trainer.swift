@@ -55,7 +55,8 @@ public enum TrainingError: CategorizedError, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .nonFiniteGradients(step):
-            return "step \(step): the reduced gradients contain NaN or Inf (set \(Self.onNaN) to skip to step over them)"
+            return "step \(step): the loss or the reduced gradients are NaN or Inf on at least one rank (every rank stops "
+                + "at this step; set \(Self.onNaN) to skip to step over them)"
         case let .noScoredTokens(step):
             return "step \(step): the global batch has no answer tokens to score"
         case let .inconsistentRanks(step, ranks):
@@ -89,6 +90,10 @@ public final class Trainer {
     public var replay: ReplayMix?
     private var acts: DecoderActivations?
     private var longActs: DecoderActivations?
+    /// Tests only (fault injection): called on this rank with (step, its Double gradient sums) before the
+    /// all-reduce, and with (step, the normalised fp32 gradients) after it.
+    var beforeGradientReduce: ((Int, UnsafeMutableBufferPointer<Double>) -> Void)?
+    var afterGradientReduce: ((Int, UnsafeMutablePointer<Float>) -> Void)?
 
     public init(adapters: AdapterSet, options: TrainingOptions, comm: Communicator,
                 train: [TrainingExample], validation: [TrainingExample]) throws {
@@ -165,20 +170,26 @@ public final class Trainer {
         let reduceStart = DispatchTime.now().uptimeNanoseconds
         acc[params.count] = lossSum
         acc[params.count + 1] = Double(tokenCount)
+        beforeGradientReduce?(step, acc)
         try comm.allReduceSum(acc)
-        var totalsForProcessed = [Double(processed)]
-        try comm.allReduceSum(&totalsForProcessed)
-        let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
+        var reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
         let globalTokens = Int(acc[params.count + 1])
         guard globalTokens > 0 else { throw TrainingError.noScoredTokens(step: step) }
         let globalLoss = acc[params.count] / Double(globalTokens)
         let inv = 1 / Double(globalTokens)
         for i in 0..<params.count { g[i] = Float(acc[i] * inv) }
+        afterGradientReduce?(step, g)
         let penalty = ewcPenalty?.apply(values: params.values.storage.pointer, gradients: g, count: params.count) ?? 0
         let lr = options.schedule.lr(at: step)
         var norm = GradientClipping.norm(g, count: params.count)
+        // The NaN/Inf verdict is all-reduced (with the processed-token count, no extra collective): a value
+        // that is non-finite on one rank only still makes every rank skip, or abort, at this same step.
+        let secondReduceStart = DispatchTime.now().uptimeNanoseconds
+        var totals = [Double(processed), norm.isFinite && (globalLoss + penalty).isFinite ? 0 : 1]
+        try comm.allReduceSum(&totals)
+        reduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - secondReduceStart) / 1e9
         var skipped = false
-        if !norm.isFinite {
+        if totals[1] > 0 {
             if options.onNaN == .abort { throw TrainingError.nonFiniteGradients(step: step) }
             skipped = true
             skippedSteps += 1
@@ -196,7 +207,7 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         comm.stepCompleted(step, seconds: seconds)
         return StepReport(step: step, loss: globalLoss + penalty, lr: lr, tokens: globalTokens,
-                          processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
+                          processedTokens: Int(totals[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
     }
 

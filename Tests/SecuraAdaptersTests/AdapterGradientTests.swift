@@ -26,7 +26,10 @@ final class AdapterGradientTests: XCTestCase {
         _ = objective(x)
         params.gradients.zero()
         let dx = FloatBuffer(count: n * d), xb = FloatBuffer(x), pb = FloatBuffer(probe)
+        // The forward before backward sees the base output, as in the model: a delta that reads it
+        // (output normalisation divides by it) would otherwise save a zero base and give NaN gradients.
         let scratchOut = FloatBuffer(count: n * h)
+        Linear.forward(out: scratchOut.pointer, input: xb.pointer, weight: weight, bias: nil, rows: n, inFeatures: d, outFeatures: h)
         delta.forward(out: scratchOut.pointer, input: xb.pointer, rows: n, training: true)
         delta.backward(dInput: dx.pointer, dOut: pb.pointer, input: xb.pointer, rows: n)
         // The base layer's own input gradient is the frozen path; add it for the total.
@@ -127,7 +130,9 @@ final class AdapterGradientTests: XCTestCase {
             b0 = params.values.values(names.b)!
         params.gradients.zero()
         let dx = FloatBuffer(count: n * d), xb = FloatBuffer(x), pb = FloatBuffer(probe)
+        // As in `check`: the forward before backward sees the base output.
         let scratchOut = FloatBuffer(count: n * h)
+        Linear.forward(out: scratchOut.pointer, input: xb.pointer, weight: weight, bias: nil, rows: n, inFeatures: d, outFeatures: h)
         delta.forward(out: scratchOut.pointer, input: xb.pointer, rows: n, training: true)
         delta.backward(dInput: dx.pointer, dOut: pb.pointer, input: xb.pointer, rows: n)
         Linear.backward(dInput: dx.pointer, dWeight: nil, dBias: nil, dOut: pb.pointer, input: xb.pointer, weight: weight,

@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import SecuraModel
 import SecuraTensor
+import TestSupport
 
 final class GGUFSharedLoadTests: XCTestCase {
     func testTwoPartsFillOneSharedBlockWithTheLazyViews() throws {
@@ -32,9 +33,7 @@ final class GGUFSharedLoadTests: XCTestCase {
             for model in parts {
                 let view = try model.view(name)
                 XCTAssertEqual(view.dtype, DType.f32)
-                let got = view.toFloatArray()
-                XCTAssertEqual(got.count, expected.count, name)
-                XCTAssertTrue(zip(got, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(name) differs")
+                assertBitIdentical(view.toFloatArray(), expected, name)
             }
         }
     }

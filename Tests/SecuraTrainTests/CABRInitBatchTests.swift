@@ -39,11 +39,12 @@ final class CABRInitBatchTests: XCTestCase {
     func testDealtSVDIsBitIdenticalOnOneTwoAndThreeRanksAndEqualsTheSlice() throws {
         let one = try Self.dealt(ranks: 1)[0]
         let jobs = Self.jobs()
+        XCTAssertEqual(one.count, jobs.count, "one A per job")
         var worst = 0.0
         for (job, a) in zip(jobs, one) {
             let slice = try CABRInitializer.initialA(weight: job.weight, rank: job.rank, innerRank: job.innerRank, mode: .slice,
                                                      svdRank: nil, solver: LAPACKSVD())
-            let e = relative(a, slice)
+            let e = try scaledDifference(a, slice, job.weight.name)
             worst = max(worst, e)
             XCTAssertLessThanOrEqual(e, 1e-5, "\(job.weight.name) \(job.weight.shape)")
         }
@@ -52,7 +53,7 @@ final class CABRInitBatchTests: XCTestCase {
             for (rank, results) in try Self.dealt(ranks: ranks).enumerated() {
                 XCTAssertEqual(results.count, one.count)
                 for (i, (a, b)) in zip(results, one).enumerated() {
-                    XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "matrix \(i), rank \(rank) of \(ranks)")
+                    assertBitIdentical(a, b, "matrix \(i), rank \(rank) of \(ranks)")
                 }
             }
         }
@@ -63,7 +64,7 @@ final class CABRInitBatchTests: XCTestCase {
         let k3 = try Self.dealt(ranks: 2, svdRank: 3)
         XCTAssertEqual(k3[0].map { $0.flatMap { $0 }.map(\.bitPattern) }, k3[1].map { $0.flatMap { $0 }.map(\.bitPattern) })
         // Keeping 3 triplets changes A (a rank-3 matrix is not the slice).
-        XCTAssertGreaterThan(relative(k3[0][0], full[0]), 1e-2)
+        XCTAssertGreaterThan(try scaledDifference(k3[0][0], full[0]), 1e-2)
         // Equal to the one-matrix path with the same local solver.
         let job = Self.jobs()[0]
         let direct = try CABRInitializer.initialA(weight: job.weight, rank: job.rank, innerRank: job.innerRank, mode: .svd,
@@ -93,22 +94,7 @@ final class CABRInitBatchTests: XCTestCase {
         for driver in LAPACKSVD.Driver.allCases {
             let a = try CABRInitializer.initialA(weight: job.weight, rank: job.rank, innerRank: job.innerRank, mode: .svd,
                                                  svdRank: nil, solver: LAPACKSVD(driver: driver))
-            XCTAssertLessThanOrEqual(relative(a, slice), 1e-5, driver.rawValue)
+            XCTAssertLessThanOrEqual(try scaledDifference(a, slice, driver.rawValue), 1e-5, driver.rawValue)
         }
-    }
-
-    /// max|a − b| / max|b|; fails the test on a length mismatch, an empty comparison or a non-finite value.
-    func relative(_ a: [Float], _ b: [Float], file: StaticString = #filePath, line: UInt = #line) -> Double {
-        guard a.count == b.count, !a.isEmpty else {
-            XCTFail("bad comparison: \(a.count) vs \(b.count) values", file: file, line: line)
-            return .infinity
-        }
-        var diff = 0.0, scale = 0.0
-        for (x, y) in zip(a, b) {
-            guard x.isFinite, y.isFinite else { XCTFail("non-finite value", file: file, line: line); return .infinity }
-            diff = max(diff, Double(abs(x - y)))
-            scale = max(scale, Double(abs(y)))
-        }
-        return diff / scale
     }
 }

@@ -44,11 +44,10 @@ final class DataParallelTests: XCTestCase {
             let one = try Self.train(method, ranks: 1)[0]
             for ranks in [2, 4] {
                 let many = try Self.train(method, ranks: ranks)
-                for r in 1..<ranks { XCTAssertEqual(many[r], many[0], "\(method.rawValue): rank \(r) differs from rank 0") }
-                let scale = one.map(abs).max() ?? 1
-                let worst = zip(many[0], one).map { abs($0 - $1) }.max() ?? 0
-                XCTAssertLessThanOrEqual(worst / scale, 1e-6, "\(method.rawValue): \(ranks) ranks vs 1")
-                print("data parallel \(method.rawValue): \(ranks) ranks vs 1: max difference / max value = \(worst / scale)")
+                for r in 1..<ranks { assertBitIdentical(many[r], many[0], "\(method.rawValue): rank \(r) vs rank 0") }
+                let worst = try scaledDifference(many[0], one, "\(method.rawValue): \(ranks) ranks vs 1")
+                XCTAssertLessThanOrEqual(worst, 1e-6, "\(method.rawValue): \(ranks) ranks vs 1")
+                print("data parallel \(method.rawValue): \(ranks) ranks vs 1: max difference / max value = \(worst)")
             }
         }
     }

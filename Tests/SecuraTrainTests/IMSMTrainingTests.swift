@@ -162,11 +162,10 @@ final class IMSMTrainingTests: XCTestCase {
         for method in [AdapterMethod.lora, .securaM1] {
             let one = try DataParallelTests.train(method, ranks: 1, imsm: Self.imsm())[0]
             let two = try DataParallelTests.train(method, ranks: 2, imsm: Self.imsm())
-            XCTAssertEqual(two[1], two[0], "\(method.rawValue) + imsm: rank 1 differs from rank 0")
-            let scale = one.map(abs).max() ?? 1
-            let worst = zip(two[0], one).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst / scale, 1e-6, "\(method.rawValue) + imsm: 2 ranks vs 1")
-            print("data parallel \(method.rawValue) + imsm: 2 ranks vs 1: max difference / max value = \(worst / scale)")
+            assertBitIdentical(two[1], two[0], "\(method.rawValue) + imsm: rank 1 vs rank 0")
+            let worst = try scaledDifference(two[0], one, "\(method.rawValue) + imsm: 2 ranks vs 1")
+            XCTAssertLessThanOrEqual(worst, 1e-6, "\(method.rawValue) + imsm: 2 ranks vs 1")
+            print("data parallel \(method.rawValue) + imsm: 2 ranks vs 1: max difference / max value = \(worst)")
         }
     }
 }

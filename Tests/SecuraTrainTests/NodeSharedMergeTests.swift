@@ -48,9 +48,7 @@ final class NodeSharedMergeTests: XCTestCase {
                 try self.mergedMasters(comm: comm)
             }
             for r in 0..<ranks {
-                XCTAssertEqual(results[r].count, single.count)
-                let differing = zip(results[r], single).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                XCTAssertEqual(differing, 0, "\(ranks) ranks (\(perNode) per node), rank \(r): \(differing) values differ")
+                assertBitIdentical(results[r], single, "\(ranks) ranks (\(perNode) per node), rank \(r)")
             }
         }
     }

@@ -71,7 +71,7 @@ final class ShardedCheckpointTests: XCTestCase {
             XCTAssertFalse(saved.masters.isEmpty)
 
             let state = try Checkpoint.readState(folder)
-            XCTAssertEqual(state.format, "secura-dist/state-2")
+            XCTAssertEqual(state.format, "secura-dist/state-3")
             let files = try XCTUnwrap(state.masterFiles)
             XCTAssertGreaterThanOrEqual(files.count, 2, "\(ranks) ranks: rows are spread over several files: \(files)")
             XCTAssertTrue(files.allSatisfy { f in (0..<perNode).contains { f == CheckpointMasters.fileName(rank: $0, of: ranks) } },

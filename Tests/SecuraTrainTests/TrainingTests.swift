@@ -70,6 +70,8 @@ final class TrainingTests: XCTestCase {
         let a = trainer.adapters
         let before = a.cabr.mapValues { $0.values.a }
         let mastersBefore = a.masters.mapValues { $0.toArray() }
+        XCTAssertFalse(a.cabr.isEmpty, "SECURA-M1 has CABR sites to check")
+        XCTAssertEqual(Set(a.masters.keys), Set(a.cabr.keys), "every CABR site has a merged master")
         for _ in 0..<3 {
             _ = try trainer.trainStep()
             for (site, d) in a.cabr {
@@ -135,6 +137,7 @@ final class TrainingTests: XCTestCase {
         for (name, kind) in kinds {
             let schedule = LRSchedule(kind: kind, base: s.base_lr, warmup: s.num_warmup_steps, total: s.num_training_steps)
             let expected = try XCTUnwrap(s.lr[name])
+            XCTAssertEqual(expected.count, s.num_training_steps, "\(name): one rate per step")
             for (k, lr) in expected.enumerated() {
                 XCTAssertEqual(schedule.lr(at: k), lr, accuracy: 1e-15, "\(name) step \(k)")
             }

@@ -5,10 +5,7 @@ import XCTest
 /// zero compared values, on any non-finite value (NaN == NaN bit patterns must not pass as agreement)
 /// and on the first differing bit pattern (so −0 ≠ +0).
 public func bitIdentityFailure(_ actual: [Float], _ reference: [Float]) -> String? {
-    guard actual.count == reference.count else { return "\(actual.count) values, reference has \(reference.count)" }
-    guard !actual.isEmpty else { return "nothing to compare (0 values)" }
-    if let i = actual.firstIndex(where: { !$0.isFinite }) { return "non-finite value \(actual[i]) at [\(i)]" }
-    if let i = reference.firstIndex(where: { !$0.isFinite }) { return "non-finite reference \(reference[i]) at [\(i)]" }
+    if let failure = comparabilityFailure(actual, reference) { return failure }
     var differing = 0, first = -1
     for i in 0..<actual.count where actual[i].bitPattern != reference[i].bitPattern {
         differing += 1
