@@ -10,7 +10,9 @@
 //   converter does;
 // - llama3 RoPE: no metadata but the `rope_freqs.weight` divisors, as the converter writes them.
 // Tensors are produced one at a time while the file is written (a merged weight costs one fp32 copy,
-// an untouched one a chunk of rows), so an 8B model never needs all its weights in memory.
+// an untouched one a chunk of rows; a safetensors input's pages are released after each tensor), so an
+// 8B model never needs all its weights in memory. (A quantised GGUF base is dequantised whole when the
+// adapters bind the decoder, as for every command.)
 import Foundation
 import SecuraAdapters
 import SecuraIO
@@ -69,10 +71,12 @@ public enum GGUFExport {
         for (key, value) in tokenizer { writer.set(key, value) }
 
         let sites = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, $0.site) })
+        var sourceNames: [String: String] = [:]
         for hfName in tensorNames {
             guard let ggufName = GGUFTensorNames.gguf(hfName, architecture: config.architecture) else {
                 throw ModelError.invalidInput("\(base.sourceDescription): tensor '\(hfName)' has no llama.cpp name")
             }
+            sourceNames[ggufName] = hfName
             let shape = try base.view(hfName).shape
             let type = tensorType(shape: shape, precision: precision)
             let heads = permutedHeads(ggufName, config: config)
@@ -113,7 +117,10 @@ public enum GGUFExport {
         let total = writer.dataByteCount, count = writer.tensorCount
         let start = DispatchTime.now().uptimeNanoseconds
         var done = 0
+        let files = base as? SafeTensorsModel
         writer.afterEachTensor = { tensor, written in
+            // The input's pages leave the resident set once converted (a re-read faults them back in).
+            if let files, let name = sourceNames[tensor] { files.releaseResidentPages(of: name) }
             done += 1
             progress(ExportProgress(shard: done, shards: count, file: tensor, bytesWritten: written, totalBytes: total,
                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
