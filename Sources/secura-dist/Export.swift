@@ -63,6 +63,9 @@ struct Export: ParsableCommand {
         if format == .merged, dtype != .bf16, dtype != .fp32 {
             throw ValidationError("--dtype \(dtype.rawValue) is for --format gguf; a merged folder is bf16 or fp32")
         }
+        if format == .gguf, !output.lowercased().hasSuffix(".gguf") {
+            throw ValidationError("--format gguf writes one file: --output must name a .gguf file, not '\(output)'")
+        }
     }
 
     func run() throws {
