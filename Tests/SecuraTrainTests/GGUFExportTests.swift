@@ -185,6 +185,44 @@ final class GGUFExportTests: XCTestCase {
         XCTAssertGreaterThan(compared, 10, label)
     }
 
+    /// A GGUF base (tiny-llama as llama.cpp's converter writes it): its tokenizer keys are copied, its
+    /// rope_freqs is written again from the configuration read back, and the untouched tensors are the
+    /// stored ones bit for bit (q/k un-permuted on reading, permuted again on writing).
+    func testExportFromAGGUFBase() throws {
+        let path = FixturePaths.fixture("gguf/tiny-llama-f32.gguf").path
+        let loaded = try ModelLoader.open(path)
+        let tokens = Self.fixtures[0].tokens
+        let (_, trainer) = try Self.trainedLoRA("tiny-llama")
+        let dir = try TempDirectory()
+        let adapterFolder = URL(fileURLWithPath: dir.path("adapter"))
+        try Checkpoint.save(trainer, modelPath: path, to: adapterFolder, optimizer: false)
+        let adapters = try AdapterLoader.open(adapterFolder.path, config: loaded.config, base: loaded.source)
+        let expected = MergedExportTests.scoreLoss(adapters.model, tokens)
+        let names = loaded.tensors.map(\.name).filter { GGUFTensorNames.gguf($0, architecture: .llama) != nil }
+        let tokenizer = try GGUFExport.tokenizerMetadata(modelPath: path, config: loaded.config, raw: loaded.raw)
+        XCTAssertFalse(tokenizer.isEmpty)
+        let out = dir.path("out.gguf")
+        try GGUFExport.write(adapters, base: loaded.source, config: loaded.config, raw: loaded.raw, tensorNames: names,
+                             tokenizer: tokenizer, name: "t", to: out, precision: .f32)
+        let loss = MergedExportTests.scoreLoss(try ModelLoader.open(out).decoder(), tokens)
+        XCTAssertEqual(loss, expected, accuracy: 1e-5 * expected, "GGUF base export loss")
+        let original = try GGUFFile(path: path), exported = try GGUFFile(path: out)
+        XCTAssertEqual(Set(exported.tensors.map(\.name)), Set(original.tensors.map(\.name)))
+        for (key, value) in tokenizer { XCTAssertEqual(exported.value(key), value, key) }
+        let merged = Set(adapters.plans.map { GGUFTensorNames.gguf($0.site.weightName, architecture: .llama)! })
+        var same = 0
+        for t in original.tensors where !merged.contains(t.name) {
+            let a = try original.floats(t.name), b = try exported.floats(t.name)
+            if t.name == "rope_freqs.weight" {
+                assertAllClose(b, a, atol: 0, rtol: 1e-5, "rope_freqs from the refitted llama3 parameters")
+            } else {
+                XCTAssertEqual(b.map(\.bitPattern), a.map(\.bitPattern), t.name)
+                same += 1
+            }
+        }
+        XCTAssertGreaterThan(same, 10)
+    }
+
     /// SECURA-M1 (merged into fp32 masters, with an unmerged B left) and masters read from a checkpoint.
     func testSecuraM1ExportWithStoredMasters() throws {
         let loaded = try ModelLoader.open(FixturePaths.fixture("tiny-llama").path)
