@@ -19,26 +19,36 @@ let package = Package(
         .systemLibrary(name: "CScaLAPACK", path: "Sources/CScaLAPACK", pkgConfig: "scalapack-openmpi",
                        providers: [.apt(["libscalapack-openmpi-dev"])]),
 
-        .target(name: "SecuraTensor", dependencies: ["CBLAS"]),
+        // Error categories and exit statuses: no dependencies, so every module can conform.
+        .target(name: "SecuraErrors", dependencies: []),
+        .target(name: "SecuraTensor", dependencies: ["CBLAS", "SecuraErrors"]),
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
-        .target(name: "SecuraIO", dependencies: ["SecuraTensor"]),
-        .target(name: "SecuraTemplate", dependencies: []),
-        .target(name: "SecuraTokenizer", dependencies: ["SecuraTemplate"]),
-        .target(name: "SecuraData", dependencies: ["SecuraModel", "SecuraTokenizer", "SecuraIO", "SecuraTensor"]),
-        .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO"]),
-        .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed"]),
-        .target(name: "SecuraDistributed", dependencies: []),
-        .target(name: "SecuraTrain", dependencies: ["SecuraTensor", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraIO"]),
-        .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed"]),
+        .target(name: "SecuraIO", dependencies: ["SecuraTensor", "SecuraErrors"]),
+        .target(name: "SecuraTemplate", dependencies: ["SecuraErrors"]),
+        .target(name: "SecuraTokenizer", dependencies: ["SecuraTemplate", "SecuraErrors"]),
+        .target(name: "SecuraData", dependencies: ["SecuraModel", "SecuraTokenizer", "SecuraIO", "SecuraTensor", "SecuraErrors"]),
+        .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraErrors"]),
+        .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed", "SecuraErrors"]),
+        .target(name: "SecuraDistributed", dependencies: ["SecuraErrors"]),
+        .target(name: "SecuraTrain", dependencies: ["SecuraTensor", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraIO", "SecuraErrors"]),
+        // LAPACK (OpenBLAS bundles it) for single-process code: no MPI in its link.
+        .target(name: "SecuraLinAlg", dependencies: ["CBLAS", "SecuraDistributed", "SecuraErrors"]),
+        .target(name: "SecuraMPI", dependencies: ["CMPI", "CScaLAPACK", "CBLAS", "SecuraDistributed", "SecuraLinAlg", "SecuraErrors"]),
         .target(name: "SecuraMetrics", dependencies: []),
         .target(name: "SecuraEval", dependencies: ["SecuraMetrics", "SecuraData", "SecuraModel", "SecuraTokenizer", "SecuraDistributed"]),
+        // The library run API: configuration values, a loaded-model context, training/evaluation/experiment runs
+        // reporting events to a callback, and summary.json. The executable only parses flags and prints.
+        .target(name: "SecuraRun", dependencies: [
+            "SecuraTensor", "SecuraIO", "SecuraModel", "SecuraAdapters", "SecuraDistributed", "SecuraTrain",
+            "SecuraTokenizer", "SecuraData", "SecuraEval", "SecuraErrors"]),
         .executableTarget(name: "secura-dist", dependencies: [
-            "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraAdapters", "SecuraTrain",
-            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval",
+            "SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraModel", "SecuraDistributed", "SecuraMPI", "SecuraLinAlg", "SecuraAdapters", "SecuraTrain",
+            "SecuraTokenizer", "SecuraTemplate", "SecuraData", "SecuraMetrics", "SecuraEval", "SecuraRun", "SecuraErrors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["SecuraTensor", "SecuraIO"], path: "Tests/TestSupport"),
+        .testTarget(name: "SecuraErrorsTests", dependencies: ["SecuraErrors"]),
         .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),
         .testTarget(name: "SecuraKernelsTests", dependencies: ["SecuraKernels", "TestSupport"]),
         .testTarget(name: "SecuraIOTests", dependencies: ["SecuraIO", "TestSupport"]),
@@ -47,9 +57,10 @@ let package = Package(
         .testTarget(name: "SecuraDataTests", dependencies: ["SecuraData", "TestSupport"]),
         .testTarget(name: "SecuraModelTests", dependencies: ["SecuraModel", "TestSupport"]),
         .testTarget(name: "SecuraAdaptersTests", dependencies: ["SecuraAdapters", "TestSupport"]),
-        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraMPI", "TestSupport"]),
-        .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed"]),
+        .testTarget(name: "SecuraTrainTests", dependencies: ["SecuraTrain", "SecuraLinAlg", "SecuraErrors", "TestSupport"]),
+        .testTarget(name: "SecuraDistributedTests", dependencies: ["SecuraDistributed", "SecuraErrors"]),
         .testTarget(name: "SecuraMetricsTests", dependencies: ["SecuraMetrics"]),
         .testTarget(name: "SecuraEvalTests", dependencies: ["SecuraEval", "TestSupport"]),
+        .testTarget(name: "SecuraRunTests", dependencies: ["SecuraRun", "SecuraAdapters", "SecuraTrain", "SecuraModel", "SecuraIO", "SecuraDistributed", "TestSupport"]),
     ]
 )

@@ -3,7 +3,8 @@
 # global batch on 1 rank with 2 BLAS threads and on 2 ranks with 1 thread each. Reports step time,
 # tokens/s, the share of step time in the gradient all-reduce and in the merges, the CABR init time,
 # and memory (peak resident per rank; the sum of proportional set sizes, which counts node-shared and
-# page-cache pages once). Results: results/distributed/<date>/ and a summary table on stdout.
+# page-cache pages once), all read from each run's summary.json. Results: results/distributed/<date>/ and a
+# summary table on stdout.
 #
 #   launch/bench-distributed.sh [STEPS]        (default 10 optimizer steps, batch 4, max length 256)
 set -euo pipefail
@@ -33,14 +34,13 @@ run np2-1thread 2 1
   echo "| run | s/step | tokens/s | all-reduce | merges | CABR init (SVD) | peak RSS per rank (MiB) | PSS sum (MiB) | wall (s) |"
   echo "|---|---|---|---|---|---|---|---|---|"
   for name in np1-2threads np2-1thread; do
-    python3 - "$out/$name.log" "$name" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-m = re.search(r"time in steps: ([\d.]+) s \(([\d.]+) s/step\); all-reduce ([\d.]+)%, merges ([\d.]+)%; init ([\d.]+) s", text)
-rates = re.findall(r"(\d+) tok/s", text)
-mem = re.search(r"peak resident ([\d, ]+); proportional set now [\d, ]+ \(sum (\d+)\)", text)
-wall = re.search(r"wall ([\d.]+) s", text)
-print(f"| {sys.argv[2]} | {m.group(2)} | {rates[-1]} | {m.group(3)} % | {m.group(4)} % | {m.group(5)} s | {mem.group(1)} | {mem.group(2)} | {float(wall.group(1)):.0f} |")
+    python3 - "$out/$name/summary.json" "$name" "$out/$name.log" <<'PY'
+import json, re, sys
+s = json.load(open(sys.argv[1]))  # written by train (see TrainSummary)
+wall = re.search(r"^wall ([\d.]+) s$", open(sys.argv[3]).read(), re.M)  # this script's own line, not train's
+rss = ", ".join(f"{v:.0f}" for v in s["peak_rss_mib"])
+print(f"| {sys.argv[2]} | {s['seconds_per_step']:.2f} | {s['tokens_per_second']:.0f} | {100 * s['allreduce_share']:.1f} % | "
+      f"{100 * s['merge_share']:.1f} % | {s['init_seconds']:.2f} s | {rss} | {sum(s['pss_end_mib']):.0f} | {float(wall.group(1)):.0f} |")
 PY
   done
 } | tee "$out/summary.md"

@@ -15,7 +15,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/release/secura-dist}"
-[ "$(id -u)" -eq 0 ] || { echo "bench-network: needs root (namespace hosts, tc)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "bench-network: no executable at $bin (swift build -c release)" >&2; exit 2; }
 source "$root/launch/env.sh"
 profiles="${PROFILES:-none 10gbit 1gbit}"
@@ -24,20 +23,11 @@ algorithms="${ALGORITHMS:-2 1 3}"
 iterations="${ITERATIONS:-5}"
 out="${OUT:-$root/results/scaling/network}"
 max_hosts=$(tr ' ' '\n' <<<"$hosts" | sort -n | tail -1)
-export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
-work="$(mktemp -d)"
-trap 'bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"' EXIT
-SLOTS=1 bash "$root/launch/cluster-up.sh" "$max_hosts" >/dev/null
-mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
+source "$root/launch/cluster-lib.sh"
+cluster_start bench-network "$max_hosts" 1
 model="$(bash "$root/launch/fetch-model.sh")"
 mkdir -p "$out"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 # SmolLM2's SECURA-M1 gradient size, from a 1-step single-process run's summary.
 "$bin" train --model "$model" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --steps 1 \
   --batch-size 4 --max-length 64 --threads 1 --output "$work/size" >/dev/null

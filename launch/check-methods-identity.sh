@@ -33,13 +33,7 @@ if [ "$mode" = record ]; then
   mkdir -p "$out"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
-  python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+  python3 "$root/launch/apples-task.py" "$work/task.jsonl"
   common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 48 --lr 1e-3 --seed 7 --steps 20
           --save-every 10 --log-every 10 --check-every 5 --threads 1 --cabr-init slice --cur-rank 32 --cabr-m 48)
   for label in $labels; do

@@ -10,19 +10,10 @@ bin="${1:-$root/.build/release/secura-dist}"
 source "$root/launch/env.sh"
 methods="${METHODS:-secura-m1 lora cur-lora}"
 steps="${STEPS:-8}"
-export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
-work="$(mktemp -d)"
-trap 'bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"' EXIT
-SLOTS=2 bash "$root/launch/cluster-up.sh" 2 >/dev/null || exit 1
-mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
+source "$root/launch/cluster-lib.sh"
+cluster_start cluster-train-check 2 2 || exit 1
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 compare() { python3 "$root/launch/compare_bits.py" "$1" "$2" 2>&1; }
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --threads 1
         --cabr-init slice --steps "$steps")
@@ -35,6 +26,6 @@ for m in $methods; do
     && r21="$(compare "$work/$m-21/adapter" "$work/$m-1/adapter")"
   bash "$mpi" -np 4 --map-by node "$bin" train "${common[@]}" --method "$m" --output "$work/$m-22" >"$work/$m-22.log" 2>&1 \
     && r22="$(compare "$work/$m-22/adapter" "$work/$m-1/adapter")"
-  map="$(grep -o 'rank [0-9] → node[0-9] local [0-9]/[0-9]' "$work/$m-22.log" | tr '\n' ';' | sed 's/;$//')"
+  map="$(python3 -c 'import json, sys; print("; ".join(f"rank {r} → {h}" for r, h in enumerate(json.load(open(sys.argv[1]))["hosts"])))' "$work/$m-22/summary.json" 2>/dev/null)"
   echo "| $m | $r21 | $r22 | $map |"
 done

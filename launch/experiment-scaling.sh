@@ -16,7 +16,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/release/secura-dist}"
-[ "$(id -u)" -eq 0 ] || { echo "experiment-scaling: needs root (namespace hosts)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "experiment-scaling: no executable at $bin (swift build -c release)" >&2; exit 2; }
 source "$root/launch/env.sh"
 configs="${CONFIGS:-1x1 1x2 2x1 2x2 4x1}"
@@ -33,12 +32,9 @@ for c in $configs; do
   [ "${BASH_REMATCH[1]}" -gt "$max_hosts" ] && max_hosts="${BASH_REMATCH[1]}"
   [ "${BASH_REMATCH[2]}" -gt "$max_ranks" ] && max_ranks="${BASH_REMATCH[2]}"
 done
-export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
-work="$(mktemp -d)"
-trap 'bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"' EXIT
-SLOTS="$max_ranks" bash "$root/launch/cluster-up.sh" "$max_hosts" >/dev/null
+source "$root/launch/cluster-lib.sh"
+cluster_start experiment-scaling "$max_hosts" "$max_ranks"
 bash "$root/launch/cluster-link.sh" "$link" >/dev/null
-mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
 model="$(bash "$root/launch/fetch-model.sh")"
 mkdir -p "$out/runs"
 {

@@ -29,6 +29,8 @@ import math
 import os
 import sys
 
+import plotting  # launch/plotting.py, beside this script
+
 GRADIENT_8B = 3_840_002          # q+v SECURA gradient of Llama-3-8B (32 layers) + loss sum + token count
 NODES = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 NOMINAL = {"none": None, "1gbit": 1e9, "10gbit": 1e10}
@@ -211,12 +213,8 @@ def main(folder):
     open(os.path.join(folder, "network.md"), "w").write("\n".join(md) + "\n")
     print("\n".join(md))
 
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not importable: no network.png", file=sys.stderr)
+    plt = plotting.pyplot("network.png")
+    if plt is None:
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     for (profile, a), pts in sorted(points.items()):

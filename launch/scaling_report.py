@@ -16,6 +16,8 @@ import os
 import re
 import sys
 
+import plotting  # launch/plotting.py, beside this script
+
 
 def load_runs(folder):
     runs = []
@@ -81,12 +83,8 @@ def main(folder):
     open(os.path.join(folder, "scaling.md"), "w").write("\n".join(md) + "\n")
     print("\n".join(md[:len(runs) + 8]))
 
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not importable: no scaling.png", file=sys.stderr)
+    plt = plotting.pyplot("scaling.png")
+    if plt is None:
         return
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for mode, marker in (("strong", "o-"), ("weak", "s--")):

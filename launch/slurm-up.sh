@@ -39,7 +39,9 @@ SlurmctldPort=6917
 SlurmdPort=6918
 SlurmUser=root
 AuthType=auth/munge
-AuthInfo=socket=$state/munge/munge.socket
+# cred_expire: also how long a requeued job waits before it may start again (default 120 s). Short here so the
+# tests need not move a requeued job's start time by hand (scontrol update StartTime=now raced the requeue).
+AuthInfo=socket=$state/munge/munge.socket,cred_expire=20
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

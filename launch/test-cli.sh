@@ -126,6 +126,24 @@ expect_error "shape mismatch" "mlp" "$bin" inspect "$d"
 expect_error "token outside the vocabulary" "outside the vocabulary" "$bin" score "$fixtures/tiny-llama" --tokens 1,2,999
 expect_error "malformed --tokens" "not a token id" "$bin" score "$fixtures/tiny-llama" --tokens 1,x,3
 
+echo "cli: exit statuses (64 usage, 65 data, 74 I/O; 75 is the watchdog's, checked by test-distributed.sh)"
+# expect_status NAME STATUS CMD...: the command must exit with STATUS (the table in ErrorReport.swift).
+expect_status() {
+  local name="$1" want="$2"; shift 2
+  local err status
+  err="$("$@" 2>&1 >/dev/null)"; status=$?
+  if [ $status -eq "$want" ]; then ok "$name exits $want"; else fail "$name (exit $status, expected $want)" "$err"; fi
+}
+expect_status "an unknown flag" 64 "$bin" inspect --nonsense "$fixtures/tiny-llama"
+expect_status "an unknown model shape" 64 "$bin" make-model --shape llama-2-7b --output "$work/shaped-unknown"
+head -c 1000 "$fixtures/gguf/tiny-llama-f32.gguf" >"$work/truncated.gguf"
+expect_status "a truncated GGUF" 65 "$bin" inspect "$work/truncated.gguf"
+d="$(broken huge-layers)"; sed -i 's/"num_hidden_layers": 2/"num_hidden_layers": 100000000000/' "$d/config.json"
+expect_status "a config.json with 10^11 layers" 65 "$bin" inspect "$d"
+expect_error "a config.json with 10^11 layers names the key" "'num_hidden_layers' is 100000000000" "$bin" score "$d" --tokens 1,2
+expect_status "a missing model" 74 "$bin" inspect "$work/nowhere"
+expect_status "mpirun -np 2 with a missing model" 74 "$mpi" -np 2 "$bin" inspect "$work/nowhere"
+
 echo "cli: make-model (shape-faithful folders)"
 out="$("$bin" make-model --help 2>&1)" && grep -q "llama-3.1-8b" <<<"$out" && grep -q "std 0.02" <<<"$out" \
   && ok "make-model --help lists the shapes and the distribution" || fail "make-model --help" "$out"
@@ -171,13 +189,7 @@ JINJA
   printf 'line one\n{%% filter upper %%}hi{%% endfilter %%}' >"$work/filter.jinja"
   expect_error "--chat-template with a filter block" "filter.jinja, line 2: the chat template uses the statement '{% filter %}'" \
     "$bin" score "$smol" --text "Hi" --chat --chat-template "$work/filter.jinja"
-  python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 5) for m in range(1, 4)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+  python3 "$root/launch/apples-task.py" "$work/task.jsonl" 4 3
   cat >"$work/run.toml" <<'TOML'
 # flags as keys; the command line overrides them
 method = "lora"
@@ -228,6 +240,59 @@ TOML
   [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q "give --data" <<<"$err" && ok "eval without data is a usage error" || fail "eval without data (status $status)" "$err"
   expect_error "eval of a malformed line names file and line" "bad.jsonl:2" "$bin" eval "$smol" --data "$work/bad.jsonl" --part all
   expect_error "unknown config key" "--nonsense" "$bin" train --config <(echo 'nonsense = 3') --model "$smol" --data "$work/task.jsonl" --output "$work/x"
+  # A config file can describe the whole run, model, data and output included; the run leaves summary.json.
+  printf 'model = "%s"\ndata = "%s"\noutput = "%s"\nmethod = "lora"\nsteps = 1\nbatch-size = 2\nmax-length = 48\n' \
+    "$smol" "$work/task.jsonl" "$work/whole" >"$work/whole.toml"
+  out="$("$bin" train --config "$work/whole.toml" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); c = s["configuration"]
+assert s["final_step"] == 1 and s["steps_run"] == 1 and c["model"] == sys.argv[2] and c["method"]["method"] == "lora" and c["optimizer"]["batchSize"] == 2, s' \
+     "$work/whole/summary.json" "$smol"; then
+    ok "a TOML config with model, data and output runs alone; summary.json holds the resolved configuration"
+  else fail "whole-run TOML config (status $status)" "$out"; fi
+  # A diverging run (no bad file needed): NaN losses are written as "NaN" and --on-nan skip acts on them.
+  out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method lora --steps 2 --batch-size 2 --max-length 48 \
+    --lr 1e30 --clip 0 --output "$work/nan" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q '"loss":"NaN"' "$work/nan/metrics.jsonl" && grep -q "skipped for NaN/Inf" <<<"$out" \
+     && python3 -c 'import json, math, sys; s = json.load(open(sys.argv[1]), parse_constant=float); assert s["skipped_steps"] >= 1 and s["final_loss"] == "NaN", s' "$work/nan/summary.json"; then
+    ok "a diverging run (--lr 1e30 --clip 0) ends normally: NaN in metrics.jsonl and summary.json as \"NaN\", steps skipped"
+  else fail "diverging run (status $status)" "$out"; fi
+  # The forgetting experiment through the library API: per-method settings, two seeds, resumable.
+  mkdir -p "$work/suite" && python3 "$root/launch/apples-task.py" "$work/suite/apples_test.jsonl" 3 2
+  exp=(experiment forgetting --model "$smol" --task "$work/task.jsonl" --methods "lora,lora@lr=1e-2,rank=4" --seeds 1,2 --steps 1
+       --batch-size 2 --max-length 48 --suite apples_test --suite-dir "$work/suite" --suite-limit 2 --task-limit 2 --output "$work/forget")
+  out="$("$bin" "${exp[@]}" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && [ -f "$work/forget/task/lora-rank-4-lr0.01-seed2/eval.json" ] && [ -f "$work/forget/base-seed1.json" ] \
+     && python3 -c 'import csv, sys; rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 4 and {r["seed"] for r in rows} == {"1", "2"} and {r["method"] for r in rows} == {"lora", "lora@lr=1e-2,rank=4"}, rows
+assert {r["lr"] for r in rows} == {"0.001", "0.01"} and "apples_test_rougeL_after" in rows[0], rows[0]' "$work/forget/results.csv" \
+     && grep -q "| lora@lr=1e-2,rank=4 |" "$work/forget/results.md" && grep -q "bootstrap interval" "$work/forget/results.md"; then
+    again="$("$bin" "${exp[@]}" 2>&1)"
+    if grep -q "step 1/1" <<<"$again"; then fail "experiment forgetting rerun trained again" "$again"
+    else ok "experiment forgetting: per-method settings, 2 seeds (results.md/csv with seeds and intervals); a rerun reads the runs back"; fi
+  else fail "experiment forgetting (status $status)" "$out"; fi
+  # The continual experiment: two tasks in order, fused at the switch, an accuracy matrix per method.
+  python3 "$root/launch/apples-task.py" "$work/apples2.jsonl" 4 3
+  cont=(experiment continual --model "$smol" --tasks "$work/task.jsonl,$work/apples2.jsonl" --methods "lora,secura-m1@lr=1e-3"
+        --steps-per-task 1 --batch-size 2 --max-length 64 --lr 1e-3 --suite apples_test --suite-dir "$work/suite" --suite-limit 2
+        --task-limit 2 --output "$work/continual")
+  out="$("$bin" "${cont[@]}" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && python3 -c 'import json, sys; r = json.load(open(sys.argv[1]), parse_constant=float)
+assert [m["method"] for m in r] == ["lora", "secura-m1@lr=1e-3"], r
+assert all(len(m["accuracy"]) == 2 and all(len(row) == 2 for row in m["accuracy"]) and len(m["suiteMeans"]) == 3 for m in r), r
+assert all("backwardTransfer" in m["metrics"] for m in r), r' "$work/continual/results.json" \
+     && [ -f "$work/continual/lora-lr0.001/2-apples2/adapter/state.safetensors" ] && grep -q "accuracy matrix" "$work/continual/results.md"; then
+    again="$("$bin" "${cont[@]}" 2>&1)"
+    if grep -q "trained before" <<<"$again" && ! grep -q "step 1/1" <<<"$again"; then
+      ok "experiment continual: 2 tasks fused at the switch, accuracy matrices and BWT/FWT/forgetting; a rerun reads everything back"
+    else fail "experiment continual rerun" "$again"; fi
+  else fail "experiment continual (status $status)" "$out"; fi
+  # Numbers outside their documented range are usage errors naming the flag, before anything is allocated.
+  for bad in "--batch-size 2147483648" "--imsm-rank 2147483648 --imsm --method lora" "--threads 2147483648" "--micro-batch 0" "--max-length 1"; do
+    flag="${bad%% *}"
+    err="$("$bin" train --model "$smol" --data "$work/task.jsonl" --output "$work/range" $bad 2>&1 >/dev/null)"; status=$?
+    if [ $status -ne 0 ] && [ $status -lt 128 ] && grep -q -- "$flag: .* is outside" <<<"$err" && [ ! -e "$work/range/metrics.jsonl" ]; then ok "train $bad: usage error naming $flag"
+    else fail "train $bad (status $status)" "$err"; fi
+  done
   # The memory preflight refuses before any weight is read (no dequantisation line), names the largest part,
   # the available memory and a flag that helps, and leaves the earlier run in the same folder intact.
   out="$("$bin" train --model "$smol" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --max-length 512 --steps 1 \

@@ -24,27 +24,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 started=$(date +%s)
-export SECURA_CLUSTER_DIR="$(mktemp -d)/cluster"
-work="$(mktemp -d)"
-cleanup() { bash "$root/launch/cluster-down.sh" >/dev/null 2>&1; rm -rf "$work" "$(dirname "$SECURA_CLUSTER_DIR")"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# One cluster per machine (the bridge and host names are fixed): clear what a killed earlier run left.
-bash "$root/launch/cluster-down.sh" >/dev/null 2>&1
-if ! out="$(SLOTS=1 bash "$root/launch/cluster-up.sh" 2 2>&1)"; then
-  fail "cluster-up.sh 2" "$out"
+source "$root/launch/cluster-lib.sh"
+cluster_log="$(mktemp)"
+if ! cluster_start test-cluster 2 1 2>"$cluster_log"; then
+  fail "cluster-up.sh 2" "$(cat "$cluster_log")"
+  rm -f "$cluster_log"
   echo "cluster: $passed passed, $failed failed"
   exit 1
 fi
-mpi="$SECURA_CLUSTER_DIR/mpirun.sh"
+rm -f "$cluster_log"
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 2
         --threads 1 --cabr-init slice --method secura-m1)
 steps=8
@@ -59,7 +49,7 @@ echo "cluster: 2 hosts × 1 rank vs 1 rank"
 out1="$("$bin" train "${common[@]}" --steps "$steps" --output "$work/one" 2>&1)" || fail "1-rank run" "$out1"
 out2="$(timeout 600 bash "$mpi" -np 2 "$bin" train "${common[@]}" --steps "$steps" --output "$work/two" 2>&1)"
 if [ $? -eq 0 ] && grep -q "2 ranks on 2 node(s)" <<<"$out2"; then
-  ok "secura-m1 trains on 2 hosts ($(grep -o 'all-reduce [0-9.]*%' <<<"$out2"))"
+  ok "secura-m1 trains on 2 hosts ($(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(f"all-reduce {100 * s["allreduce_share"]:.1f}% of step time, hosts {sorted(set(s["hosts"]))}")' "$work/two/summary.json"))"
   cmp="$(python3 "$root/launch/compare_bits.py" "$work/two/adapter" "$work/one/adapter" 2>&1)" \
     && ok "2 hosts × 1 rank equal 1 rank after $steps steps ($cmp)" || fail "2 hosts differ from 1 rank" "$cmp"
 else

@@ -12,6 +12,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/.build/debug/secura-dist}"
+source "$root/launch/test-lib.sh"
 mpi="$root/launch/mpirun.sh"
 # Many SmolLM2 steps: use the CPU's OpenBLAS kernels (an OPENBLAS_CORETYPE already set is kept).
 source "$root/launch/env.sh"
@@ -25,13 +26,7 @@ ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
 fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
 
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --log-every 10 --check-every 5 --threads 1)
 
 echo "distributed: np 1 vs np 2"
@@ -76,6 +71,34 @@ else
   fail "dealt SVD init on 2 ranks" "$out"
 fi
 
+echo "distributed: task sequences with EWC and with experience replay (experiment continual)"
+# Three tasks, fused at every switch: full fine-tuning with the EWC penalty from the second task on, and LoRA
+# with half of every batch replayed from the second task on. Every task's final state, EWC state (Fisher sum
+# and anchor) and replay buffer on 2 ranks equal 1 rank's, byte for byte.
+python3 "$root/launch/apples-task.py" "$work/t2.jsonl" 5 4
+python3 "$root/launch/apples-task.py" "$work/t3.jsonl" 4 6
+mkdir -p "$work/suite" && python3 "$root/launch/apples-task.py" "$work/suite/apples_test.jsonl" 2 2
+seq=(experiment continual --model "$model" --tasks "$work/task.jsonl,$work/t2.jsonl,$work/t3.jsonl" --methods "full@ewc-lambda=1e3,ewc-samples=4,lora@replay-size=8,replay-ratio=0.5"
+     --steps-per-task 2 --batch-size 4 --max-length 64 --lr 1e-4 --seed 7 --suite apples_test --suite-dir "$work/suite" --suite-limit 2 --task-limit 2 --threads 1)
+out1="$("$bin" "${seq[@]}" --output "$work/seq-np1" 2>&1)"; s1=$?
+out2="$("$mpi" -np 2 "$bin" "${seq[@]}" --output "$work/seq-np2" 2>&1)"; s2=$?
+if [ $s1 -eq 0 ] && [ $s2 -eq 0 ]; then
+  all_same=1; detail=""
+  for pair in "full-ewc-lambda-1e3-ewc-samples-4-lr0.0001 ewc.safetensors" "lora-replay-size-8-replay-ratio-0.5-lr0.0001 replay.json"; do
+    read -r run state <<<"$pair"
+    for task in 1-task 2-t2 3-t3; do
+      cmp="$(python3 "$root/launch/compare_bits.py" "$work/seq-np2/$run/$task/adapter" "$work/seq-np1/$run/$task/adapter" 2>&1)" || { all_same=0; detail+="$run/$task adapter: $cmp"$'\n'; }
+      cmp -s "$work/seq-np2/$run/$task/$state" "$work/seq-np1/$run/$task/$state" || { all_same=0; detail+="$run/$task/$state differs or is missing"$'\n'; }
+    done
+  done
+  grep -q "ewc: penalty" <<<"$out1" || { all_same=0; detail+="no EWC penalty in the later tasks"$'\n'; }
+  grep -q "replay: 2 of every 4 sequences" <<<"$out1" || { all_same=0; detail+="no replay in the later tasks"$'\n'; }
+  [ $all_same -eq 1 ] && ok "3-task sequences, EWC (full) and replay (lora): np 2 equals np 1 byte for byte (adapters, Fisher/anchor and replay buffer of every task)" \
+    || fail "EWC/replay sequences np 2 vs np 1" "$detail"
+else
+  fail "EWC sequence (np 1 status $s1, np 2 status $s2)" "$out1"$'\n'"$out2"
+fi
+
 echo "distributed: a killed rank"
 kill_steps=30
 "$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --output "$work/straight" >/dev/null 2>&1 \
@@ -95,14 +118,8 @@ else
   if [ $status -ne 0 ] && [ $elapsed -le 30 ]; then ok "job exits non-zero ($status) ${elapsed}s after SIGKILL of one rank"
   else fail "job after SIGKILL: status $status after ${elapsed}s" "$(cat "$work/killed.log")"; fi
   latest="$(ls -d "$work"/killed/checkpoints/step-* 2>/dev/null | sort | tail -n 1)"
-  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/killed" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    ok "the last checkpoint ($(basename "$latest")) loads; resumed on 1 rank"
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/killed/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "resumed run equals the uninterrupted one ($cmp)" || fail "resumed run differs" "$cmp"
-  else
-    fail "resume after the kill (status $status)" "$out"
-  fi
+  resume_and_compare "($(basename "$latest")) after the SIGKILL" "$work/killed" "$work/straight" \
+    "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps"
 fi
 
 echo "distributed: watchdog (a stopped rank)"
@@ -138,13 +155,8 @@ else
     fail "SIGSTOP of rank 1: status $status after ${elapsed}s" "$(cat "$work/stopped.log")"
   fi
   grep -h "watchdog:" "$work/stopped.log" | head -n 1 | sed 's/^/        /'
-  out="$("$bin" train "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps" --resume auto --output "$work/stopped" 2>&1)"; status=$?
-  if [ $status -eq 0 ] && grep -q "resumed from" <<<"$out"; then
-    cmp="$(python3 "$root/launch/compare_states.py" "$work/stopped/adapter/state.safetensors" "$work/straight/adapter/state.safetensors" --rtol 1e-5 2>&1)" \
-      && ok "the last checkpoint after the watchdog resumes to the uninterrupted result ($cmp)" || fail "resumed run after the watchdog differs" "$cmp"
-  else
-    fail "resume after the watchdog (status $status)" "$out"
-  fi
+  resume_and_compare "after the watchdog" "$work/stopped" "$work/straight" \
+    "${common[@]}" --cabr-init slice --method secura-m1 --steps "$kill_steps"
 fi
 
 echo "distributed: malformed data"

@@ -29,13 +29,7 @@ if [ $? -eq 0 ] && [ -f "$model/model.safetensors.index.json" ]; then
 else
   fail "make-model" "$out"; echo "scale: $passed passed, $failed failed"; exit 1
 fi
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 common=(--model "$model" --data "$work/task.jsonl" --method secura-m1 --cabr-init slice --recompute --batch-size 2
         --max-length 64 --lr 1e-3 --seed 7 --no-chat --validation-limit 2 --check-every 1 --threads 1)
 steps=4

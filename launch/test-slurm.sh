@@ -15,7 +15,7 @@ bin="${1:-$root/.build/release/secura-dist}"
 passed=0
 failed=0
 ok()   { passed=$((passed + 1)); echo "  ok    $1"; }
-fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 25; }
+fail() { failed=$((failed + 1)); echo "  FAIL  $1"; [ -n "${2:-}" ] && sed 's/^/        /' <<<"$2" | tail -n 60; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "slurm: skipped (needs root to start Slurm)"; echo "slurm: 0 passed, 0 failed"; exit 0
 fi
@@ -34,13 +34,7 @@ export SLURM_CONF="$SECURA_SLURM_DIR/slurm.conf"
 # mpirun refuses root unless told; the batch script is meant for ordinary users and stays unchanged.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 model="$(bash "$root/launch/fetch-model.sh")"
-python3 - "$work/task.jsonl" <<'PY'
-import json, sys
-rows = [{"input": f"How many apples are {n} apples and {m} apples?", "output": str(n + m)} for n in range(1, 7) for m in range(1, 6)]
-with open(sys.argv[1], "w") as f:
-    for r in rows:
-        f.write(json.dumps(r) + "\n")
-PY
+python3 "$root/launch/apples-task.py" "$work/task.jsonl"
 flags=(--steps 8 --batch-size 4 --max-length 64 --lr 1e-3 --seed 7 --cabr-init slice --save-every 2 --log-every 1)
 submit=(sbatch --parsable --nodes 1 --ntasks-per-node 2 --cpus-per-task 1 --time 15)
 
@@ -60,9 +54,7 @@ if [ ! -d "$work/requeued/checkpoints/step-00000004" ]; then
 else
   scontrol requeue "$job"
   requeued_at=$(date +%s)
-  # Slurm holds a requeued job back for 120 s (its EligibleTime); a test need not wait that long.
-  sleep 1
-  scontrol update JobId="$job" StartTime=now
+  # Slurm holds a requeued job back for cred_expire seconds (20 in slurm-up.sh's slurm.conf).
   for _ in $(seq 1 1800); do
     state="$(scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)"
     case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
@@ -90,16 +82,11 @@ if [ -z "$victim" ]; then
 else
   kill -STOP "$victim"
   stopped_at=$(date +%s)
-  requeued_after="" nudged=""
+  requeued_after=""
   for _ in $(seq 1 1800); do
     info="$(scontrol show job "$job" 2>/dev/null)"
     state="$(grep -o 'JobState=[A-Z_]*' <<<"$info" | cut -d= -f2)"
     [ "$state" = PENDING ] && [ -z "$requeued_after" ] && requeued_after=$(( $(date +%s) - stopped_at ))
-    # Only once the requeue has set the job's begin time (updating it earlier, while the job is still
-    # being requeued, made the job fail in one run).
-    if [ "$state" = PENDING ] && [ -z "$nudged" ] && grep -q "Reason=BeginTime" <<<"$info"; then
-      scontrol update JobId="$job" StartTime=now 2>/dev/null && nudged=1
-    fi
     case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
     sleep 0.5
   done
@@ -111,7 +98,10 @@ else
       && ok "the automatically requeued job ends with the uninterrupted job's state byte for byte ($cmp)" \
       || fail "automatically requeued job's final state differs" "$cmp"
   else
-    fail "watchdog + RequeueExit: state $state, requeued after ${requeued_after:-never}" "$(cat "$work/auto.out" 2>/dev/null)"
+    fail "watchdog + RequeueExit: state $state, requeued after ${requeued_after:-never}" "$(cat "$work/auto.out" 2>/dev/null
+      echo "--- scontrol show job $job"; scontrol show job "$job" 2>&1 | grep -E "JobState|Reason|Restarts|ExitCode"
+      echo "--- slurmctld.log"; grep -E "JobId=$job|job_id=$job|$job" "$SECURA_SLURM_DIR/log/slurmctld.log" 2>/dev/null | tail -n 12
+      echo "--- slurmd.log"; tail -n 12 "$SECURA_SLURM_DIR/log/slurmd.log" 2>/dev/null)"
   fi
 fi
 

@@ -40,12 +40,12 @@ for m in $methods; do
   "$bin" train --model "$model" --data "$task" --method "$m" --steps "$steps" --batch-size 4 --lr "$lr" \
     --max-length 256 --seed 42 --output "$run" --log-every 10 | tee "$run.log"
   seconds=$(( $(date +%s) - start ))
-  python3 - "$run/metrics.jsonl" "$label" "$seconds" "$run.log" >>"$table" <<'PY'
-import json, re, sys
+  python3 - "$run/metrics.jsonl" "$label" "$seconds" "$run/summary.json" >>"$table" <<'PY'
+import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 val = [r["val_loss"] for r in rows if "val_loss" in r]
 train = [r["loss"] for r in rows if "loss" in r]
-trainable = re.search(r"([\d,]+) trainable parameters", open(sys.argv[4]).read()).group(1)
+trainable = f"{json.load(open(sys.argv[4]))['trainable_parameters']:,}"
 mean = lambda xs: sum(xs) / len(xs)
 print(f"| {sys.argv[2]} | {trainable} | {val[0]:.4f} | {val[-1]:.4f} | {mean(train[:10]):.4f} | {mean(train[-10:]):.4f} | {sys.argv[3]} |")
 PY

@@ -36,13 +36,13 @@ public final class AdapterSet {
     ///     missing from it are initialised here with `solver`.
     ///   - allocateMasters: false leaves `masters` empty (export reads them from the checkpoint one at
     ///     a time instead of holding them all; the model then runs on the original weights).
-    /// - Throws: `ModelError.invalidInput` for settings that cannot run (`MethodSettings.unsupportedReason`),
+    /// - Throws: `MethodError` for settings that cannot run (`MethodSettings.validate(for:)`),
     ///   and the weight source's errors.
     public init(config: DecoderConfig, base: WeightSource, settings: MethodSettings, seed: UInt64,
                 solver: SVDSolver, comm: Communicator = SingleProcessCommunicator(),
                 log: @escaping (String) -> Void = { _ in }, initialA: [LinearSite: [Float]] = [:],
                 allocateMasters: Bool = true) throws {
-        if let reason = settings.unsupportedReason { throw ModelError.invalidInput(reason) }
+        try settings.validate(for: config)
         self.settings = settings
         var layout = ParameterLayout()
         plans = MethodPlanner.plan(config, settings, layout: &layout)

@@ -63,7 +63,7 @@ public final class IMSMMixer: HiddenMixer {
         }
         if past == 0 { state.cache.reset() }
         guard state.cache.count == past else {
-            throw ModelError.invalidInput("IMSM's frozen KV cache holds \(state.cache.count) positions, the tuned one \(past)")
+            throw MethodError.mixerCacheMismatch(frozen: state.cache.count, tuned: past)
         }
         let h = try frozen.extendHidden(state.cache, with: tokens)
         let n = tokens.count, c = gate.width

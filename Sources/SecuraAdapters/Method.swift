@@ -66,18 +66,14 @@ public struct MethodSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
-    /// Why these settings cannot run, or nil when they can. IMSM wraps an adapter method: it is not
-    /// defined for methods with an `imsmRefusal` (full fine-tuning, I-LoRA).
+    /// Why these settings cannot run, or nil when they can (`validate()`'s error as text).
     public var unsupportedReason: String? {
-        guard let imsm else { return nil }
-        if method.definition.imsmRefusal != nil {
-            let wrappable = AdapterMethod.allCases.filter { $0.definition.imsmRefusal == nil }.map(\.rawValue)
-            return "IMSM wraps an adapter method (\(wrappable.joined(separator: ", "))), not \(method.rawValue)"
+        do {
+            try validate()
+            return nil
+        } catch {
+            return "\(error)"
         }
-        if imsm.rank < 1 { return "the IMSM gate rank must be at least 1" }
-        if !(0..<1).contains(imsm.dropout) { return "the IMSM gate dropout must be in [0, 1)" }
-        if !(imsm.lr > 0) { return "the IMSM gate learning rate must be positive" }
-        return nil
     }
 }
 

@@ -1,4 +1,5 @@
 // One task example as the readers produce it, before prompts are built and tokenised.
+import SecuraErrors
 
 /// A task example: a prompt and its acceptable answers, or a whole chat.
 public struct DataRecord: Sendable, Equatable {
@@ -40,7 +41,7 @@ public struct DataRecord: Sendable, Equatable {
 }
 
 /// Errors of reading data, each naming the file and the line or example.
-public enum DataError: Error, CustomStringConvertible, Equatable {
+public enum DataError: CategorizedError, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case malformed(path: String, line: Int, reason: String)
     case malformedExample(path: String, index: Int, reason: String)
@@ -48,6 +49,14 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case unsupportedFormat(path: String)
     /// The chat template could not render a record (`origin` is the record's file and line).
     case template(origin: String, reason: String)
+
+    /// A file that cannot be read is I/O; anything about its contents is data.
+    public var category: ErrorCategory {
+        switch self {
+        case .unreadable: return .io
+        case .malformed, .malformedExample, .empty, .unsupportedFormat, .template: return .data
+        }
+    }
 
     public var description: String {
         switch self {

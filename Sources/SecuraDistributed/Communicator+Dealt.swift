@@ -9,6 +9,7 @@
 // at the end of the round instead of a hang. Because every rank's jobs are sorted by decreasing cost, the
 // jobs of one round have similar costs and little time is lost waiting at the round's end.
 import Foundation
+import SecuraErrors
 
 /// How far a dealt run is, reported after every round.
 public struct DealtProgress: Sendable {
@@ -26,15 +27,27 @@ public struct DealtProgress: Sendable {
     }
 }
 
-/// A job of a dealt run failed; every rank throws the same error.
-public enum DealtRunError: Error, CustomStringConvertible {
-    case jobFailed(job: Int, rank: Int, message: String)
+/// A job of a dealt run failed; every rank throws the same error, with the failing rank's category.
+public enum DealtRunError: CategorizedError, CustomStringConvertible {
+    case jobFailed(job: Int, failure: RankFailure)
+
+    public var category: ErrorCategory {
+        switch self {
+        case let .jobFailed(_, failure): return failure.category
+        }
+    }
 
     public var description: String {
         switch self {
-        case let .jobFailed(job, rank, message): return "job \(job) failed on rank \(rank): \(message)"
+        case let .jobFailed(job, failure): return "job \(job) failed on rank \(failure.rank): \(failure.message)"
         }
     }
+}
+
+/// What a rank reports when its job of the round failed.
+private struct DealtJobFailure: Codable {
+    var job: Int
+    var failure: RankFailure
 }
 
 extension Communicator {
@@ -59,7 +72,7 @@ extension Communicator {
         var results = [[Float]](repeating: [], count: costs.count)
         var done = 0, doneCost = 0.0
         for round in 0..<assignment.rounds {
-            var problem = ""
+            var problem: DealtJobFailure?
             if round < assignment.jobs[rank].count {
                 let job = assignment.jobs[rank][round]
                 do {
@@ -67,13 +80,14 @@ extension Communicator {
                     if values.count == resultCounts[job] {
                         results[job] = values
                     } else {
-                        problem = "\(job)\tgave \(values.count) values, expected \(resultCounts[job])"
+                        let message = "gave \(values.count) values, expected \(resultCounts[job])"
+                        problem = DealtJobFailure(job: job, failure: RankFailure(rank: rank, category: .internal, message: message))
                     }
                 } catch {
-                    problem = "\(job)\t\(error)"
+                    problem = DealtJobFailure(job: job, failure: RankFailure(rank: rank, error: error))
                 }
             }
-            try agree(problem: problem)
+            if let failed = try agree(problem)?.failure { throw DealtRunError.jobFailed(job: failed.job, failure: failed.failure) }
             for owner in 0..<size where round < assignment.jobs[owner].count {
                 let job = assignment.jobs[owner][round]
                 if owner != rank { results[job] = [Float](repeating: 0, count: resultCounts[job]) }
@@ -85,16 +99,5 @@ extension Communicator {
             progress(DealtProgress(done: done, total: costs.count, doneCost: doneCost, totalCost: totalCost, seconds: seconds))
         }
         return results
-    }
-
-    /// Makes a local job failure collective: every rank throws the lowest failing rank's error, or none.
-    private func agree(problem: String) throws {
-        var flag = [problem.isEmpty ? 0.0 : 1.0]
-        try allReduceSum(&flag)
-        guard flag[0] > 0 else { return }
-        let reports = try allGather(string: problem)
-        guard let failing = reports.firstIndex(where: { !$0.isEmpty }) else { return }
-        let fields = reports[failing].split(separator: "\t", maxSplits: 1).map(String.init)
-        throw DealtRunError.jobFailed(job: Int(fields[0]) ?? -1, rank: failing, message: fields.count > 1 ? fields[1] : "")
     }
 }

@@ -2,15 +2,27 @@
 // Three implementations exist: a single process (here), an in-process multi-rank one for unit tests,
 // and MPI (in SecuraMPI, the only module that imports the MPI shim). Besides the world collectives it
 // offers node-shared memory (one buffer per node, NodeSharedFloats.swift) and a node-local barrier.
+import SecuraErrors
 
 /// Errors raised by collective operations.
-public enum CommunicatorError: Error, CustomStringConvertible {
+public enum CommunicatorError: CategorizedError, CustomStringConvertible {
     /// A collective was called with buffers of different lengths on different ranks.
     case lengthMismatch(operation: String, rank: Int, expected: Int, found: Int)
     /// The underlying transport reported a failure.
     case transport(operation: String, code: Int32, message: String)
     /// A root or peer rank outside 0..<size.
     case invalidRank(operation: String, rank: Int, size: Int)
+    /// A rank's report (an encoded value sent to every rank) cannot be decoded.
+    case undecodable(operation: String, rank: Int, reason: String)
+
+    /// A failing transport may succeed when the job is retried (requeued); the rest are bugs: ranks
+    /// that disagree on lengths or name a rank that does not exist.
+    public var category: ErrorCategory {
+        switch self {
+        case .transport: return .unavailable
+        case .lengthMismatch, .invalidRank, .undecodable: return .internal
+        }
+    }
 
     public var description: String {
         switch self {
@@ -20,6 +32,8 @@ public enum CommunicatorError: Error, CustomStringConvertible {
             return "\(op) failed (code \(code)): \(message)"
         case let .invalidRank(op, rank, size):
             return "\(op): rank \(rank) is outside 0..<\(size)"
+        case let .undecodable(op, rank, reason):
+            return "\(op): the report of rank \(rank) cannot be decoded: \(reason)"
         }
     }
 }

@@ -7,16 +7,25 @@
 // one simulated node (ranks r·ranksPerNode ..< (r+1)·ranksPerNode) for node collectives. The world also
 // hands out node-shared memory: the ranks of a node asking for their k-th allocation get one buffer.
 import Foundation
+import SecuraErrors
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Why an in-process world ended badly, as reported by `InProcessWorld.run`.
-public enum InProcessWorldError: Error, CustomStringConvertible {
+public enum InProcessWorldError: CategorizedError, CustomStringConvertible {
     /// A rank called `abort(code:message:)`.
     case aborted(rank: Int, code: Int32, message: String)
     /// A rank's body threw.
     case rankFailed(rank: Int, underlying: Error)
+
+    /// A failed rank's error keeps its category; an abort is what a rank does on an internal failure.
+    public var category: ErrorCategory {
+        switch self {
+        case .aborted: return .internal
+        case let .rankFailed(_, underlying): return ErrorCategory(of: underlying)
+        }
+    }
 
     public var description: String {
         switch self {

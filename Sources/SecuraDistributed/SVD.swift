@@ -1,6 +1,7 @@
 // The SVD seam: the result type and solver protocol that adapter initialisation (CABR / SECURA's
-// A_init = U[:r,:]·diag(S)·V[:m,:]ᵀ) codes against, without importing MPI or LAPACK. SecuraMPI provides
-// the implementations: a ScaLAPACK one over all ranks and a single-process LAPACK one.
+// A_init = U[:r,:]·diag(S)·V[:m,:]ᵀ) codes against, without importing MPI or LAPACK. The implementations:
+// a ScaLAPACK one over all ranks (SecuraMPI) and a single-process LAPACK one (SecuraLinAlg).
+import SecuraErrors
 
 /// Writes row `row`, columns `columns` of the input matrix (fp32) into `into[0..<columns.count]`.
 ///
@@ -72,11 +73,11 @@ public protocol SVDSolver {
 }
 
 /// Failures of an SVD solver.
-public enum SVDError: Error, CustomStringConvertible {
+public enum SVDError: CategorizedError, CustomStringConvertible {
     /// Sizes that are not positive, too large for 32-bit LAPACK, or parts beyond the matrix.
     case invalidShape(String)
-    /// The fill closure threw on `rank` (every rank then throws this).
-    case fillFailed(rank: Int, message: String)
+    /// The fill closure threw on `failure.rank` (every rank then throws this, with that error's category).
+    case fillFailed(RankFailure)
     /// The input holds a NaN or infinity (first one found on `rank`).
     case nonFiniteInput(rank: Int, row: Int, column: Int)
     /// A LAPACK/ScaLAPACK routine returned `info` ≠ 0.
@@ -84,12 +85,23 @@ public enum SVDError: Error, CustomStringConvertible {
     /// The solver cannot run on this communicator (e.g. ScaLAPACK without MPI).
     case unsupported(String)
 
+    /// Non-finite weights are bad input data, a fill keeps its own error's category, a solver that
+    /// cannot run here is a usage error; bad shapes and LAPACK failures are bugs.
+    public var category: ErrorCategory {
+        switch self {
+        case .invalidShape, .lapack: return .internal
+        case let .fillFailed(failure): return failure.category
+        case .nonFiniteInput: return .data
+        case .unsupported: return .usage
+        }
+    }
+
     public var description: String {
         switch self {
         case let .invalidShape(message):
             return "SVD: invalid shape: \(message)"
-        case let .fillFailed(rank, message):
-            return "SVD: filling the matrix failed on rank \(rank): \(message)"
+        case let .fillFailed(failure):
+            return "SVD: filling the matrix failed on rank \(failure.rank): \(failure.message)"
         case let .nonFiniteInput(rank, row, column):
             return "SVD: the matrix holds a NaN or infinity at row \(row), column \(column) (rank \(rank))"
         case let .lapack(routine, info, meaning):

@@ -1,9 +1,10 @@
 // Every way reading a GGUF file can fail, each a one-line message naming the file, the key or tensor,
 // the byte offset where the bad number was read, and what was expected versus found. The CLI prints
 // `description` as-is.
+import SecuraErrors
 
 /// An error from the GGUF reader. Every case names the file.
-public enum GGUFError: Error, CustomStringConvertible, Equatable {
+public enum GGUFError: CategorizedError, CustomStringConvertible, Equatable {
     // MARK: The fixed header
 
     /// The file is shorter than the 24-byte fixed header (magic, version, two counts).
@@ -52,6 +53,9 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
     case unsupportedTensorType(path: String, tensor: String, type: String, supported: [String])
     /// No tensor of that name in the file.
     case tensorNotFound(path: String, tensor: String)
+
+    /// Every GGUF error describes a file that is there but malformed or unusable: bad input data.
+    public var category: ErrorCategory { .data }
 
     public var description: String {
         switch self {

@@ -1,9 +1,10 @@
 // Every way reading or writing a model file can fail, each with a one-line message naming the file,
 // the tensor where there is one, and what was expected versus found. The CLI prints `description`
 // as-is, so messages are written for users, not for developers.
+import SecuraErrors
 
 /// An error from SecuraIO. Every case names the file or folder it concerns.
-public enum IOError: Error, CustomStringConvertible, Equatable {
+public enum IOError: CategorizedError, CustomStringConvertible, Equatable {
     // MARK: Files and folders
 
     /// The file does not exist.
@@ -64,6 +65,20 @@ public enum IOError: Error, CustomStringConvertible, Equatable {
 
     /// A tensor handed to the writer is inconsistent (bad name, shape or byte count).
     case invalidTensorToWrite(path: String, tensor: String, reason: String)
+
+    /// Files and folders that cannot be found, opened or written are I/O failures; a file that is there
+    /// but malformed is bad data; a tensor the caller handed the writer inconsistently is a bug.
+    public var category: ErrorCategory {
+        switch self {
+        case .fileNotFound, .notARegularFile, .cannotOpen, .cannotMap, .folderNotFound, .noModelWeights,
+             .cannotWrite, .missingShard:
+            return .io
+        case .invalidTensorToWrite:
+            return .internal
+        default:
+            return .data
+        }
+    }
 
     public var description: String {
         switch self {

@@ -1,11 +1,13 @@
 // A strict RFC 8259 JSON parser over raw bytes. Model headers are untrusted input, so the parser checks
 // UTF-8, limits nesting depth, rejects duplicate keys and trailing garbage, and reports the byte offset
 // of the first problem. It is small because the documents it reads are small.
+import SecuraErrors
 
 /// A JSON syntax error at `offset` bytes into the parsed buffer.
-public struct JSONParseError: Error, CustomStringConvertible {
+public struct JSONParseError: CategorizedError, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    public var category: ErrorCategory { .data }
     public var description: String { "byte \(offset): \(reason)" }
 }
 

@@ -65,10 +65,3 @@ struct BLACSGrid {
         Cblacs_gridexit(context)
     }
 }
-
-/// Human-readable meaning of a (p)dgesvd `info` for a matrix with k = min(m, n) (`rank`; −1 if unknown).
-func lapackSVDMeaning(info: Int32, rank k: Int) -> String {
-    if info < 0 { return "argument \(-info) had an illegal value" }
-    if k >= 0, info == k + 1 { return "singular values differ between processes (heterogeneous grid)" }
-    return "the bidiagonal QR iteration did not converge (\(info) superdiagonals left)"
-}

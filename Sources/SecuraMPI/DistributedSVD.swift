@@ -11,6 +11,7 @@
 import CScaLAPACK
 import Foundation
 import SecuraDistributed
+import SecuraLinAlg
 
 /// ScaLAPACK SVD over every rank of an `MPICommunicator`.
 ///
@@ -83,8 +84,8 @@ public final class ScaLAPACKSVD: SVDSolver {
         }
         var query = [Double](repeating: 0, count: 1)
         run(&query, -1)
-        try agree(problem: info == 0 ? nil : "lapack\tpdgesvd (workspace query)\t\(info)\t"
-                  + lapackSVDMeaning(info: info, rank: k))
+        try agree(info == 0 ? nil : .lapack(routine: "pdgesvd (workspace query)", info: info,
+                                            meaning: lapackSVDMeaning(info: info, rank: k)))
         // Some ScaLAPACK releases under-report the workspace; a margin costs little.
         let needed = Int(query[0].rounded(.up)) + 2 * nb * nb + 4 * max(rows, columns)
         guard needed <= Int(Int32.max) else {
@@ -92,8 +93,7 @@ public final class ScaLAPACKSVD: SVDSolver {
         }
         var work = [Double](repeating: 0, count: needed)
         run(&work, Int32(needed))
-        try agree(problem: info == 0 ? nil : "lapack\tpdgesvd\t\(info)\t"
-                  + lapackSVDMeaning(info: info, rank: k))
+        try agree(info == 0 ? nil : .lapack(routine: "pdgesvd", info: info, meaning: lapackSVDMeaning(info: info, rank: k)))
 
         // Identical S everywhere: rank 0's values.
         var singular = s.map { Float($0) }
@@ -116,7 +116,7 @@ public final class ScaLAPACKSVD: SVDSolver {
         var local = [Double](repeating: 0, count: max(1, shape.rows * shape.columns))
         let runs = layout.columns.ownedRuns(process: blacs.column)
         var scratch = [Float](repeating: 0, count: layout.columns.blockSize)
-        var problem: String?
+        var problem: SVDProblem?
         fillRows: for localRow in 0..<shape.rows {
             let row = layout.rows.globalIndex(local: localRow, process: blacs.row)
             var localColumn = 0
@@ -124,13 +124,13 @@ public final class ScaLAPACKSVD: SVDSolver {
                 do {
                     try scratch.withUnsafeMutableBufferPointer { try fill(row, run, $0.baseAddress!) }
                 } catch {
-                    problem = "fill\t\(error)"
+                    problem = .fill(RankFailure(rank: communicator.rank, error: error))
                     break fillRows
                 }
                 for j in 0..<run.count {
                     let value = scratch[j]
                     if !value.isFinite {
-                        problem = "nan\t\(row)\t\(run.lowerBound + j)"
+                        problem = .nonFinite(row: row, column: run.lowerBound + j)
                         break fillRows
                     }
                     local[(localColumn + j) * shape.rows + localRow] = Double(value)
@@ -138,7 +138,7 @@ public final class ScaLAPACKSVD: SVDSolver {
                 localColumn += run.count
             }
         }
-        try agree(problem: problem)
+        try agree(problem)
         return local
     }
 
@@ -156,22 +156,23 @@ public final class ScaLAPACKSVD: SVDSolver {
     }
 
     /// Makes a local failure collective: every rank throws the lowest failing rank's error, or none does.
-    private func agree(problem: String?) throws {
-        var flag = [problem == nil ? 0.0 : 1.0]
-        try communicator.allReduceSum(&flag)
-        guard flag[0] > 0 else { return }
-        let reports = try communicator.allGather(string: problem ?? "")
-        guard let failing = reports.firstIndex(where: { !$0.isEmpty }) else { return }
-        let fields = reports[failing].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        switch fields[0] {
-        case "fill":
-            throw SVDError.fillFailed(rank: failing, message: fields.dropFirst().joined(separator: "\t"))
-        case "nan":
-            throw SVDError.nonFiniteInput(rank: failing, row: Int(fields[1]) ?? -1, column: Int(fields[2]) ?? -1)
-        default:
-            let info = Int32(fields.count > 2 ? fields[2] : "") ?? 0
-            throw SVDError.lapack(routine: fields.count > 1 ? fields[1] : "ScaLAPACK", info: info,
-                                  meaning: "on rank \(failing): " + (fields.count > 3 ? fields[3] : "unknown"))
+    private func agree(_ problem: SVDProblem?) throws {
+        guard let agreed = try communicator.agree(problem) else { return }
+        let failing = agreed.rank
+        switch agreed.failure {
+        case let .fill(failure):
+            throw SVDError.fillFailed(failure)
+        case let .nonFinite(row, column):
+            throw SVDError.nonFiniteInput(rank: failing, row: row, column: column)
+        case let .lapack(routine, info, meaning):
+            throw SVDError.lapack(routine: routine, info: info, meaning: "on rank \(failing): " + meaning)
         }
     }
+}
+
+/// What a rank reports to the others when its part of the SVD failed (sent as JSON by `agree`).
+private enum SVDProblem: Codable {
+    case fill(RankFailure)
+    case nonFinite(row: Int, column: Int)
+    case lapack(routine: String, info: Int32, meaning: String)
 }

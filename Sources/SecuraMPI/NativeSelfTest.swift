@@ -5,6 +5,7 @@
 import CBLAS
 import Foundation
 import SecuraDistributed
+import SecuraLinAlg
 
 /// Native-library checks; every function is collective over `communicator` where it takes one.
 public enum NativeSelfTest {

@@ -28,6 +28,7 @@ extension DecoderConfig {
         finalSoftcap = try cap(raw.final_logit_softcapping, "final_logit_softcapping")
         let window = raw.sliding_window ?? 4096
         guard window > 0 else { throw invalid("sliding_window", "must be positive, found \(window)") }
+        try Self.checkLimit(window, hfKey: "sliding_window", path: path)
         slidingWindow = window
         if let types = raw.layer_types {
             guard types.count == layers else {

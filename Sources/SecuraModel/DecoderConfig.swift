@@ -63,6 +63,7 @@ public struct DecoderConfig: Sendable, Equatable {
         func required(_ value: Int?, _ key: String) throws -> Int {
             guard let value else { throw ModelError.invalidConfig(path: path, key: key, reason: "is missing") }
             guard value > 0 else { throw ModelError.invalidConfig(path: path, key: key, reason: "must be positive, found \(value)") }
+            try Self.checkLimit(value, hfKey: key, path: path)
             return value
         }
         architecture = arch
@@ -103,6 +104,10 @@ public struct DecoderConfig: Sendable, Equatable {
         outputBias = arch != .qwen2 && (raw.attention_bias ?? false)
         mlpBias = arch == .llama && (raw.mlp_bias ?? false)
         maxPositions = raw.max_position_embeddings ?? 4096
+        guard maxPositions > 0 else {
+            throw ModelError.invalidConfig(path: path, key: "max_position_embeddings", reason: "must be positive, found \(maxPositions)")
+        }
+        try Self.checkLimit(maxPositions, hfKey: "max_position_embeddings", path: path)
         if arch == .gemma2 { try resolveGemma2(raw, path: path) }
     }
 

@@ -29,7 +29,7 @@ public final class DecoderModel {
     /// Throws unless every token id is in 0..<V.
     public func validate(_ batch: TokenBatch) throws {
         for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= config.vocabSize {
-            throw ModelError.invalidInput("token id \(t) at position \(i) is outside the vocabulary (0..<\(config.vocabSize))")
+            throw ModelError.tokenOutOfVocabulary(token: t, position: i, vocabularySize: config.vocabSize)
         }
     }
 

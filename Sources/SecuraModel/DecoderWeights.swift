@@ -64,6 +64,9 @@ public struct DecoderWeights: @unchecked Sendable {
             c.sandwichNorms ? try vector(ParameterName.layer(layer, suffix), cDim) : nil
         }
         embedding = try view(ParameterName.embedding, [c.vocabSize, cDim])
+        // The layer count sizes the array below: the last layer must exist before anything is reserved.
+        let lastNorm = ParameterName.layer(c.layers - 1, "input_layernorm.weight")
+        guard source.contains(lastNorm) else { throw ModelError.missingTensor(name: lastNorm, source: source.sourceDescription) }
         layers = try (0..<c.layers).map { i in
             LayerWeights(
                 inputNorm: try vector(ParameterName.layer(i, "input_layernorm.weight"), cDim),

@@ -24,6 +24,12 @@ extension GGUFModel {
         return arch
     }
 
+    /// The Hugging Face key each bounded GGUF key (after `<arch>.`) stands for.
+    static let hfKeys = [
+        "embedding_length": "hidden_size", "feed_forward_length": "intermediate_size", "block_count": "num_hidden_layers",
+        "attention.head_count": "num_attention_heads",
+    ]
+
     /// The configuration `file` describes, with Hugging Face key names.
     /// - Throws: `ModelError.invalidConfig` naming the GGUF key, or `GGUFError.wrongValueType`.
     static func makeConfig(_ file: GGUFFile, architecture arch: Architecture) throws -> ModelConfig {
@@ -33,6 +39,7 @@ extension GGUFModel {
         func required(_ name: String) throws -> Int {
             guard let v = try file.int(prefix + name) else { throw invalid(prefix + name, "is missing") }
             guard v > 0 else { throw invalid(prefix + name, "must be positive, found \(v)") }
+            if let hfKey = hfKeys[name] { try DecoderConfig.checkLimit(v, hfKey: hfKey, key: prefix + name, path: path) }
             return v
         }
 

@@ -58,7 +58,7 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
     /// quantised types as fp32. Llama q/k weights and biases come back in Hugging Face row order.
     ///
     /// - Throws: `ModelError.missingTensor`, `GGUFError.unsupportedTensorType` for types that cannot be
-    ///   dequantised, `ModelError.invalidInput` when a q/k tensor's rows do not split into heads.
+    ///   dequantised, `ModelError.headSplit` when a q/k tensor's rows do not split into heads.
     public func view(_ name: String) throws -> WeightView {
         lock.lock()
         defer { lock.unlock() }
@@ -102,14 +102,13 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
     }
 
     /// Copies tensor `info`'s values (`source`, in `dtype`) to `destination` in Hugging Face row order.
-    /// - Throws: `ModelError.invalidInput` unless its rows (elements of a bias) split into `heads` heads
+    /// - Throws: `ModelError.headSplit` unless its rows (elements of a bias) split into `heads` heads
     ///   of an even size.
     func unpermute(_ info: GGUFTensorInfo, heads: Int, from source: UnsafeRawPointer, dtype: DType,
                    into destination: UnsafeMutableRawPointer) throws {
         let units = info.dimensions.count == 1 ? info.elementCount : info.rowCount
         guard info.dimensions.count <= 2, heads > 0, units > 0, units % heads == 0, (units / heads) % 2 == 0 else {
-            throw ModelError.invalidInput("\(path): cannot undo the RoPE permutation of '\(info.name)': "
-                + "\(units) rows are not \(heads) heads of an even head dimension")
+            throw ModelError.headSplit(path: path, tensor: info.name, rows: units, heads: heads)
         }
         Self.unpermute(source, into: destination, units: units, unitBytes: info.elementCount / units * dtype.byteSize,
                        heads: heads)

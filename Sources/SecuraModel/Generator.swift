@@ -28,10 +28,10 @@ extension DecoderModel {
     public func generate(prompt: [Int32], maxNewTokens: Int, stopTokens: Set<Int32>,
                          sampling: SamplingOptions = .greedy, contextLimit: Int? = nil,
                          onToken: ((Int32) -> Void)? = nil) throws -> Generation {
-        guard !prompt.isEmpty else { throw ModelError.invalidInput("the prompt has no tokens") }
+        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
         let limit = min(contextLimit ?? config.maxPositions, prompt.count + maxNewTokens)
         guard prompt.count <= limit || maxNewTokens == 0 else {
-            throw ModelError.invalidInput("the prompt has \(prompt.count) tokens, more than the context limit \(limit)")
+            throw ModelError.promptTooLong(tokens: prompt.count, contextLimit: limit)
         }
         let cache = KVCache(config: config, capacity: max(limit, prompt.count))
         var sampler = Sampler(sampling)

@@ -52,9 +52,9 @@ extension DecoderModel {
     /// - Throws: when the cache is full or a token is outside the vocabulary.
     public func extendHidden(_ cache: KVCache, with tokens: [Int32]) throws -> FloatBuffer {
         let c = config, n = tokens.count, past = cache.count
-        guard n > 0 else { throw ModelError.invalidInput("no tokens to feed") }
+        guard n > 0 else { throw ModelError.nothingToFeed }
         guard past + n <= cache.capacity else {
-            throw ModelError.invalidInput("sequence of \(past + n) tokens exceeds the KV cache capacity \(cache.capacity)")
+            throw ModelError.cacheFull(tokens: past + n, capacity: cache.capacity)
         }
         try validate(TokenBatch(tokens: tokens, batch: 1, length: n))
         let cDim = c.hiddenSize, qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, f = c.intermediateSize

@@ -21,6 +21,11 @@ public struct LoadedModel {
     public func decoder() throws -> DecoderModel {
         try DecoderModel(config: config, source: source)
     }
+
+    /// The same model with its tensors served by `newSource` (e.g. an overlay of fused weights).
+    public func replacingSource(_ newSource: WeightSource) -> LoadedModel {
+        LoadedModel(path: path, raw: raw, config: config, source: newSource, tensors: tensors)
+    }
 }
 
 public enum ModelLoader {
@@ -33,8 +38,7 @@ public enum ModelLoader {
         }
         guard isDirectory.boolValue else {
             guard path.lowercased().hasSuffix(".gguf") else {
-                throw ModelError.invalidInput("\(path): not a model (expected a folder with config.json and "
-                    + "model.safetensors, or a .gguf file)")
+                throw ModelError.notAModel(path: path)
             }
             return try openGGUF(path)
         }
@@ -44,6 +48,7 @@ public enum ModelLoader {
         let config = try DecoderConfig(raw, path: configURL.path)
         let weights = try SafeTensorsModel(path: path)
         let tensors = weights.entries.map { (name: $0.name, dtype: $0.dtypeName, shape: $0.shape) }
+        try config.checkLayers(against: tensors.lazy.map(\.name), key: "num_hidden_layers", path: configURL.path)
         return LoadedModel(path: path, raw: raw, config: config, source: weights, tensors: tensors)
     }
 
@@ -51,6 +56,7 @@ public enum ModelLoader {
     static func openGGUF(_ path: String) throws -> LoadedModel {
         let model = try GGUFModel(path: path)
         let config = try DecoderConfig(model.config, path: path)
+        try config.checkLayers(against: model.tensors.lazy.map(\.name), key: "\(config.architecture.rawValue).block_count", path: path)
         return LoadedModel(path: path, raw: model.config, config: config, source: model, tensors: model.tensors)
     }
 }

@@ -64,10 +64,10 @@ public struct ShapedModelPlan: Sendable {
     /// Assigns `shape`'s tensors to shards as transformers does: in state-dict order, a new shard when
     /// the next tensor would push the current one past `shardBytes`.
     ///
-    /// - Throws: `ModelError` for a config secura-dist cannot run; `ShapedModelError.invalidOption` for
+    /// - Throws: `ModelError` for a config secura-dist cannot run; `ShapedModelError.nonPositiveShardSize` for
     ///   a non-positive shard size.
     public init(shape: ModelShape, dtype: DType, shardBytes: Int) throws {
-        guard shardBytes > 0 else { throw ShapedModelError.invalidOption("the shard size must be positive") }
+        guard shardBytes > 0 else { throw ShapedModelError.nonPositiveShardSize(bytes: shardBytes) }
         var shape = shape
         shape.config["torch_dtype"] = .string(Self.torchName(dtype))
         self.shape = shape

@@ -36,10 +36,18 @@ public enum BLAS {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
-    /// Sets the number of threads OpenBLAS uses for each call.
-    public static func setThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
+    /// Sets the number of threads OpenBLAS uses for each call, clamped to 1...`cores` (the processors
+    /// OpenBLAS sees): more threads than cores only contend, and a count from an unchecked number (a
+    /// flag of 2³¹) must not trap converting to C's int. Returns the count set.
+    @discardableResult
+    public static func setThreads(_ n: Int) -> Int {
+        let count = min(max(1, n), cores)
+        openblas_set_num_threads(Int32(count))
+        return count
     }
+
+    /// The processors OpenBLAS sees (at least 1).
+    public static var cores: Int { max(1, Int(openblas_get_num_procs())) }
 
     /// The number of threads OpenBLAS currently uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }

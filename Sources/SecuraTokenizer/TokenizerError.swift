@@ -1,9 +1,10 @@
 // Every way loading a tokenizer or rendering a chat can fail, each with a one-line message naming the
 // file (or GGUF source) and what was expected versus found. The CLI prints `description` as-is.
+import SecuraErrors
 
 /// An error from SecuraTokenizer. `source` is the file path (tokenizer.json, tokenizer_config.json, a
 /// GGUF file) or, for in-memory input, the name the caller gave it.
-public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+public enum TokenizerError: CategorizedError, CustomStringConvertible, Equatable {
     /// The file does not exist or cannot be read.
     case cannotRead(source: String, reason: String)
     /// The file is not valid JSON, or its top level is not an object.
@@ -26,6 +27,16 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// A conversation cannot be split for training (e.g. it does not end with an assistant turn).
     case invalidConversation(reason: String)
 
+    /// An unreadable file is I/O; a tokenizer without a chat template is a usage error (the run must
+    /// give one or not use chat); everything else is a malformed or unsupported input file.
+    public var category: ErrorCategory {
+        switch self {
+        case .cannotRead: return .io
+        case .noChatTemplate: return .usage
+        default: return .data
+        }
+    }
+
     public var description: String {
         switch self {
         case let .cannotRead(source, reason):
@@ -45,7 +56,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case let .unsupportedChatTemplate(source, reason):
             return "\(source): unsupported chat template: \(reason)"
         case let .noChatTemplate(source):
-            return "\(source): the tokenizer has no chat template (give one with --chat-template FILE, or use --no-chat)"
+            return "\(source): the tokenizer has no chat template (give one with \(Setting("the chat template", key: "chat_template")), "
+                + "or \(Setting("turn chat off", key: "no_chat")))"
         case let .invalidConversation(reason):
             return "invalid conversation: \(reason)"
         }

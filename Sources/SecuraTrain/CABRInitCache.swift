@@ -22,6 +22,7 @@
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraErrors
 import SecuraIO
 import SecuraModel
 import SecuraTensor
@@ -195,10 +196,11 @@ public enum CABRInitCache {
         func setting(_ name: String, _ a: String, _ b: String) { if a != b { parts.append("\(name) \(a) (this run: \(b))") } }
         setting("targets", stored.targets.joined(separator: ","), wanted.targets.joined(separator: ","))
         setting("C/R selection", stored.selection, wanted.selection)
-        setting("--cur-rank", "\(stored.rank)", "\(wanted.rank)")
-        setting("--cabr-m", "\(stored.innerRank)", "\(wanted.innerRank)")
-        setting("--cabr-svd-rank", stored.svdRank.map(String.init) ?? "all", wanted.svdRank.map(String.init) ?? "all")
-        setting("--cabr-init", stored.initMode, wanted.initMode)
+        setting("\(Setting("the CUR rank", key: "cur_rank"))", "\(stored.rank)", "\(wanted.rank)")
+        setting("\(Setting("CABR's m", key: "cabr_m"))", "\(stored.innerRank)", "\(wanted.innerRank)")
+        setting("\(Setting("the SVD rank of CABR's init", key: "cabr_svd_rank"))", stored.svdRank.map(String.init) ?? "all",
+                wanted.svdRank.map(String.init) ?? "all")
+        setting("\(Setting("CABR's init", key: "cabr_init"))", stored.initMode, wanted.initMode)
         setting("solver", stored.solver, wanted.solver)
         return parts.isEmpty ? "other settings" : parts.joined(separator: "; ")
     }

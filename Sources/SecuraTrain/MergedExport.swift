@@ -33,7 +33,7 @@ public enum MergedExport {
                              to folder: URL, dtype: DType, tokenizerFiles: [URL], shardSize: Int = defaultShardSize,
                              current: ((LinearSite) throws -> [Float]?)? = nil,
                              progress: (ExportProgress) -> Void = { _ in }) throws {
-        guard adapters.settings.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a merged Hugging Face model")) }
+        guard adapters.settings.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a merged Hugging Face model") }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         _ = try writeWeights(adapters, base: base, tensorNames: tensorNames, to: folder, dtype: dtype, shardSize: shardSize,
                              current: current ?? { _ in nil }, progress: progress)

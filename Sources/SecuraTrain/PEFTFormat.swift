@@ -3,6 +3,7 @@
 // PEFT names a tensor "base_model.model.<module>.lora_A.weight"; the DoRA magnitude has no ".weight".
 import Foundation
 import SecuraAdapters
+import SecuraErrors
 import SecuraIO
 import SecuraModel
 
@@ -74,11 +75,11 @@ public enum PEFTFormat {
         let wanted = try settings(config, path: path)
         let s = adapters.settings
         guard let form = adapters.method.peftForm, form == wanted.method.definition.peftForm else {
-            throw ModelError.invalidConfig(path: path, key: "use_dora", reason: "does not match --method \(s.method.rawValue)")
+            throw ModelError.invalidConfig(path: path, key: "use_dora", reason: "does not match \(Setting("the method", key: "method")) \(s.method.rawValue)")
         }
         guard wanted.rank == s.rank, wanted.alpha == s.alpha, Set(wanted.targets) == Set(s.targets) else {
             throw ModelError.invalidConfig(path: path, key: "r/lora_alpha/target_modules",
-                                           reason: "(\(wanted.rank), \(wanted.alpha), \(wanted.targets.map(\.rawValue))) do not match this run's --rank \(s.rank) --alpha \(s.alpha) --targets \(s.targets.map(\.rawValue))")
+                                           reason: "(\(wanted.rank), \(wanted.alpha), \(wanted.targets.map(\.rawValue))) do not match this run's \(Setting("rank", key: "r")) \(s.rank), \(Setting("α", key: "lora_alpha")) \(s.alpha), \(Setting("targets", key: "target_modules")) \(s.targets.map(\.rawValue))")
         }
         let file = try SafeTensorsFile(path: folder.appendingPathComponent(weightsFile).path)
         // The sites' tensors only: an IMSM gate of the run is not part of a PEFT folder and keeps its init.
@@ -99,9 +100,9 @@ public enum PEFTFormat {
         let s = adapters.settings
         guard let form = adapters.method.peftForm else {
             let names = AdapterMethod.allCases.filter { $0.definition.peftForm != nil }.map(\.rawValue)
-            throw ModelError.invalidInput("only \(names.joined(separator: ", ")) adapters have a PEFT format; \(s.method.rawValue) exports as a merged model")
+            throw MethodError.noPEFTForm(method: s.method.rawValue, supported: names)
         }
-        guard s.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a PEFT adapter")) }
+        guard s.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a PEFT adapter") }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter(path: folder.appendingPathComponent(weightsFile).path)
         for e in adapters.parameters.layout.entries {
@@ -120,7 +121,5 @@ public enum PEFTFormat {
 
 /// Why an IMSM run has no single-model export: its output blends two models per token.
 func imsmExportRefusal(_ format: String) -> String {
-    "this adapter was trained with IMSM: its output mixes the frozen and the tuned model per token through a "
-        + "learned gate, which \(format) cannot represent. Use the adapter folder itself (train's OUTPUT/adapter "
-        + "holds the gate) with secura-dist generate, eval or score --adapter"
+    MethodError.imsmHasNoSingleModelForm(format: format).description
 }

@@ -5,6 +5,7 @@
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraErrors
 import SecuraModel
 import SecuraTensor
 
@@ -26,23 +27,47 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var skipped: Bool
 }
 
-public enum TrainingError: Error, CustomStringConvertible {
+public enum TrainingError: CategorizedError, CustomStringConvertible {
     case nonFiniteGradients(step: Int)
     case noScoredTokens(step: Int)
     case inconsistentRanks(step: Int, ranks: [Int])
-    case invalid(String)
+    /// No training examples (after filtering and the validation split).
+    case emptyTrainingSet
+    /// A training setting outside its documented range.
+    case settingOutOfRange(Setting, found: String, expected: String)
+    /// The global batch splits into fewer micro-batches than there are ranks.
+    case tooFewMicroBatches(batchSize: Int, microBatch: Int, microBatches: Int, ranks: Int)
+
+    public static let batchSize = Setting("the batch size", key: "batch_size")
+    public static let microBatch = Setting("the micro-batch size", key: "micro_batch")
+    public static let onNaN = Setting("the NaN policy", key: "on_nan")
+
+    /// Diverging numbers and batches without answers are data problems; settings are usage; ranks
+    /// that disagree are a bug.
+    public var category: ErrorCategory {
+        switch self {
+        case .nonFiniteGradients, .noScoredTokens, .emptyTrainingSet: return .data
+        case .settingOutOfRange, .tooFewMicroBatches: return .usage
+        case .inconsistentRanks: return .internal
+        }
+    }
 
     public var description: String {
         switch self {
         case let .nonFiniteGradients(step):
-            return "step \(step): the reduced gradients contain NaN or Inf (use --on-nan skip to skip such steps)"
+            return "step \(step): the reduced gradients contain NaN or Inf (set \(Self.onNaN) to skip to step over them)"
         case let .noScoredTokens(step):
             return "step \(step): the global batch has no answer tokens to score"
         case let .inconsistentRanks(step, ranks):
             return "step \(step): consistency check failed: the trainable values or merged weights of rank(s) "
                 + "\(ranks.map(String.init).joined(separator: ", ")) differ from rank 0's"
-        case let .invalid(message):
-            return message
+        case .emptyTrainingSet:
+            return "the training set is empty"
+        case let .settingOutOfRange(setting, found, expected):
+            return "\(setting) must be \(expected), found \(found)"
+        case let .tooFewMicroBatches(batchSize, microBatch, microBatches, ranks):
+            return "\(Self.batchSize) \(batchSize) with \(Self.microBatch) \(microBatch) makes \(microBatches) "
+                + "micro-batch(es) per step, fewer than the \(ranks) ranks; every rank needs at least one"
         }
     }
 }
@@ -58,16 +83,21 @@ public final class Trainer {
     /// Optimizer steps completed.
     public internal(set) var step = 0
     public internal(set) var skippedSteps = 0
+    /// EWC's penalty on the trainable values (nil: none); added to every step's gradient and loss.
+    public var ewcPenalty: EWCPenalty?
+    /// Experience replay: a share of every global batch from earlier tasks' examples (nil: none).
+    public var replay: ReplayMix?
     private var acts: DecoderActivations?
     private var longActs: DecoderActivations?
 
     public init(adapters: AdapterSet, options: TrainingOptions, comm: Communicator,
                 train: [TrainingExample], validation: [TrainingExample]) throws {
-        guard !train.isEmpty else { throw TrainingError.invalid("the training set is empty") }
-        guard options.microBatch >= 1 else { throw TrainingError.invalid("--micro-batch must be at least 1") }
+        guard !train.isEmpty else { throw TrainingError.emptyTrainingSet }
+        try DataOrder.validate(batchSize: options.batchSize, microBatch: options.microBatch, steps: options.steps)
         let microBatches = (options.batchSize + options.microBatch - 1) / options.microBatch
         guard microBatches >= comm.size else {
-            throw TrainingError.invalid("--batch-size \(options.batchSize) with --micro-batch \(options.microBatch) makes \(microBatches) micro-batch(es) per step, fewer than the \(comm.size) ranks; every rank needs at least one")
+            throw TrainingError.tooFewMicroBatches(batchSize: options.batchSize, microBatch: options.microBatch,
+                                                   microBatches: microBatches, ranks: comm.size)
         }
         self.adapters = adapters
         self.options = options
@@ -99,12 +129,12 @@ public final class Trainer {
         let params = adapters.parameters
         let acc = params.accumulator()
         acc.update(repeating: 0)
-        let mine = DataOrder.microBatches(step: step, batchSize: options.batchSize, microBatch: options.microBatch,
+        let mine = try DataOrder.microBatches(step: step, batchSize: options.batchSize, microBatch: options.microBatch,
                                           rank: comm.rank, ranks: comm.size)
         var lossSum = 0.0, tokenCount = 0, processed = 0
         let g = params.gradients.storage.pointer
         for samples in mine {
-            let examples = samples.map { train[order.example(at: $0)] }
+            let examples = samples.map(example(at:))
             let (batch, targets) = TokenBatch.padded(examples, padToken: options.padToken)
             try model.validate(batch)
             processed += examples.reduce(0) { $0 + $1.tokens.count }
@@ -144,6 +174,7 @@ public final class Trainer {
         let globalLoss = acc[params.count] / Double(globalTokens)
         let inv = 1 / Double(globalTokens)
         for i in 0..<params.count { g[i] = Float(acc[i] * inv) }
+        let penalty = ewcPenalty?.apply(values: params.values.storage.pointer, gradients: g, count: params.count) ?? 0
         let lr = options.schedule.lr(at: step)
         var norm = GradientClipping.norm(g, count: params.count)
         var skipped = false
@@ -164,9 +195,15 @@ public final class Trainer {
         let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart) / 1e9
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         comm.stepCompleted(step, seconds: seconds)
-        return StepReport(step: step, loss: globalLoss, lr: lr, tokens: globalTokens,
+        return StepReport(step: step, loss: globalLoss + penalty, lr: lr, tokens: globalTokens,
                           processedTokens: Int(totalsForProcessed[0]), gradNorm: norm, seconds: seconds,
                           allReduceSeconds: reduceSeconds, mergeSeconds: mergeSeconds, skipped: skipped)
+    }
+
+    /// The training example of global sample `g` (a task example, or a replayed one).
+    func example(at g: Int) -> TrainingExample {
+        guard let replay, replay.perBatch > 0 else { return train[order.example(at: g)] }
+        return replay.example(at: g, batchSize: options.batchSize) { train[order.example(at: $0)] }
     }
 
     /// Parts of the flat buffer with their own learning rate at the run's current `lr`: IMSM's gate, at

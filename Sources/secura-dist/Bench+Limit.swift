@@ -2,6 +2,7 @@
 // at the model's own projection shapes (every rank at once under mpirun, so the cores are as busy as in
 // training), and the step's FLOPs by part (StepFLOPs). The limit is FLOPs / rate: the step time if every
 // matrix product ran at sgemm speed and everything else were free.
+import ArgumentParser
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
@@ -27,7 +28,7 @@ extension Bench {
     func runLimit(config c: DecoderConfig, name: String, comm: Communicator) throws {
         var settings = MethodSettings()
         if let m = AdapterMethod(rawValue: method) { settings.method = m } else {
-            throw ModelError.invalidInput("--method \(method): not a method (\(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw ValidationError("--method \(method): not a method (\(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let rows = batch * tokens
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim

@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraLinAlg
 import SecuraMPI
 import SecuraTensor
 

@@ -5,10 +5,19 @@
 // Only what such a file needs is accepted: top-level `key = value` lines with strings, numbers,
 // booleans and arrays of those, and comments. Tables, inline tables and dates are rejected by name.
 import Foundation
+import SecuraErrors
 
-enum ConfigFileError: Error, CustomStringConvertible {
+enum ConfigFileError: CategorizedError, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case syntax(path: String, line: Int, reason: String)
+
+    /// An unreadable file is I/O; a file that is not the TOML subset this reader takes is bad data.
+    var category: ErrorCategory {
+        switch self {
+        case .unreadable: return .io
+        case .syntax: return .data
+        }
+    }
 
     var description: String {
         switch self {

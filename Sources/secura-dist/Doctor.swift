@@ -50,20 +50,20 @@ struct Doctor: ParsableCommand {
             communicator = try makeCommunicator()
         } catch {
             FileHandle.standardError.write(Data("doctor: cannot start MPI: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw ExitCode(ErrorReport.exitCode(for: error))
         }
         let report: Report
         do {
             report = try check(communicator)
         } catch {
-            communicator.abort(code: 1, message: "doctor: rank \(communicator.rank) failed: \(error)")
+            communicator.abort(code: ErrorReport.exitCode(for: error), message: "doctor: rank \(communicator.rank) failed: \(error)")
         }
         var verdict: [UInt8] = [report.ok ? 1 : 0]
         do {
             try communicator.broadcast(&verdict, root: 0)
             if communicator.isRoot { print(json ? report.json() : report.text()) }
         } catch {
-            communicator.abort(code: 1, message: "doctor: rank \(communicator.rank) failed: \(error)")
+            communicator.abort(code: ErrorReport.exitCode(for: error), message: "doctor: rank \(communicator.rank) failed: \(error)")
         }
         communicator.finalize()
         if verdict[0] == 0 { throw ExitCode.failure }

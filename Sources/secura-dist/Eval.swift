@@ -1,18 +1,19 @@
 // `secura-dist eval MODEL [--adapter DIR] --data FILE...`: score a model (with or without an adapter)
 // on task files, in generate or teacher-forced mode, with every metric that applies to each task.
-// Under mpirun the records are sharded over ranks and gathered on rank 0 (identical results for any N).
+// Under mpirun the records are sharded over ranks and gathered on rank 0 (identical results for any N);
+// the work is the library's `Evaluation`.
 import ArgumentParser
 import Foundation
 import SecuraData
 import SecuraDistributed
 import SecuraEval
 import SecuraModel
-import SecuraTrain
+import SecuraRun
 
 extension ScoringMode: ExpressibleByArgument {}
 extension EvalPart: ExpressibleByArgument {}
 
-/// Options that choose and score records; shared by `eval` and `experiment forgetting`.
+/// The flags that choose and score records.
 struct EvalOptions: ParsableArguments {
     @Option(help: "generate: greedy decoding after the prompt; teacher-forced: feed the gold answer and decode the argmax at each answer position (the SECURA paper's protocol).")
     var mode: ScoringMode = .teacherForced
@@ -48,12 +49,19 @@ struct EvalOptions: ParsableArguments {
         }
     }
 
-    func promptOptions() throws -> PromptOptions {
-        var p = PromptOptions()
-        p.chat = chat
-        p.maxLength = maxLength
-        try template.apply(to: &p)
-        return p
+    /// The library's evaluation settings.
+    var settings: EvalSettings {
+        var e = EvalSettings()
+        e.mode = mode
+        e.part = part
+        e.trainFraction = split
+        e.seed = seed
+        e.limit = limit
+        e.maxNewTokens = maxNewTokens
+        e.prompt = template.settings
+        e.prompt.chat = chat
+        e.prompt.maxLength = maxLength
+        return e
     }
 }
 
@@ -104,8 +112,7 @@ struct Eval: ParsableCommand {
             let log: (String) -> Void = json
                 ? { line in if comm.isRoot { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
                 : { say($0) }
-            let results = try EvaluationRun(model: model, adapter: adapter, files: files, options: eval, comm: comm,
-                                            log: log).run()
+            let results = try Evaluation(eval.settings, comm: comm, note: log).run(modelPath: model, adapter: adapter, files: files)
             if json {
                 say(try jsonLine(results))
             } else {
@@ -115,49 +122,5 @@ struct Eval: ParsableCommand {
                 try Data((try jsonLine(results) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             }
         }
-    }
-}
-
-/// Loads the model once and scores each file; collective over `comm`.
-struct EvaluationRun {
-    let model: String
-    let adapter: String?
-    let files: [String]
-    let options: EvalOptions
-    let comm: Communicator
-    /// Progress lines (rank 0 decides whether to print).
-    let log: (String) -> Void
-    /// A model already opened for this job.
-    var preloaded: LoadedModel? = nil
-
-    func run() throws -> EvalResults {
-        let say = log
-        // Read every file first: a bad file fails before the model is loaded.
-        let evalTasks = try files.map {
-            try EvalTask.load(path: $0, part: options.part, split: options.split, seed: options.seed, limit: options.limit)
-        }
-        let loaded = try preloaded ?? openModel(model, comm: comm, say: RootPrinter(comm: comm, sink: log))
-        let tokenizer = try TokenizerLoader.load(model)
-        let builder = try PromptBuilder(tokenizer: tokenizer, options: try options.promptOptions())
-        let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
-            ?? loaded.decoder()
-        let predictor = Predictor(model: decoder, builder: builder, mode: options.mode, maxNewTokens: options.maxNewTokens)
-        var tasks: [TaskResult] = []
-        for task in evalTasks {
-            let start = Date()
-            var lastPrint = Date.distantPast
-            let predictions = try ShardedPredictions.run(task, predictor: predictor, comm: comm) { done, share in
-                guard Date().timeIntervalSince(lastPrint) > 10 || done == share else { return }
-                lastPrint = Date()
-                say("  \(task.name): \(done)/\(share) records on rank 0 (\(task.records.count) over \(comm.size) rank(s))")
-            }
-            let result = TaskResult(task: task, predictions: predictions, mode: options.mode,
-                                    seconds: Date().timeIntervalSince(start))
-            say("\(task.name) (\(task.part.rawValue), \(task.records.count) records, \(options.mode.rawValue)): "
-                + "\(result.primaryMetric) \(String(format: "%.4f", result.primary)) in "
-                + String(format: "%.1f s", result.seconds))
-            tasks.append(result)
-        }
-        return EvalResults(model: model, adapter: adapter, mode: options.mode.rawValue, tasks: tasks)
     }
 }

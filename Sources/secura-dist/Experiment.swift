@@ -9,10 +9,11 @@ import SecuraAdapters
 import SecuraDistributed
 import SecuraEval
 import SecuraModel
+import SecuraRun
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Multi-run experiments.", subcommands: [Forgetting.self])
+        abstract: "Multi-run experiments.", subcommands: [Forgetting.self, Continual.self])
 }
 
 struct Forgetting: ParsableCommand {
@@ -29,7 +30,8 @@ struct Forgetting: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Task files to fine-tune on (BIG-bench task.json or JSON Lines); several allowed.")
     var task: [String]
 
-    @Option(help: "Comma-separated methods (lora, dora, cur-lora, i-lora, cabr-lora, secura-m1, secura-m2, full); add +imsm for IMSM (e.g. lora+imsm) and +imsm:no-query or +imsm:no-gate for its ablations.")
+    @Option(help: ArgumentHelp("Comma-separated methods (lora, dora, cur-lora, i-lora, cabr-lora, secura-m1, secura-m2, full); add +imsm for IMSM (e.g. lora+imsm) and +imsm:no-query or +imsm:no-gate for its ablations, and @key=value,... for settings of that method alone (e.g. lora@lr=1e-2,secura-m1@lr=1e-5,merge-precision=bf16).",
+                               discussion: "Per-method keys: \(MethodSpec.keys.joined(separator: ", ")) (train's flags of the same names)."))
     var methods = "lora,dora,cur-lora,i-lora,secura-m1,secura-m2"
 
     @Option(help: "Learning rate of every run.")
@@ -43,6 +45,9 @@ struct Forgetting: ParsableCommand {
 
     @Option(help: "Seed of training and of the train/test split.")
     var seed: UInt64 = 42
+
+    @Option(help: "Several seeds, comma-separated (e.g. 1,2,3): every run once per seed, tables with the mean and a 95 % bootstrap interval. Replaces --seed.")
+    var seeds: String?
 
     @Option(help: "Longest training sequence in tokens.")
     var maxLength = 256
@@ -75,44 +80,48 @@ struct Forgetting: ParsableCommand {
         guard steps >= 1, batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1 else {
             throw ValidationError("--steps, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive")
         }
-        for m in methodList where MethodSpec(m) == nil {
-            throw ValidationError("unknown method '\(m)' in --methods (a method, optionally with +imsm or +imsm:MODE)")
+        do {
+            _ = try MethodSpec.list(methods)
+        } catch let error as RunSettingError {
+            throw ValidationError(error.flagDescription)
         }
+        _ = try seedList()
     }
 
-    var methodList: [String] { methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    /// --seeds, else --seed.
+    func seedList() throws -> [UInt64] {
+        guard let seeds else { return [seed] }
+        let list = seeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil }), Set(list).count == list.count else {
+            throw ValidationError("--seeds: '\(seeds)' is not a comma-separated list of distinct non-negative integers")
+        }
+        return list.map { $0! }
+    }
+
+    /// The experiment these flags describe.
+    func settings() throws -> ForgettingSettings {
+        var s = ForgettingSettings(model: model, tasks: task, methods: try MethodSpec.list(methods),
+                                   suiteFiles: RetentionSuite.files(in: suiteDir, names: suite.split(separator: ",").map(String.init)),
+                                   output: output)
+        s.lr = lr
+        s.steps = steps
+        s.batchSize = batchSize
+        s.seeds = try seedList()
+        s.maxLength = maxLength
+        s.suiteLimit = suiteLimit
+        s.taskLimit = taskLimit
+        s.cabrInit = cabrInit
+        s.mode = mode
+        return s
+    }
 
     func run() throws {
-        try runReportingErrors(runtime) { comm in try ForgettingRun(options: self, comm: comm).run() }
-    }
-}
-
-
-/// A method of the experiment: a `train --method` name, optionally with IMSM ("lora+imsm",
-/// "lora+imsm:no-gate").
-struct MethodSpec {
-    let method: AdapterMethod
-    let imsmMode: IMSMMode?
-
-    init?(_ text: String) {
-        let parts = text.split(separator: "+", maxSplits: 1).map(String.init)
-        guard let method = AdapterMethod(rawValue: parts[0]) else { return nil }
-        self.method = method
-        if parts.count == 2 {
-            let imsm = parts[1].split(separator: ":", maxSplits: 1).map(String.init)
-            guard imsm[0] == "imsm" else { return nil }
-            guard let mode = imsm.count == 2 ? IMSMMode(rawValue: imsm[1]) : .full else { return nil }
-            imsmMode = mode
-        } else {
-            imsmMode = nil
+        try runReportingErrors(runtime) { comm in
+            let markdown = try ForgettingExperiment(try settings(), comm: comm, solvers: svdSolvers(comm),
+                                                    events: RunPrinter(comm: comm).callAsFunction).run()
+            let say = RootPrinter(comm: comm)
+            say(markdown)
+            say("results in \(output)/results.md and results.csv; plot with: launch/plot-forgetting.sh \(output)")
         }
     }
-
-    /// The `train` flags of this method.
-    var trainArguments: [String] {
-        ["--method", method.rawValue] + (imsmMode.map { ["--imsm", "--imsm-mode", $0.rawValue] } ?? [])
-    }
-
-    /// A folder-friendly name ("lora-imsm-no-gate").
-    var slug: String { method.rawValue + (imsmMode.map { $0 == .full ? "-imsm" : "-imsm-" + $0.rawValue } ?? "") }
 }

@@ -3,8 +3,8 @@ import ArgumentParser
 import Foundation
 import SecuraData
 import SecuraModel
+import SecuraRun
 import SecuraTokenizer
-import SecuraTrain
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,15 +59,14 @@ struct Generate: ParsableCommand {
             throw ValidationError("--max-tokens must be ≥ 0, --temperature ≥ 0, --top-p in (0, 1]")
         }
         try runReportingErrors(runtime) { comm in
-            let loaded = try ModelLoader.open(model)
-            let tokenizer = try TokenizerLoader.load(model)
-            let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
-                ?? loaded.decoder()
+            let context = try ModelContext.open(model)
+            let tokenizer = try context.tokenizer()
+            let decoder = try context.decoder(adapter: adapter)
             var ids: [Int32]
             var stops = Set<Int32>()
             if let eos = tokenizer.specialTokens.eos { stops.insert(Int32(eos)) }
             if chat {
-                let template = try self.template.template(for: tokenizer)
+                let template = try context.chatTemplate(self.template.settings)
                 var messages: [ChatMessage] = []
                 if let system { messages.append(ChatMessage(role: "system", content: system)) }
                 messages.append(ChatMessage(role: "user", content: prompt))

@@ -4,6 +4,7 @@ import Foundation
 import SecuraAdapters
 import SecuraDistributed
 import SecuraModel
+import SecuraRun
 import SecuraTensor
 
 struct Inspect: ParsableCommand {
@@ -52,7 +53,7 @@ struct Inspect: ParsableCommand {
             if let name = planOptions.shape {
                 // A plan for a shape nobody has to write to disk first (bf16, as the real models ship).
                 guard model == nil, planOptions.memoryPlan else {
-                    throw ModelError.invalidInput("--shape goes with --memory-plan and no MODEL")
+                    throw ValidationError("--shape goes with --memory-plan and no MODEL")
                 }
                 let c = try ModelShape.named(name).decoderConfig()
                 let o = planOptions
@@ -65,7 +66,7 @@ struct Inspect: ParsableCommand {
                 for line in plan.table(availableBytes: available?.bytes, availableSource: available?.source ?? "unknown") { out(line) }
                 return
             }
-            guard let model else { throw ModelError.invalidInput("give a MODEL (a Hugging Face folder or a GGUF file)") }
+            guard let model else { throw ValidationError("give a MODEL (a Hugging Face folder or a GGUF file)") }
             let loaded = try ModelLoader.open(model)
             let decoder = try loaded.decoder()
             let c = loaded.config

@@ -2,12 +2,14 @@
 import ArgumentParser
 import SecuraAdapters
 import SecuraModel
+import SecuraRun
 
 extension AdapterMethod: ExpressibleByArgument {}
 extension CABRInit: ExpressibleByArgument {}
 extension SMagNormMode: ExpressibleByArgument {}
 extension MergePrecision: ExpressibleByArgument {}
 extension IMSMMode: ExpressibleByArgument {}
+extension CABRSVDSolver: ExpressibleByArgument {}
 
 struct MethodOptions: ParsableArguments {
     @Option(help: "Fine-tuning method: \(AdapterMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default secura-m1).")
@@ -16,25 +18,25 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Adapted projections, comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.")
     var targets = "q_proj,v_proj"
 
-    @Option(help: "LoRA/DoRA/I-LoRA rank r.")
+    @Option(help: "LoRA/DoRA/I-LoRA rank r (1…65,536).")
     var rank = 8
 
     @Option(help: "LoRA/DoRA/I-LoRA alpha (scaling alpha/r).")
     var alpha: Float = 16
 
-    @Option(help: "Adapter dropout on the layer input (LoRA, DoRA, I-LoRA).")
+    @Option(help: "Adapter dropout on the layer input (LoRA, DoRA, I-LoRA), in [0, 1).")
     var dropout: Float = 0.05
 
-    @Option(help: "r of CUR-LoRA and CABR/SECURA: lowest-norm columns (C) and rows (R) kept; clamped per layer.")
+    @Option(help: "r of CUR-LoRA and CABR/SECURA: lowest-norm columns (C) and rows (R) kept (1…1,048,576); clamped per layer.")
     var curRank = 150
 
-    @Option(help: "m of CABR/SECURA: columns of A (A is r×m, B is m×r); clamped per layer.")
+    @Option(help: "m of CABR/SECURA: columns of A (A is r×m, B is m×r; 1…1,048,576); clamped per layer.")
     var cabrM = 200
 
     @Option(help: "CABR's A initialisation: svd (U[:r,:]·diag(S)·V[:m,:]ᵀ) or slice (W[:r,:m], equal to the full SVD product).")
     var cabrInit: CABRInit = .svd
 
-    @Option(help: "Keep only the top k singular triplets in CABR's A (default: all).")
+    @Option(help: "Keep only the top k singular triplets in CABR's A (1…1,048,576; default: all).")
     var cabrSvdRank: Int?
 
     @Option(help: "How CABR's SVD init uses the ranks: dealt (whole matrices dealt to ranks, LAPACK dgesdd each, all at once) or scalapack (all ranks on each matrix in turn).")
@@ -43,7 +45,7 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Folder caching CABR's initial A per model and settings: a later run with the same model files and settings reads it instead of running the SVDs; a stale or foreign entry is reported and recomputed.")
     var cabrInitCache: String?
 
-    @Option(help: "SECURA merges every this many optimizer steps.")
+    @Option(help: "SECURA merges every this many optimizer steps (1…10⁹).")
     var fusionStep = 1
 
     @Option(help: "S-MagNorm: merge (damp the change at merges), output (the authors' output normalisation), off (plain W += ΔW).")
@@ -70,14 +72,22 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "IMSM variant (with --imsm): full (gate from [q̄; h; h'; q̄']), no-query (gate from [h; h']) or no-gate (the mean of h and h'). Default full.")
     var imsmMode: IMSMMode?
 
-    @Option(help: "IMSM gate rank r (with --imsm; W_A is r×4C, W_B is C×r). Default 8.")
+    @Option(help: "IMSM gate rank r (with --imsm; W_A is r×4C, W_B is C×r; 1…4,096). Default 8.")
     var imsmRank: Int?
 
-    @Option(help: "Dropout on the IMSM gate input (with --imsm). Default 0.1.")
+    @Option(help: "Dropout on the IMSM gate input (with --imsm), in [0, 1). Default 0.1.")
     var imsmDropout: Float?
 
     @Option(help: "Peak learning rate of the IMSM gate (with --imsm), its own AdamW group; it follows --schedule and --warmup like --lr. Default 1e-3.")
     var imsmLr: Double?
+
+    /// The CABR SVD initialisation's solver and cache.
+    var cabrSVDSettings: CABRSVDSettings {
+        var c = CABRSVDSettings()
+        c.solver = cabrSvdSolver
+        c.cacheFolder = cabrInitCache
+        return c
+    }
 
     func settings() throws -> MethodSettings {
         var s = MethodSettings()
@@ -90,11 +100,6 @@ struct MethodOptions: ParsableArguments {
             return p
         }
         guard !s.targets.isEmpty else { throw ValidationError("--targets needs at least one projection") }
-        guard rank >= 1, curRank >= 1, cabrM >= 1, fusionStep >= 1 else {
-            throw ValidationError("--rank, --cur-rank, --cabr-m and --fusion-step must be at least 1")
-        }
-        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
-        if let k = cabrSvdRank, k < 1 { throw ValidationError("--cabr-svd-rank must be at least 1") }
         s.rank = rank
         s.alpha = alpha
         s.dropout = dropout
@@ -120,6 +125,11 @@ struct MethodOptions: ParsableArguments {
             throw ValidationError("--imsm-mode, --imsm-rank, --imsm-dropout and --imsm-lr need --imsm")
         }
         if let reason = s.unsupportedReason { throw ValidationError("--imsm: \(reason)") }
+        do {
+            try s.validateRanges()
+        } catch let error as RunSettingError {
+            throw ValidationError(error.flagDescription)
+        }
         return s
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 import SecuraIO
 import SecuraData
 import SecuraModel
+import SecuraRun
 import SecuraTokenizer
-import SecuraTrain
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,51 +53,45 @@ struct Score: ParsableCommand {
         for (i, p) in parts.enumerated() {
             let s = p.trimmingCharacters(in: .whitespaces)
             guard let v = Int32(s) else {
-                throw ModelError.invalidInput("--tokens: item \(i + 1) ('\(s)') is not a token id")
+                throw ValidationError("--tokens: item \(i + 1) ('\(s)') is not a token id")
             }
             ids.append(v)
         }
-        guard ids.count >= 2 else { throw ModelError.invalidInput("--tokens needs at least two token ids to score") }
+        guard ids.count >= 2 else { throw ValidationError("--tokens needs at least two token ids to score") }
         return ids
     }
 
     func run() throws {
         try runReportingErrors(runtime) { comm in
+            guard (tokens == nil) != (text == nil) else { throw ValidationError("give exactly one of --tokens and --text") }
+            let context = try ModelContext.open(model)
             let ids: [Int32]
             switch (tokens, text) {
             case let (t?, nil):
                 ids = try Self.parseTokens(t)
             case let (nil, t?):
-                let tokenizer = try TokenizerLoader.load(model)
+                let tokenizer = try context.tokenizer()
                 if chat {
-                    let rendered = try template.template(for: tokenizer).render([ChatMessage(role: "user", content: t)], addGenerationPrompt: false)
+                    let rendered = try context.chatTemplate(template.settings).render([ChatMessage(role: "user", content: t)], addGenerationPrompt: false)
                     ids = tokenizer.encode(rendered, addSpecialTokens: false).map(Int32.init)
                 } else {
                     ids = tokenizer.encode(t).map(Int32.init)
                 }
-                guard ids.count >= 2 else { throw ModelError.invalidInput("--text gives \(ids.count) token(s); at least two are needed to score") }
+                guard ids.count >= 2 else { throw ValidationError("--text gives \(ids.count) token(s); at least two are needed to score") }
             default:
-                throw ModelError.invalidInput("give exactly one of --tokens and --text")
+                throw ValidationError("give exactly one of --tokens and --text")
             }
-            let loaded = try ModelLoader.open(model)
-            let decoder = try adapter.map { try AdapterLoader.open($0, config: loaded.config, base: loaded.source).model }
-                ?? loaded.decoder()
             if let p = promptLength, !(0...ids.count).contains(p) {
-                throw ModelError.invalidInput("--prompt-length \(p) is outside 0...\(ids.count) (the sequence's tokens)")
+                throw ValidationError("--prompt-length \(p) is outside 0...\(ids.count) (the sequence's tokens)")
             }
-            let batch = TokenBatch(tokens: ids, batch: 1, length: ids.count, promptLengths: promptLength.map { [$0] })
-            try decoder.validate(batch)
-            let acts = DecoderActivations(config: decoder.config, batch: 1, length: ids.count, mode: .forwardOnly)
-            decoder.forward(batch, into: acts)
-            let targets = batch.nextTokenTargets
-            let (sum, count) = decoder.crossEntropy(acts, targets: targets)
-            let losses = (0..<(ids.count - 1)).map { Double(acts.losses.pointer[$0]) }
-            if let dumpLogits, comm.isRoot {
+            let decoder = try context.decoder(adapter: adapter)
+            let scored = try SequenceScore.score(decoder, ids: ids, promptLength: promptLength, keepLogits: dumpLogits != nil)
+            if let dumpLogits, comm.isRoot, let logits = scored.logits {
                 var writer = SafeTensorsWriter(path: dumpLogits, metadata: ["model": model, "tokens": ids.map(String.init).joined(separator: ",")])
-                try writer.add("logits", floats: acts.logits.toArray(), shape: [ids.count, decoder.config.vocabSize])
+                try writer.add("logits", floats: logits, shape: [ids.count, decoder.config.vocabSize])
                 try writer.write()
             }
-            RootPrinter(comm: comm)(try jsonLine(Result(loss: sum / Double(count), losses: losses, tokens: ids.count)))
+            RootPrinter(comm: comm)(try jsonLine(Result(loss: scored.loss, losses: scored.losses, tokens: ids.count)))
         }
     }
 }

@@ -5,7 +5,7 @@ import SecuraAdapters
 import SecuraData
 import SecuraDistributed
 import SecuraModel
-import SecuraMPI
+import SecuraRun
 import SecuraTrain
 
 extension LRScheduleKind: ExpressibleByArgument {}
@@ -21,51 +21,51 @@ struct Train: ParsableCommand {
             (plus OUTPUT/adapter-peft/ for lora, dora and i-lora without --imsm; an IMSM run's gate is in OUTPUT/adapter).
             """)
 
-    @Option(help: "A TOML file of flags (keys are the long flag names); command-line flags override it.")
+    @Option(help: "A TOML file of flags (keys are the long flag names, model, data and output included); command-line flags override it.")
     var config: String?
 
-    @Option(help: "The model: a GGUF file or a Hugging Face folder.")
-    var model: String
+    @Option(help: "The model: a GGUF file or a Hugging Face folder (required, here or in --config).")
+    var model: String?
 
-    @Option(help: "Task data: JSON Lines ({\"input\",\"output\"} or {\"messages\"}) or a BIG-bench task.json.")
-    var data: String
+    @Option(help: "Task data: JSON Lines ({\"input\",\"output\"} or {\"messages\"}) or a BIG-bench task.json (required, here or in --config).")
+    var data: String?
 
-    @Option(help: "Output folder (checkpoints, metrics, final adapter state).")
-    var output: String
+    @Option(help: "Output folder: checkpoints, metrics, final adapter state, summary.json (required, here or in --config).")
+    var output: String?
 
     @OptionGroup var method: MethodOptions
 
-    @Option(help: "Optimizer steps.")
+    @Option(help: "Optimizer steps (1…10⁹).")
     var steps = 100
 
-    @Option(help: "Global batch size in sequences per optimizer step (over all ranks).")
+    @Option(help: "Global batch size in sequences per optimizer step over all ranks (1…1,048,576).")
     var batchSize = 8
 
-    @Option(help: "Sequences per forward pass on a rank (gradient accumulation covers the rest of its share).")
+    @Option(help: "Sequences per forward pass on a rank (1…65,536; gradient accumulation covers the rest of its share).")
     var microBatch = 1
 
-    @Option(help: "Peak learning rate.")
+    @Option(help: "Peak learning rate (positive, finite).")
     var lr: Double = 1e-4
 
     @Option(help: "Learning-rate schedule after warmup: constant, linear, cosine.")
     var schedule: LRScheduleKind = .constant
 
-    @Option(help: "Linear warmup steps.")
+    @Option(help: "Linear warmup steps (0…10⁹).")
     var warmup = 0
 
-    @Option(help: "AdamW decoupled weight decay.")
+    @Option(help: "AdamW decoupled weight decay (≥ 0, finite).")
     var weightDecay: Float = 0.01
 
-    @Option(help: "Clip gradients to this global L2 norm (0 disables clipping).")
+    @Option(help: "Clip gradients to this global L2 norm (≥ 0, finite; 0 disables clipping).")
     var clip: Double = 1.0
 
     @Option(help: "Seed for data order, splits, dropout and initialisation.")
     var seed: UInt64 = 42
 
-    @Option(help: "Fraction of the data used for training; the rest is the validation/test split (9:1 by default).")
+    @Option(help: "Fraction of the data used for training, in (0, 1]; the rest is the validation/test split (9:1 by default).")
     var split: Double = 0.9
 
-    @Option(help: "Longest sequence in tokens; longer examples are cut at the end (and counted).")
+    @Option(help: "Longest sequence in tokens (2…1,048,576); longer examples are cut at the end (and counted).")
     var maxLength = 512
 
     @Flag(inversion: .prefixedNo, help: "Activation recomputation: keep only each layer's input and re-run the layer in the backward pass. Trades about one extra forward per step (~+33 % FLOPs) for the activation memory of one layer; results are bit-identical.")
@@ -79,13 +79,13 @@ struct Train: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Skip and count malformed data lines instead of stopping at the first.")
     var skipBadLines = false
 
-    @Option(help: "Validation loss every this many steps (0: at the start and the end only).")
+    @Option(help: "Validation loss every this many steps (0…10⁹; 0: at the start and the end only).")
     var evalEvery = 0
 
-    @Option(help: "Compute the validation loss on at most this many held-out examples (default: all of them).")
+    @Option(help: "Compute the validation loss on at most this many held-out examples (1…10⁹; default: all of them).")
     var validationLimit: Int?
 
-    @Option(help: "Checkpoint every this many steps (0: only at the end).")
+    @Option(help: "Checkpoint every this many steps (0…10⁹; 0: only at the end).")
     var saveEvery = 0
 
     @Option(help: "Resume from a checkpoint folder, or 'auto' for the newest one in OUTPUT/checkpoints.")
@@ -100,10 +100,10 @@ struct Train: ParsableCommand {
     @Option(help: "Metrics JSON Lines file (default OUTPUT/metrics.jsonl).")
     var metrics: String?
 
-    @Option(help: "Print a progress line every this many steps.")
+    @Option(help: "Print a progress line every this many steps (1…10⁹).")
     var logEvery = 1
 
-    @Option(help: "Consistency guard: every this many steps, compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
+    @Option(help: "Consistency guard: every this many steps (0…10⁹), compare a checksum of the trainable values and merged weights across ranks; a mismatch stops the job (0 disables).")
     var checkEvery = 10
 
     @OptionGroup var memoryCheck: MemoryCheckOptions
@@ -111,13 +111,52 @@ struct Train: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard steps >= 1, batchSize >= 1, microBatch >= 1, maxLength >= 2, logEvery >= 1 else {
-            throw ValidationError("--steps, --batch-size, --micro-batch and --log-every must be at least 1, --max-length at least 2")
+        guard config == nil else { return }   // checked once the file's keys are merged in
+        for (value, flag) in [(model, "--model"), (data, "--data"), (output, "--output")] where value == nil {
+            throw ValidationError("Missing expected argument '\(flag)' (give it on the command line or as a key of --config)")
         }
-        guard validationLimit.map({ $0 >= 1 }) ?? true else { throw ValidationError("--validation-limit must be at least 1") }
-        guard lr > 0, split > 0, split <= 1, warmup >= 0, evalEvery >= 0, saveEvery >= 0, clip >= 0, checkEvery >= 0 else {
-            throw ValidationError("--lr must be positive, --split in (0, 1], --warmup/--eval-every/--save-every/--clip non-negative")
+        do {
+            try configuration().validate()
+        } catch let error as RunSettingError {
+            throw ValidationError(error.flagDescription)
         }
+    }
+
+    /// The run these flags describe (the one place where train's flags become library values).
+    func configuration() throws -> TrainConfiguration {
+        var data = DataSettings(path: self.data ?? "")
+        data.trainFraction = split
+        data.skipBadLines = skipBadLines
+        data.validationLimit = validationLimit
+        var out = OutputSettings(folder: output ?? "")
+        out.metricsFile = metrics
+        out.resume = resume
+        var prompt = template.settings
+        prompt.chat = chat
+        prompt.maxLength = maxLength
+        var o = OptimizerSettings()
+        o.steps = steps
+        o.batchSize = batchSize
+        o.microBatch = microBatch
+        o.lr = lr
+        o.schedule = schedule
+        o.warmup = warmup
+        o.weightDecay = weightDecay
+        o.clip = clip
+        o.seed = seed
+        o.onNaN = onNan
+        o.recompute = recompute
+        var cadence = CadenceSettings()
+        cadence.evalEvery = evalEvery
+        cadence.saveEvery = saveEvery
+        cadence.logEvery = logEvery
+        cadence.checkEvery = checkEvery
+        var memory = MemorySettings()
+        memory.limitGiB = memoryCheck.memoryLimit
+        memory.skipCheck = memoryCheck.skipMemoryCheck
+        return TrainConfiguration(model: model ?? "", data: data, output: out, prompt: prompt, method: try method.settings(),
+                                  cabrSVD: method.cabrSVDSettings, initAdapter: initAdapter, optimizer: o, cadence: cadence,
+                                  memory: memory)
     }
 
     func run() throws {
@@ -131,12 +170,15 @@ struct Train: ParsableCommand {
                 merged = try Train.parse(fileArgs + mine.filter { $0 != "--config" && $0 != config })
             } catch {
                 FileHandle.standardError.write(Data("secura-dist: error: \(Train.message(for: error)) (with the keys of \(config))\n".utf8))
-                throw ExitCode.failure
+                throw ExitCode.validationFailure
             }
             merged.config = nil
             try merged.run()
             return
         }
-        try runReportingErrors(runtime) { comm in try TrainingRun(options: self, comm: comm).run() }
+        let configuration = try configuration()
+        try runReportingErrors(runtime) { comm in
+            try TrainingSession(configuration, comm: comm, solvers: svdSolvers(comm), events: RunPrinter(comm: comm).callAsFunction).run()
+        }
     }
 }

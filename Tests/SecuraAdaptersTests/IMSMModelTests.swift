@@ -203,6 +203,23 @@ final class IMSMModelTests: XCTestCase {
         XCTAssertEqual(a.imsmParameterCount, 5 * 64 * 3)
     }
 
+    /// A gate rank beyond the model width is refused before the gate is sized (2³¹ asked for terabytes).
+    func testAGateRankBeyondTheWidthIsRefusedBeforeAllocating() throws {
+        let loaded = try ModelLoader.open(Self.fixture)
+        var s = MethodSettings()
+        s.method = .lora
+        var imsm = IMSMSettings()
+        imsm.rank = 1 << 31
+        s.imsm = imsm
+        XCTAssertThrowsError(try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD())) { error in
+            XCTAssertEqual(error as? MethodError, .settingOutOfRange(MethodError.imsmRank, found: "\(1 << 31)",
+                                                                     expected: "at most the model width 64"))
+        }
+        imsm.rank = 64
+        s.imsm = imsm
+        XCTAssertNoThrow(try s.validate(for: loaded.config), "the width itself is allowed")
+    }
+
     func testUnsupportedMethodsAreRefused() throws {
         for method in [AdapterMethod.full, .iLoRA] {
             XCTAssertThrowsError(try makeAdapters(method)) { error in

@@ -227,7 +227,8 @@ final class ShapedModelTests: XCTestCase {
         try dir.write("old", to: "m/model.safetensors")
         XCTAssertThrowsError(try write(Self.tinyQwen(), to: folder)) { error in
             XCTAssertEqual(error as? ShapedModelError, .outputNotEmpty(path: folder))
-            XCTAssertTrue("\(error)".contains("--force"), "\(error)")
+            // The library names the setting; the command line shows its flag (launch/test-cli.sh checks "--force").
+            XCTAssertTrue("\(error)".contains("the overwrite setting (force)"), "\(error)")
         }
         XCTAssertEqual(try dir.contents(of: "m"), ["model.safetensors"], "a refusal writes nothing")
         let file = try dir.write("x", to: "plain")

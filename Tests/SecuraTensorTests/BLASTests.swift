@@ -66,3 +66,17 @@ final class BLASTests: XCTestCase {
         XCTAssertTrue(Float(bitPattern: UInt32(DTypeConversion.floatToBF16(.nan)) << 16).isNaN)
     }
 }
+
+final class BLASThreadsTests: XCTestCase {
+    /// A thread count from an unchecked number used to trap in the Int32 conversion (SIGILL, no message).
+    func testThreadCountsAreClampedToTheCores() {
+        let before = BLAS.threads
+        defer { BLAS.setThreads(before) }
+        XCTAssertEqual(BLAS.setThreads(2_147_483_648), BLAS.cores)
+        XCTAssertEqual(BLAS.threads, BLAS.cores)
+        XCTAssertEqual(BLAS.setThreads(Int.max), BLAS.cores)
+        XCTAssertEqual(BLAS.setThreads(0), 1)
+        XCTAssertEqual(BLAS.setThreads(-5), 1)
+        XCTAssertEqual(BLAS.threads, 1)
+    }
+}

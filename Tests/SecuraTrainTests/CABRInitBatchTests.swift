@@ -8,7 +8,7 @@ import XCTest
 import SecuraAdapters
 import SecuraDistributed
 import SecuraModel
-import SecuraMPI
+import SecuraLinAlg
 import SecuraTensor
 import TestSupport
 

@@ -7,7 +7,7 @@ import SecuraAdapters
 import SecuraDistributed
 import SecuraIO
 import SecuraModel
-import SecuraMPI
+import SecuraLinAlg
 import SecuraTensor
 import TestSupport
 @testable import SecuraTrain
@@ -86,7 +86,7 @@ final class CABRInitCacheTests: XCTestCase {
         other.cabrSVDRank = 4
         assertMiss(CABRInitCache.read(folder: cache, key: try key(s, settings: other), plans: s.plans), containing: "no entry")
         // The same file name with another key inside (copied over, or a hash collision) is refused by content.
-        for (wanted, text) in [(try key(s, solver: "ScaLAPACK pdgesvd"), "solver"), (try key(s, settings: other), "--cabr-svd-rank")] {
+        for (wanted, text) in [(try key(s, solver: "ScaLAPACK pdgesvd"), "solver"), (try key(s, settings: other), "(cabr_svd_rank) all (this run: 4)")] {
             let target = CABRInitCache.path(in: cache, key: wanted)
             if target != file {
                 try? FileManager.default.removeItem(atPath: target)

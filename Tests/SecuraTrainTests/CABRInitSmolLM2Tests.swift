@@ -2,7 +2,7 @@
 import XCTest
 import SecuraAdapters
 import SecuraModel
-import SecuraMPI
+import SecuraLinAlg
 import TestSupport
 
 final class CABRInitSmolLM2Tests: XCTestCase {

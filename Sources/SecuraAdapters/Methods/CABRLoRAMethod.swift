@@ -73,10 +73,10 @@ public final class CABRSite: MethodSite {
     }
 
     /// W += C·(A·B + A_L·B_L)·R.
-    /// - Throws: for `--smagnorm output`, whose output normalisation cannot be folded into a weight.
+    /// - Throws: `MethodError.noMergedForm` for SMagNorm in output mode, whose output normalisation cannot be folded into a weight.
     public func merge(into p: UnsafeMutablePointer<Float>) throws {
         if outputNormalized {
-            throw ModelError.invalidInput("--smagnorm output normalises layer outputs; it has no merged-weight form (export the adapter state instead)")
+            throw MethodError.noMergedForm(MethodError.smagnorm, value: "output", reason: "normalises layer outputs")
         }
         cabr.merge(into: p)
     }

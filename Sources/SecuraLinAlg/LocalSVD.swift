@@ -6,6 +6,8 @@
 // conquer: the same bidiagonalisation, but the singular vectors come from BLAS-3 merges instead of
 // Givens sweeps, several times faster for the vectors at 4096²) and sgesdd (dgesdd in single
 // precision: half the memory traffic in the memory-bound bidiagonalisation, but an fp32 backward error).
+//
+// It lives in SecuraLinAlg, not SecuraMPI, so single-process code and its tests do not link MPI.
 import CBLAS
 import SecuraDistributed
 
@@ -48,7 +50,7 @@ public struct LAPACKSVD: SVDSolver {
             do {
                 try rowBuffer.withUnsafeMutableBufferPointer { try fill(row, 0..<columns, $0.baseAddress!) }
             } catch {
-                throw SVDError.fillFailed(rank: 0, message: "\(error)")
+                throw SVDError.fillFailed(RankFailure(rank: 0, error: error))
             }
             for column in 0..<columns {
                 let value = rowBuffer[column]
@@ -139,4 +141,11 @@ public struct LAPACKSVD: SVDSolver {
         return SVDResult(rows: rows, columns: columns, singularValues: s.map { Float($0) },
                          uRows: uRows, u: uOut, vtColumns: vtColumns, vt: vtOut)
     }
+}
+
+/// Human-readable meaning of a (p)dgesvd `info` for a matrix with k = min(m, n) (`rank`; −1 if unknown).
+public func lapackSVDMeaning(info: Int32, rank k: Int) -> String {
+    if info < 0 { return "argument \(-info) had an illegal value" }
+    if k >= 0, info == k + 1 { return "singular values differ between processes (heterogeneous grid)" }
+    return "the bidiagonal QR iteration did not converge (\(info) superdiagonals left)"
 }

@@ -1,0 +1,107 @@
+// `secura-dist experiment continual`: the SECURA paper's experiment 3 at any scale. Each method trains the
+// tasks in order, fused into the model at every task switch; after each task the fused model is scored on
+// every task of the sequence and on the retention suite. Results: OUTPUT/results.md, results.csv,
+// results.json (accuracy matrices, average, BWT, FWT, forgetting, retention-suite means), one folder per
+// method and task. An interrupted experiment continues where it stopped.
+import ArgumentParser
+import Foundation
+import SecuraAdapters
+import SecuraEval
+import SecuraRun
+
+struct Continual: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a sequence of tasks with each method (fused at every task switch); score every task and the retention suite after each.",
+        discussion: """
+            Example: secura-dist experiment continual --model SmolLM2.gguf --tasks a.json,b.json,c.json \
+            --methods full,lora,secura-m1 --steps-per-task 50 --lr 1e-4 --output results/continual
+            Strategies are per-method settings: full is SEQ; full@ewc-lambda=1e4,ewc-samples=200 adds EWC;             lora@replay-size=1000,replay-ratio=0.25 adds experience replay. Plots: launch/plot-continual.sh OUTPUT.
+            """)
+
+    @Option(help: "A GGUF file or a Hugging Face folder.")
+    var model: String
+
+    @Option(help: "Task files in training order, comma-separated (BIG-bench task.json or JSON Lines).")
+    var tasks: String
+
+    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N; replay: METHOD@replay-size=K,replay-ratio=R).")
+    var methods = "full,lora,cur-lora,i-lora,secura-m1,secura-m2"
+
+    @Option(help: "Optimizer steps per task (1…10⁹).")
+    var stepsPerTask = 50
+
+    @Option(help: "Global batch size per step.")
+    var batchSize = 4
+
+    @Option(help: "Learning rate of every run (the paper: 1e-5).")
+    var lr: Double = 1e-5
+
+    @Option(help: "Seed of training and of each task's held-out split.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Longest training sequence in tokens.")
+    var maxLength = 256
+
+    @Option(help: "Retention suite file names (without .jsonl) in --suite-dir, comma-separated.")
+    var suite = RetentionSuite.defaultNames.joined(separator: ",")
+
+    @Option(help: "Folder of the retention suite's files.")
+    var suiteDir = RetentionSuite.defaultDirectory
+
+    @Option(help: "At most this many records per retention task.")
+    var suiteLimit = 50
+
+    @Option(help: "At most this many held-out records per task of the sequence.")
+    var taskLimit = 50
+
+    @Option(help: "CABR's A for the CABR-family methods: svd or slice.")
+    var cabrInit: CABRInit = .slice
+
+    @Option(help: "Scoring mode: teacher-forced (the paper's protocol) or generate.")
+    var mode: ScoringMode = .teacherForced
+
+    @Option(help: "Output folder.")
+    var output: String
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    var taskList: [String] { tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func validate() throws {
+        guard !taskList.isEmpty else { throw ValidationError("--tasks: give at least one task file") }
+        guard (1...1_000_000_000).contains(stepsPerTask), batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1, maxLength >= 2 else {
+            throw ValidationError("--steps-per-task, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive, --max-length at least 2")
+        }
+        do {
+            _ = try MethodSpec.list(methods)
+        } catch let error as RunSettingError {
+            throw ValidationError(error.flagDescription)
+        }
+    }
+
+    func settings() throws -> ContinualSettings {
+        var s = ContinualSettings(model: model, tasks: taskList, methods: try MethodSpec.list(methods),
+                                  suiteFiles: RetentionSuite.files(in: suiteDir, names: suite.split(separator: ",").map(String.init)),
+                                  output: output)
+        s.stepsPerTask = stepsPerTask
+        s.batchSize = batchSize
+        s.lr = lr
+        s.seed = seed
+        s.maxLength = maxLength
+        s.suiteLimit = suiteLimit
+        s.taskLimit = taskLimit
+        s.cabrInit = cabrInit
+        s.mode = mode
+        return s
+    }
+
+    func run() throws {
+        try runReportingErrors(runtime) { comm in
+            let markdown = try ContinualExperiment(try settings(), comm: comm, solvers: svdSolvers(comm),
+                                                   events: RunPrinter(comm: comm).callAsFunction).run()
+            let say = RootPrinter(comm: comm)
+            say(markdown)
+            say("results in \(output)/results.md, results.csv and results.json")
+        }
+    }
+}

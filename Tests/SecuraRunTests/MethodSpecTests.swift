@@ -1,0 +1,53 @@
+// Method specs of the experiments ("lora@lr=1e-2,secura-m1@lr=1e-5,merge-precision=bf16") and the bootstrap
+// interval of the experiment tables.
+import Foundation
+import SecuraAdapters
+@testable import SecuraRun
+import XCTest
+
+final class MethodSpecTests: XCTestCase {
+    func testListWithPerMethodSettings() throws {
+        let specs = try MethodSpec.list("lora@lr=1e-2, secura-m1@lr=1e-5,merge-precision=bf16,cur-lora,lora+imsm:no-gate@rank=4")
+        XCTAssertEqual(specs.map(\.name), ["lora@lr=1e-2", "secura-m1@lr=1e-5,merge-precision=bf16", "cur-lora", "lora+imsm:no-gate@rank=4"])
+        XCTAssertEqual(specs.map(\.slug), ["lora", "secura-m1-merge-precision-bf16", "cur-lora", "lora-imsm-no-gate-rank-4"])
+        var c = TrainConfiguration(model: "m", data: DataSettings(path: "d"), output: OutputSettings(folder: "o"))
+        c.optimizer.lr = 3e-4
+        try specs[1].apply(to: &c)
+        XCTAssertEqual(c.method.method, .securaM1)
+        XCTAssertEqual(c.optimizer.lr, 1e-5)
+        XCTAssertEqual(c.method.mergePrecision, .bf16)
+        var d = TrainConfiguration(model: "m", data: DataSettings(path: "d"), output: OutputSettings(folder: "o"))
+        try specs[3].apply(to: &d)
+        XCTAssertEqual(d.method.imsm?.mode, .noGate)
+        XCTAssertEqual(d.method.rank, 4)
+        XCTAssertEqual(d.optimizer.lr, OptimizerSettings().lr, "a method without lr keeps the common one")
+    }
+
+    func testBadSpecsAreNamed() {
+        for (text, needle) in [("lorax", "'lorax' is not a method"), ("lr=1e-3,lora", "comes before any method"),
+                               ("lora@lr=fast", "lr=fast: not a valid value"), ("lora@colour=red", "'colour' is not a per-method setting"),
+                               ("lora@lr=1,lr=2", "'lr' is set twice"), ("lora@merge-precision=fp8", "not a valid value")] {
+            XCTAssertThrowsError(try MethodSpec.list(text), text) { error in
+                XCTAssertEqual((error as? RunSettingError)?.setting, .methods)
+                XCTAssertTrue("\(error)".contains(needle), "\(text): \(error)")
+            }
+        }
+    }
+
+    func testBootstrapIntervalHoldsTheMeanAndIsReproducible() throws {
+        let xs = [0.50, 0.55, 0.61]
+        let (low, high) = try XCTUnwrap(Bootstrap.interval(xs))
+        let mean = xs.reduce(0, +) / 3
+        XCTAssertTrue(low <= mean && mean <= high, "\(low) \(mean) \(high)")
+        XCTAssertGreaterThanOrEqual(low, 0.50)
+        XCTAssertLessThanOrEqual(high, 0.61)
+        XCTAssertLessThan(low, high)
+        let again = try XCTUnwrap(Bootstrap.interval(xs))
+        XCTAssertEqual(again.0, low)
+        XCTAssertEqual(again.1, high)
+        XCTAssertNil(Bootstrap.interval([0.5]))
+        let same = try XCTUnwrap(Bootstrap.interval([0.4, 0.4, 0.4]))
+        XCTAssertEqual(same.0, 0.4, accuracy: 1e-15)
+        XCTAssertEqual(same.1, 0.4, accuracy: 1e-15)
+    }
+}
