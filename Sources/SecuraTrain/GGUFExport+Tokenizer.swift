@@ -16,8 +16,8 @@ extension GGUFExport {
 
     /// The tokenizer keys for the model at `modelPath` (a .gguf file or a Hugging Face folder), with
     /// `vocabSize` tokens; empty when the folder has no tokenizer.json.
-    /// - Throws: `ModelError.invalidInput` for a tokenizer that is not byte-level BPE or has more tokens
-    ///   than the model's embedding rows; I/O and JSON errors naming the file.
+    /// - Throws: `GGUFExportError` for a tokenizer that is not byte-level BPE (or malformed JSON) or has
+    ///   more tokens than the model's embedding rows; I/O errors naming the file.
     public static func tokenizerMetadata(modelPath: String, config: DecoderConfig,
                                          raw: ModelConfig) throws -> [(key: String, value: GGUFValue)] {
         var isDirectory: ObjCBool = false
@@ -30,7 +30,7 @@ extension GGUFExport {
         let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerURL.path) else { return [] }
         let tokenizer = try object(tokenizerURL)
-        func bad(_ reason: String) -> ModelError { .invalidInput("\(tokenizerURL.path): \(reason)") }
+        func bad(_ reason: String) -> GGUFExportError { .unsupportedTokenizer(path: tokenizerURL.path, reason: reason) }
         guard case let .object(model)? = tokenizer["model"], case .string("BPE")? = model["type"],
               case let .object(vocab)? = model["vocab"] else {
             throw bad("not a BPE tokenizer (model.type \"BPE\" with a vocab); GGUF export writes byte-level BPE vocabularies only")
@@ -39,7 +39,7 @@ extension GGUFExport {
         var tokens = [String?](repeating: nil, count: v)
         var types = [TokenType](repeating: .normal, count: v)
         func place(_ token: String, _ id: Int, _ type: TokenType) throws {
-            guard id >= 0, id < v else { throw bad("token '\(token)' has id \(id), beyond the model's \(v) embedding rows") }
+            guard id >= 0, id < v else { throw GGUFExportError.tokenBeyondVocabulary(path: tokenizerURL.path, token: token, id: id, rows: v) }
             tokens[id] = token
             types[id] = type
         }
@@ -109,9 +109,9 @@ extension GGUFExport {
         do {
             value = try data.withUnsafeBytes { try JSONParser.parse($0) }
         } catch let error as JSONParseError {
-            throw ModelError.invalidInput("\(url.path): invalid JSON at \(error)")
+            throw GGUFExportError.unsupportedTokenizer(path: url.path, reason: "invalid JSON at \(error)")
         }
-        guard case let .object(object) = value else { throw ModelError.invalidInput("\(url.path): not a JSON object") }
+        guard case let .object(object) = value else { throw GGUFExportError.unsupportedTokenizer(path: url.path, reason: "not a JSON object") }
         return object
     }
 }

@@ -64,7 +64,7 @@ public enum GGUFExport {
                              to path: String, precision: Precision,
                              current: @escaping (LinearSite) throws -> [Float]? = { _ in nil },
                              progress: @escaping (ExportProgress) -> Void = { _ in }) throws {
-        guard adapters.settings.imsm == nil else { throw ModelError.invalidInput(imsmExportRefusal("a GGUF model")) }
+        guard adapters.settings.imsm == nil else { throw MethodError.imsmHasNoSingleModelForm(format: "a GGUF model") }
         var writer = GGUFWriter(path: path)
         for (key, value) in metadata(config: config, raw: raw, name: name, precision: precision) { writer.set(key, value) }
         if tokenizer.isEmpty { writer.set("tokenizer.ggml.model", .string("none")) }
@@ -74,7 +74,7 @@ public enum GGUFExport {
         var sourceNames: [String: String] = [:]
         for hfName in tensorNames {
             guard let ggufName = GGUFTensorNames.gguf(hfName, architecture: config.architecture) else {
-                throw ModelError.invalidInput("\(base.sourceDescription): tensor '\(hfName)' has no llama.cpp name")
+                throw GGUFExportError.noGGUFName(source: base.sourceDescription, tensor: hfName)
             }
             sourceNames[ggufName] = hfName
             let shape = try base.view(hfName).shape
