@@ -1,7 +1,9 @@
 // `secura-dist export`: a trained adapter folded into the model, as a Hugging Face safetensors folder
-// that transformers loads; LoRA/DoRA/I-LoRA also as a PEFT adapter folder.
+// that transformers loads or as one GGUF file that llama.cpp loads; LoRA/DoRA/I-LoRA also as a PEFT
+// adapter folder.
 import ArgumentParser
 import Foundation
+import SecuraAdapters
 import SecuraIO
 import SecuraModel
 import SecuraTensor
@@ -9,17 +11,19 @@ import SecuraTrain
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a merged model (Hugging Face safetensors) or a PEFT adapter from a trained adapter.")
+        abstract: "Write a merged model (Hugging Face safetensors or GGUF) or a PEFT adapter from a trained adapter.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         /// config.json + model.safetensors with the adapter merged into the weights.
         case merged
         /// adapter_config.json + adapter_model.safetensors (lora, dora, i-lora only).
         case peft
+        /// One GGUF file (llama.cpp's names and layout) with the adapter merged into the weights.
+        case gguf
     }
 
     enum Precision: String, ExpressibleByArgument, CaseIterable {
-        case bf16, fp32
+        case bf16, fp32, f16, q8_0
     }
 
     @Option(help: "The base model: a GGUF file or a Hugging Face folder.")
@@ -28,13 +32,13 @@ struct Export: ParsableCommand {
     @Option(help: "The adapter: a folder written by train (OUTPUT/adapter or a checkpoint) or a PEFT folder.")
     var adapter: String
 
-    @Option(help: "Output folder (created; files in it are replaced, and weight files of an earlier export removed).")
+    @Option(help: "Output folder (created; files in it are replaced, and weight files of an earlier export removed); for --format gguf the .gguf file to write (replaced atomically).")
     var output: String
 
-    @Option(help: "merged (a full Hugging Face model) or peft (an adapter folder).")
+    @Option(help: "merged (a full Hugging Face model), peft (an adapter folder) or gguf (one llama.cpp GGUF file: llama.cpp's tensor names, Llama q/k rows permuted, Gemma2 norms as 1 + w, 1-D tensors F32, the tokenizer and chat template of the base model when it has one).")
     var format: Format = .merged
 
-    @Option(help: "Weight precision of a merged model: bf16 or fp32.")
+    @Option(help: "Weight precision: bf16 or fp32 for merged; f16, bf16, q8_0 (blocks of 32, f16 scale; a matrix whose rows are not whole blocks is written F16, as llama.cpp's converter does) or fp32 for gguf.")
     var dtype: Precision = .bf16
 
     @Option(help: "Largest output shard of a merged model in GB (10^9 bytes; as make-model), or with a unit: 500MB, 10KB, 123B. More than one shard adds model.safetensors.index.json.")
@@ -56,6 +60,12 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard Self.bytes(shardSize) != nil else { throw ValidationError("--shard-size '\(shardSize)' is not a size (GB, e.g. 5 or 0.5, or with a unit: 500MB)") }
+        if format == .merged, dtype != .bf16, dtype != .fp32 {
+            throw ValidationError("--dtype \(dtype.rawValue) is for --format gguf; a merged folder is bf16 or fp32")
+        }
+        if format == .gguf, !output.lowercased().hasSuffix(".gguf") {
+            throw ValidationError("--format gguf writes one file: --output must name a .gguf file, not '\(output)'")
+        }
     }
 
     func run() throws {
@@ -68,6 +78,8 @@ struct Export: ParsableCommand {
             switch format {
             case .peft:
                 try PEFTFormat.export(adapters, to: out, baseModel: model)
+            case .gguf:
+                try writeGGUF(loaded, adapters: adapters)
             case .merged:
                 var tokenizerFiles: [URL] = []
                 var isDirectory: ObjCBool = false
@@ -87,6 +99,32 @@ struct Export: ParsableCommand {
                 }
             }
             print("wrote \(format.rawValue) \(adapters.settings.method.rawValue) export to \(out.path)")
+        }
+    }
+
+    /// The GGUF export: tokenizer keys from the base, progress every 10 % of the bytes and at the end.
+    private func writeGGUF(_ loaded: LoadedModel, adapters: AdapterSet) throws {
+        let precision: GGUFExport.Precision
+        switch dtype {
+        case .fp32: precision = .f32
+        case .f16: precision = .f16
+        case .bf16: precision = .bf16
+        case .q8_0: precision = .q8_0
+        }
+        let tokenizer = try GGUFExport.tokenizerMetadata(modelPath: model, config: loaded.config, raw: loaded.raw)
+        if tokenizer.isEmpty { print("the base model has no tokenizer: the GGUF file has no vocabulary (tokenizer.ggml.model = \"none\")") }
+        let names = loaded.tensors.map(\.name).filter { loaded.source.contains($0) && GGUFTensorNames.gguf($0, architecture: loaded.config.architecture) != nil }
+        let stored = try AdapterLoader.storedMasters(adapter, adapters: adapters)
+        let name = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + " + " + URL(fileURLWithPath: adapter).lastPathComponent
+        var nextReport = 0.1
+        try GGUFExport.write(adapters, base: loaded.source, config: loaded.config, raw: loaded.raw, tensorNames: names,
+                             tokenizer: tokenizer, name: name, to: output, precision: precision,
+                             current: { try stored?.weight($0) }) { p in
+            let fraction = p.totalBytes > 0 ? Double(p.bytesWritten) / Double(p.totalBytes) : 1
+            guard fraction >= nextReport || p.shard == p.shards else { return }
+            nextReport = (fraction * 10).rounded(.down) / 10 + 0.1
+            print("tensor \(p.shard)/\(p.shards) \(p.file)  " + String(format: "%.2f of %.2f GB  %.1f s, ETA %.0f s",
+                  Double(p.bytesWritten) / 1e9, Double(p.totalBytes) / 1e9, p.seconds, p.eta))
         }
     }
 }
