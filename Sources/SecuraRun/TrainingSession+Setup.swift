@@ -16,16 +16,9 @@ struct RunData {
 }
 
 extension TrainingSession {
-    /// Creates the output folder and checks that it can be written, before anything else is done.
+    /// Creates the output folder (and its checkpoints folder) and proves it can be written, before anything
+    /// else is done (`OutputFolder.ensureWritable`: an I/O error naming the folder, exit 74).
     static func prepareOutput(_ url: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        } catch {
-            throw RunSettingError(.output, "\(url.path): cannot create the output folder (\(error.localizedDescription))")
-        }
-        guard FileManager.default.isWritableFile(atPath: url.path) else {
-            throw RunSettingError(.output, "\(url.path): the output folder is not writable")
-        }
         try OutputFolder.ensureWritable(url)
     }
 
@@ -113,13 +106,13 @@ final class MetricsLog {
             do {
                 try fm.moveItem(atPath: path, toPath: previous)
             } catch {
-                throw RunSettingError(.output, "\(path): cannot move the previous run's metrics aside (\(error.localizedDescription))")
+                throw IOError.cannotWrite(path: path, reason: "cannot move the previous run's metrics aside (\(error.localizedDescription))")
             }
         }
         if !fm.fileExists(atPath: path), !fm.createFile(atPath: path, contents: nil) {
-            throw RunSettingError(.output, "\(path): cannot create the metrics file")
+            throw IOError.cannotWrite(path: path, reason: "cannot create the metrics file")
         }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw RunSettingError(.output, "\(path): cannot open the metrics file") }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw IOError.cannotWrite(path: path, reason: "cannot open the metrics file") }
         h.seekToEndOfFile()
         handle = h
         self.path = path
