@@ -53,6 +53,9 @@ public struct DecoderConfig: Sendable, Equatable {
     public var slidingWindow: Int?
     public var slidingLayers: [Bool] = []
 
+    /// The most layers a config may declare (real decoders have at most a few hundred).
+    public static let maxLayers = 4096
+
     /// Resolves and validates `raw`. `path` names the config file in errors.
     public init(_ raw: ModelConfig, path: String) throws {
         let type = raw.model_type ?? "(missing)"
@@ -69,6 +72,11 @@ public struct DecoderConfig: Sendable, Equatable {
         hiddenSize = try required(raw.hidden_size, "hidden_size")
         intermediateSize = try required(raw.intermediate_size, "intermediate_size")
         layers = try required(raw.num_hidden_layers, "num_hidden_layers")
+        // Per-layer tables are sized by this number: a corrupt one must fail here, not in an allocation.
+        guard layers <= Self.maxLayers else {
+            throw ModelError.invalidConfig(path: path, key: "num_hidden_layers",
+                                           reason: "is \(layers); more than \(Self.maxLayers) layers is no real decoder")
+        }
         heads = try required(raw.num_attention_heads, "num_attention_heads")
         kvHeads = try required(raw.num_key_value_heads ?? heads, "num_key_value_heads")
         guard heads % kvHeads == 0 else {
