@@ -4,6 +4,7 @@
 #   launch/fuzz.sh TARGET SECONDS [libFuzzer flags...]     e.g. launch/fuzz.sh gguf 300
 #   launch/fuzz.sh all SECONDS                             every target in turn, SECONDS each
 #   launch/fuzz.sh build [TARGET]                          build only
+#   FUZZ_SKIP_BUILD=1 launch/fuzz.sh TARGET SECONDS        run what was built (launch/test-fuzz.sh)
 #
 # Builds with Swift's -sanitize=fuzzer,address into .build/fuzz (so the normal build is untouched), then
 # runs the fuzzer at nice 19 on a scratch copy of Fuzz/corpus/TARGET plus Fuzz/regressions/TARGET (new
@@ -18,10 +19,12 @@ all_targets=(gguf safetensors config tokenizer tokenizer-config jsonl bigbench t
 scratch="$root/.build/fuzz"
 runs="${FUZZ_RUNS:-$scratch/runs}"   # where corpora, logs and findings of runs go
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 known() { local t; for t in "${all_targets[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
-bindir() { swift build -c debug --scratch-path "$scratch" --show-bin-path; }
+bin_dir=""
+# Sets bin_dir, where the fuzz binaries are (asked once: each swift invocation costs a second or two).
+find_bin_dir() { [ -n "$bin_dir" ] || bin_dir="$(swift build -c debug --scratch-path "$scratch" --show-bin-path)"; }
 
 # build TARGET...: one swift build per product; the sanitized library modules are compiled once.
 build() {
@@ -31,7 +34,8 @@ build() {
       -Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
       -Xswiftc -use-ld=lld 2>&1 \
       | grep -vE "ld.gold: warning: Cannot export local symbol" || true
-    [ -x "$(bindir)/fuzz-$t" ] || { echo "fuzz: building fuzz-$t failed" >&2; return 1; }
+    find_bin_dir
+    [ -x "$bin_dir/fuzz-$t" ] || { echo "fuzz: building fuzz-$t failed" >&2; return 1; }
   done
 }
 
@@ -39,7 +43,8 @@ build() {
 run() {
   local t="$1" seconds="$2"; shift 2
   local dir="$runs/$t" bin status=0
-  bin="$(bindir)/fuzz-$t"
+  find_bin_dir
+  bin="$bin_dir/fuzz-$t"
   rm -rf "$dir"
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp "$root/Fuzz/corpus/$t/"* "$dir/corpus/"
@@ -82,6 +87,6 @@ case "$1" in
   *)
     known "$1" && [ $# -ge 2 ] || usage
     t="$1" seconds="$2"; shift 2
-    build "$t"
+    [ "${FUZZ_SKIP_BUILD:-0}" = 1 ] || build "$t"
     run "$t" "$seconds" "$@" ;;
 esac

@@ -28,7 +28,7 @@ echo "  built in $(( $(date +%s) - start )) s"
 
 echo "fuzz: each target for $seconds s"
 for t in "${targets[@]}"; do
-  out="$(FUZZ_RUNS="$runs" bash "$root/launch/fuzz.sh" "$t" "$seconds" 2>&1)"; status=$?
+  out="$(FUZZ_RUNS="$runs" FUZZ_SKIP_BUILD=1 bash "$root/launch/fuzz.sh" "$t" "$seconds" 2>&1)"; status=$?
   result="$runs/$t/result"
   if [ ! -f "$result" ]; then fail "fuzz-$t did not run (status $status)" "$(tail -n 20 <<<"$out")"; continue; fi
   execs="$(sed -n 's/^execs=//p' "$result")"; cov="$(sed -n 's/^cov=//p' "$result")"
