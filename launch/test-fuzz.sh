@@ -34,11 +34,12 @@ for t in "${targets[@]}"; do
   execs="$(sed -n 's/^execs=//p' "$result")"; cov="$(sed -n 's/^cov=//p' "$result")"
   crash="$(sed -n 's/^crash=//p' "$result")"
   if [ $status -ne 0 ] || [ -n "$crash" ]; then
-    # Keep the input: the scratch directory is removed on exit.
-    if [ -n "$crash" ] && [ -f "$crash" ]; then
-      mkdir -p "$root/.build/fuzz/findings"; cp "$crash" "$root/.build/fuzz/findings/$t-$(basename "$crash")"
-    fi
-    fail "fuzz-$t: finding after $execs execs" "$(grep -vE "ld.gold|^\[|Build|Planning" <<<"$out" | tail -n 8)"
+    # Keep the input and log: the scratch directory is removed on exit.
+    kept="$root/.build/fuzz/findings/$t"
+    mkdir -p "$kept"; cp "$runs/$t/log" "$kept/log"
+    [ -n "$crash" ] && [ -f "$crash" ] && cp "$crash" "$kept/"
+    fail "fuzz-$t: finding after $execs execs (input and log kept in $kept)" \
+      "$(grep -vE "ld.gold|^\[|Build|Planning" <<<"$out" | grep -vE "^ *(log|reproduce):" | tail -n 6)"
   elif [ "${execs:-0}" -le 0 ]; then
     fail "fuzz-$t executed no inputs" "$(tail -n 20 "$runs/$t/log")"
   else
