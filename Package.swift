@@ -47,6 +47,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // libFuzzer targets, one per parser of untrusted bytes (Fuzz/<name>/). Only launch/fuzz.sh builds
+        // them as fuzzers (-DFUZZING -sanitize=fuzzer,address); a normal build makes stubs that say so.
+        .target(name: "FuzzSupport", dependencies: [], path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-gguf", dependencies: ["FuzzSupport", "SecuraIO", "SecuraModel", "SecuraData", "SecuraTokenizer"], path: "Fuzz/gguf"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzSupport", "SecuraIO"], path: "Fuzz/safetensors"),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", "SecuraModel"], path: "Fuzz/config"),
+        .executableTarget(name: "fuzz-tokenizer", dependencies: ["FuzzSupport", "SecuraTokenizer"], path: "Fuzz/tokenizer"),
+        .executableTarget(name: "fuzz-tokenizer-config", dependencies: ["FuzzSupport", "SecuraTokenizer"], path: "Fuzz/tokenizer-config"),
+        .executableTarget(name: "fuzz-jsonl", dependencies: ["FuzzSupport", "SecuraData"], path: "Fuzz/jsonl"),
+        .executableTarget(name: "fuzz-bigbench", dependencies: ["FuzzSupport", "SecuraData"], path: "Fuzz/bigbench"),
+        .executableTarget(name: "fuzz-toml", dependencies: ["FuzzSupport", "SecuraIO"], path: "Fuzz/toml"),
+        .executableTarget(name: "fuzz-state", dependencies: ["FuzzSupport", "SecuraTrain"], path: "Fuzz/state"),
+        .executableTarget(name: "fuzz-adapter-config", dependencies: ["FuzzSupport", "SecuraTrain"], path: "Fuzz/adapter-config"),
+
         .target(name: "TestSupport", dependencies: ["SecuraTensor", "SecuraIO"], path: "Tests/TestSupport"),
         .testTarget(name: "SecuraErrorsTests", dependencies: ["SecuraErrors"]),
         .testTarget(name: "SecuraTensorTests", dependencies: ["SecuraTensor", "TestSupport"]),

@@ -21,6 +21,9 @@ unit_failed=$(number "[0-9]+ failures?" "$unit_line")
 unit_skipped=$(number "[0-9]+ tests? skipped" "$unit_line")
 : "${unit_total:=0}" "${unit_failed:=1}" "${unit_skipped:=0}"
 bin="$root/.build/debug/secura-dist"
+# libFuzzer targets of every parser of untrusted bytes, ~20 s each (a sanitized build in .build/fuzz).
+fuzz_status=0; bash launch/test-fuzz.sh | tee "$log" || fuzz_status=$?
+fuzz_line="$(grep -E "^fuzz: [0-9]+ passed" "$log" | tail -n 1)"
 cli_status=0; bash launch/test-cli.sh "$bin" | tee "$log" || cli_status=$?
 cli_line="$(grep -E "^cli: [0-9]+ passed" "$log" | tail -n 1)"
 mpi_status=0; bash launch/test-mpi.sh "$bin" | tee "$log" || mpi_status=$?
@@ -41,13 +44,14 @@ cluster_line="$(grep -E "^cluster: [0-9]+ passed" "$log" | tail -n 1)"
 slurm_status=0; bash launch/test-slurm.sh "$root/.build/release/secura-dist" | tee "$log" || slurm_status=$?
 slurm_line="$(grep -E "^slurm: [0-9]+ passed" "$log" | tail -n 1)"
 count() { grep -oE "[0-9]+ $2" <<<"$1" | grep -oE "[0-9]+" || echo 0; }
-passed=$(( unit_total - unit_failed - unit_skipped + $(count "$cli_line" passed) + $(count "$mpi_line" passed) + $(count "$dist_line" passed) + $(count "$faults_line" passed) + $(count "$scale_line" passed) + $(count "$cluster_line" passed) + $(count "$slurm_line" passed) ))
-failed=$(( unit_failed + $(count "$cli_line" failed) + $(count "$mpi_line" failed) + $(count "$dist_line" failed) + $(count "$faults_line" failed) + $(count "$scale_line" failed) + $(count "$cluster_line" failed) + $(count "$slurm_line" failed) ))
+passed=$(( unit_total - unit_failed - unit_skipped + $(count "$fuzz_line" passed) + $(count "$cli_line" passed) + $(count "$mpi_line" passed) + $(count "$dist_line" passed) + $(count "$faults_line" passed) + $(count "$scale_line" passed) + $(count "$cluster_line" passed) + $(count "$slurm_line" passed) ))
+failed=$(( unit_failed + $(count "$fuzz_line" failed) + $(count "$cli_line" failed) + $(count "$mpi_line" failed) + $(count "$dist_line" failed) + $(count "$faults_line" failed) + $(count "$scale_line" failed) + $(count "$cluster_line" failed) + $(count "$slurm_line" failed) ))
 [ $unit_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $cli_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $mpi_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $dist_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $faults_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+[ $fuzz_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $scale_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $cluster_status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 [ $slurm_status -eq 0 ] || [ $failed -gt 0 ] || failed=1

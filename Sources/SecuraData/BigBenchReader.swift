@@ -11,6 +11,11 @@ public enum BigBenchReader {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw DataError.unreadable(path: path, reason: error.localizedDescription)
         }
+        return try parse(data, path: path, skipBadLines: skipBadLines)
+    }
+
+    /// Reads the records of a BIG-bench task.json held in `data`; `path` names it in errors.
+    public static func parse(_ data: Data, path: String, skipBadLines: Bool) throws -> DataFile {
         let root: JSONValue
         do { root = try data.withUnsafeBytes { try JSONParser.parse($0) } } catch {
             throw DataError.unreadable(path: path, reason: "not valid JSON (\(error))")

@@ -9,6 +9,11 @@ public enum JSONLReader {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw DataError.unreadable(path: path, reason: error.localizedDescription)
         }
+        return try parse(data, path: path, skipBadLines: skipBadLines)
+    }
+
+    /// Reads the records of the lines of a JSONL file held in `data`; `path` names it in errors.
+    public static func parse(_ data: Data, path: String, skipBadLines: Bool) throws -> DataFile {
         var records: [DataRecord] = [], skipped: [DataError] = []
         var lineNumber = 0
         for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {

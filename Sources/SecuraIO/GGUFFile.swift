@@ -33,9 +33,20 @@ public final class GGUFFile: @unchecked Sendable {
     ///
     /// - Throws: `IOError.fileNotFound`, `.notARegularFile`, `.cannotOpen`, `.cannotMap` (opening) and
     ///   `GGUFError` for anything wrong inside the file (see the cases' documentation).
-    public init(path: String) throws {
-        self.path = path
-        mapped = try MappedFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(MappedFile(path: path))
+    }
+
+    /// Validates `bytes` as the contents of a GGUF file called `path` (copied; for tests and fuzzing).
+    ///
+    /// - Throws: `GGUFError`, as `init(path:)`.
+    public convenience init(bytes: UnsafeRawBufferPointer, path: String) throws {
+        try self.init(MappedFile(copying: bytes, path: path))
+    }
+
+    private init(_ mapped: MappedFile) throws {
+        self.path = mapped.path
+        self.mapped = mapped
         let header = try GGUFHeader.parse(mapped.bytes, path: path)
         version = header.version
         metadata = header.metadata

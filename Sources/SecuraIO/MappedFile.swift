@@ -20,6 +20,8 @@ public final class MappedFile: @unchecked Sendable {
     /// The file's size in bytes.
     public let size: Int
     private let base: UnsafeMutableRawPointer?
+    /// True when `base` is a heap copy (`init(copying:path:)`) rather than a mapping.
+    private let isCopy: Bool
 
     /// Maps the file at `path`.
     ///
@@ -27,6 +29,7 @@ public final class MappedFile: @unchecked Sendable {
     ///   directory or device, `IOError.cannotOpen` (e.g. permission denied) and `IOError.cannotMap`.
     public init(path: String) throws {
         self.path = path
+        isCopy = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
@@ -60,8 +63,25 @@ public final class MappedFile: @unchecked Sendable {
         base = mapped
     }
 
+    /// A heap copy of `bytes` standing in for a file called `path`: the bytes-level entry point of the
+    /// parsers that take a mapped file (tests and fuzz targets; the address sanitizer sees overreads of
+    /// a heap block, which it cannot in a mapping).
+    public init(copying bytes: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = bytes.count
+        isCopy = true
+        guard let source = bytes.baseAddress, !bytes.isEmpty else {
+            base = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        copy.copyMemory(from: source, byteCount: bytes.count)
+        base = copy
+    }
+
     deinit {
-        if let base { munmap(base, size) }
+        guard let base else { return }
+        if isCopy { base.deallocate() } else { munmap(base, size) }
     }
 
     /// The file's bytes, valid while this object is alive. Empty (nil base address) for an empty file.
@@ -72,12 +92,12 @@ public final class MappedFile: @unchecked Sendable {
     /// Tells the kernel the mapped pages are not needed now (MADV_DONTNEED): they leave the resident set
     /// and are read from the file again if touched. The mapping is read-only, so nothing is lost.
     public func releaseResidentPages() {
-        if let base { _ = madvise(base, size, MADV_DONTNEED) }
+        if let base, !isCopy { _ = madvise(base, size, MADV_DONTNEED) }
     }
 
     /// `releaseResidentPages()` for the pages overlapping bytes `range` of the file.
     public func releaseResidentPages(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+        guard let base, !isCopy, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let lower = max(0, range.lowerBound / page * page), upper = min(size, (range.upperBound + page - 1) / page * page)
         if upper > lower { _ = madvise(base + lower, upper - lower, MADV_DONTNEED) }

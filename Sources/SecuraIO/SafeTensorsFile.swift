@@ -40,9 +40,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     ///   `.fileTooShort`, `.headerTooLarge`, `.headerPastEnd` (length prefix); `.invalidJSON`,
     ///   `.invalidHeader`, `.invalidEntry`, `.invalidShape`, `.offsetsReversed`, `.dataPastEnd`,
     ///   `.sizeMismatch` (header contents).
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(MappedFile(path: path))
+    }
+
+    /// Validates `bytes` as the contents of a safetensors file called `path` (copied; for tests and
+    /// fuzzing).
+    ///
+    /// - Throws: as `init(path:)`, except the errors of opening a file.
+    public convenience init(bytes: UnsafeRawBufferPointer, path: String) throws {
+        try self.init(MappedFile(copying: bytes, path: path))
+    }
+
+    private init(_ mapped: MappedFile) throws {
+        let path = mapped.path
         self.path = path
-        mapped = try MappedFile(path: path)
+        self.mapped = mapped
         let bytes = mapped.bytes
 
         guard bytes.count >= 8, let base = bytes.baseAddress else {

@@ -31,8 +31,14 @@ public final class GGUFModel: WeightSource, @unchecked Sendable {
 
     /// Opens and validates the file at `path` and reads its configuration.
     /// - Throws: `IOError` / `GGUFError` (the file), `ModelError` (missing keys, unsupported architecture).
-    public init(path: String) throws {
-        file = try GGUFFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(file: GGUFFile(path: path))
+    }
+
+    /// Reads the configuration of an opened GGUF file.
+    /// - Throws: `ModelError` (missing keys, unsupported architecture).
+    public init(file: GGUFFile) throws {
+        self.file = file
         architecture = try Self.architecture(of: file)
         config = try Self.makeConfig(file, architecture: architecture)
         var names: [String: String] = [:]

@@ -49,15 +49,21 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         } catch {
             throw ModelError.missingFile(path: url.path, what: "model configuration (config.json)")
         }
+        return try decode(data, path: url.path)
+    }
+
+    /// Decodes the bytes of a `config.json`; `path` names it in errors.
+    /// - Throws: `ModelError.unreadableConfig` naming the file and the decoding problem.
+    public static func decode(_ data: Data, path: String) throws -> ModelConfig {
         do {
             return try JSONDecoder().decode(ModelConfig.self, from: data)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ModelError.unreadableConfig(path: url.path, reason: "key '\(key)': \(context.debugDescription)")
+            throw ModelError.unreadableConfig(path: path, reason: "key '\(key)': \(context.debugDescription)")
         } catch let DecodingError.dataCorrupted(context) {
-            throw ModelError.unreadableConfig(path: url.path, reason: "not valid JSON (\(context.debugDescription))")
+            throw ModelError.unreadableConfig(path: path, reason: "not valid JSON (\(context.debugDescription))")
         } catch {
-            throw ModelError.unreadableConfig(path: url.path, reason: "\(error)")
+            throw ModelError.unreadableConfig(path: path, reason: "\(error)")
         }
     }
 }

@@ -184,16 +184,21 @@ public enum Checkpoint {
     public static func readState(_ folder: URL) throws -> RunState {
         let url = folder.appendingPathComponent("state.json")
         guard let data = try? Data(contentsOf: url) else { throw CheckpointError.missing(path: folder.path) }
+        return try decodeState(data, path: url.path)
+    }
+
+    /// Decodes the bytes of a `state.json`; `path` names it in errors.
+    public static func decodeState(_ data: Data, path: String) throws -> RunState {
         do {
             let state = try JSONDecoder().decode(RunState.self, from: data)
             guard RunState.readableFormats.contains(state.format) else {
-                throw CheckpointError.incompatible(path: url.path, reason: "format '\(state.format)' is not one this version reads (\(RunState.readableFormats.joined(separator: ", ")))")
+                throw CheckpointError.incompatible(path: path, reason: "format '\(state.format)' is not one this version reads (\(RunState.readableFormats.joined(separator: ", ")))")
             }
             return state
         } catch let e as CheckpointError {
             throw e
         } catch {
-            throw CheckpointError.incompatible(path: url.path, reason: "unreadable state (\(error))")
+            throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(error))")
         }
     }
 

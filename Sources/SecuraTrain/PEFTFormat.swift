@@ -36,17 +36,22 @@ public enum PEFTFormat {
         guard let data = try? Data(contentsOf: url) else {
             throw ModelError.missingFile(path: url.path, what: "PEFT adapter configuration")
         }
+        return try decodeConfig(data, path: url.path)
+    }
+
+    /// Decodes and checks the bytes of an adapter_config.json; `path` names it in errors.
+    public static func decodeConfig(_ data: Data, path: String) throws -> PEFTAdapterConfig {
         let config: PEFTAdapterConfig
         do {
             config = try JSONDecoder().decode(PEFTAdapterConfig.self, from: data)
         } catch {
-            throw ModelError.unreadableConfig(path: url.path, reason: "not a PEFT LoRA configuration with a list of target_modules (\(error))")
+            throw ModelError.unreadableConfig(path: path, reason: "not a PEFT LoRA configuration with a list of target_modules (\(error))")
         }
         guard config.peft_type == "LORA" else {
-            throw ModelError.invalidConfig(path: url.path, key: "peft_type", reason: "is '\(config.peft_type)'; only LORA (with or without use_dora) is supported")
+            throw ModelError.invalidConfig(path: path, key: "peft_type", reason: "is '\(config.peft_type)'; only LORA (with or without use_dora) is supported")
         }
         guard config.fan_in_fan_out != true, config.use_rslora != true else {
-            throw ModelError.invalidConfig(path: url.path, key: "use_rslora/fan_in_fan_out", reason: "is not supported")
+            throw ModelError.invalidConfig(path: path, key: "use_rslora/fan_in_fan_out", reason: "is not supported")
         }
         return config
     }

@@ -39,6 +39,20 @@ final class GGUFFileErrorTests: XCTestCase {
         XCTAssertEqual(try f.floats("w"), [1, 2, 3, 4])
     }
 
+    /// The bytes-level entry (tests, fuzzing) validates exactly as opening a file does.
+    func testBytesEntryPointMatchesTheFile() throws {
+        let good = GGUFRawFile.valid().bytes()
+        let f = try good.withUnsafeBytes { try GGUFFile(bytes: $0, path: "memory.gguf") }
+        XCTAssertEqual(f.path, "memory.gguf")
+        XCTAssertEqual(try f.floats("w"), [1, 2, 3, 4])
+        var bad = GGUFRawFile.valid()
+        bad.magic = Array("GGML".utf8)
+        XCTAssertThrowsError(try bad.bytes().withUnsafeBytes { try GGUFFile(bytes: $0, path: "memory.gguf") }) { error in
+            guard case GGUFError.badMagic = error else { return XCTFail("expected badMagic, got \(error)") }
+            XCTAssertTrue("\(error)".contains("memory.gguf"), "\(error)")
+        }
+    }
+
     func testFileShorterThanHeader() throws {
         try assertRejected(Array("GGUF".utf8) + [3, 0], mentions: ["6 bytes"]) {
             if case .fileTooShort = $0 { return true }; return false

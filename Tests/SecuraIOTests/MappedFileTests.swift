@@ -15,6 +15,18 @@ final class MappedFileTests: XCTestCase {
         XCTAssertEqual(Array(file.bytes), [1, 2, 3, 250])
     }
 
+    func testCopyingHoldsTheBytesAndName() {
+        let source: [UInt8] = [9, 8, 7]
+        let copy = source.withUnsafeBytes { MappedFile(copying: $0, path: "in-memory.bin") }
+        XCTAssertEqual(copy.path, "in-memory.bin")
+        XCTAssertEqual(Array(copy.bytes), source)
+        copy.releaseResidentPages()   // no mapping: must leave the copy intact
+        XCTAssertEqual(Array(copy.bytes), source)
+        let empty = [UInt8]().withUnsafeBytes { MappedFile(copying: $0, path: "empty.bin") }
+        XCTAssertEqual(empty.size, 0)
+        XCTAssertEqual(empty.bytes.count, 0)
+    }
+
     func testZeroLengthFile() throws {
         let dir = try TempDirectory()
         let path = try dir.write([UInt8](), to: "empty.bin")

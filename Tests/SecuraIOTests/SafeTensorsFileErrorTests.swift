@@ -23,6 +23,19 @@ final class SafeTensorsFileErrorTests: XCTestCase {
         try dir.write(RawSafeTensors.file(header: header, data: data, declaredLength: declaredLength), to: name)
     }
 
+    /// The bytes-level entry (tests, fuzzing) validates exactly as opening a file does.
+    func testBytesEntryPoint() throws {
+        let good = RawSafeTensors.file(header: RawSafeTensors.header(RawSafeTensors.entry("w", "F32", [2], 0, 8)),
+                                       data: RawSafeTensors.f32Bytes([1, 2]))
+        let file = try good.withUnsafeBytes { try SafeTensorsFile(bytes: $0, path: "memory.safetensors") }
+        XCTAssertEqual(try file.floats("w"), [1, 2])
+        let short: [UInt8] = [1, 0, 0]
+        assertIOError(try short.withUnsafeBytes { try SafeTensorsFile(bytes: $0, path: "memory.safetensors") },
+                      mentions: ["memory.safetensors"]) {
+            if case .fileTooShort = $0 { true } else { false }
+        }
+    }
+
     func testMissingFile() {
         let path = dir.path("absent.safetensors")
         assertIOError(try SafeTensorsFile(path: path), mentions: [path, "not found"]) {
