@@ -52,10 +52,19 @@ public struct DataSettings: Codable, Sendable, Equatable {
     public var trainFraction = 0.9
     /// Skip and count malformed lines instead of stopping at the first.
     public var skipBadLines = false
-    /// Validation loss over at most this many held-out examples (nil: all).
+    /// Validation loss over at most this many held-out examples (nil: all of them up to `defaultValidationCap`).
     public var validationLimit: Int?
 
     public init(path: String) { self.path = path }
+
+    /// Held-out examples the validation loss uses when no limit is set: a 20,000-record task file has a
+    /// validation split of 2,000, whose pass ran for minutes before the first step with nothing printed.
+    public static let defaultValidationCap = 500
+
+    /// How many of `available` held-out examples the validation loss uses under `limit`.
+    public static func validationCount(available: Int, limit: Int?) -> Int {
+        min(available, limit ?? defaultValidationCap)
+    }
 }
 
 /// How records become token sequences.

@@ -54,7 +54,10 @@ extension TrainingSession {
              + (file.skipped.isEmpty ? "" : ", \(file.skipped.count) malformed lines skipped")
              + (cut > 0 ? ", \(cut) cut to \(c.prompt.maxLength) tokens (\(train.tokensCut + validation.tokensCut) tokens)" : "")
              + (dropped > 0 ? ", \(dropped) dropped (no answer token left)" : ""))
-        let limit = c.data.validationLimit ?? validation.examples.count
+        let limit = DataSettings.validationCount(available: validation.examples.count, limit: c.data.validationLimit)
+        if limit < validation.examples.count, c.data.validationLimit == nil {
+            note("validation loss on the first \(limit) of \(validation.examples.count) held-out examples (the default cap; set the validation limit to change it)")
+        }
         return RunData(train: train.examples, validation: Array(validation.examples.prefix(limit)),
                        padToken: Int32(tokenizer.specialTokens.padding ?? tokenizer.specialTokens.eos ?? 0))
     }

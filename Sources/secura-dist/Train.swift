@@ -82,7 +82,7 @@ struct Train: ParsableCommand {
     @Option(help: "Validation loss every this many steps (0…10⁹; 0: at the start and the end only).")
     var evalEvery = 0
 
-    @Option(help: "Compute the validation loss on at most this many held-out examples (1…10⁹; default: all of them).")
+    @Option(help: "Compute the validation loss on at most this many held-out examples (1…10⁹; default: 500, said when it cuts).")
     var validationLimit: Int?
 
     @Option(help: "Checkpoint every this many steps (0…10⁹; 0: only at the end).")

@@ -79,3 +79,12 @@ enum IMSMSettingsForTest {
         return s
     }
 }
+
+final class ValidationCapTests: XCTestCase {
+    func testTheValidationSplitIsCappedUnlessALimitIsSet() {
+        XCTAssertEqual(DataSettings.validationCount(available: 2001, limit: nil), DataSettings.defaultValidationCap)
+        XCTAssertEqual(DataSettings.validationCount(available: 30, limit: nil), 30)
+        XCTAssertEqual(DataSettings.validationCount(available: 2001, limit: 2001), 2001)
+        XCTAssertEqual(DataSettings.validationCount(available: 2001, limit: 20), 20)
+    }
+}
