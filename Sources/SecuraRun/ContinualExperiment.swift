@@ -126,7 +126,7 @@ public struct ContinualExperiment {
 }
 
 /// The value stored at `url` when it exists (every rank reads it), else `make()`'s result, which rank 0 writes
-/// there before all ranks go on. Collective.
+/// there before all ranks go on: how both experiments keep finished runs and scores. Collective.
 func cachedValue<T: Codable>(_ url: URL, comm: Communicator, _ make: () throws -> T) throws -> T {
     if FileManager.default.fileExists(atPath: url.path) {
         return try JSONText.decoder().decode(T.self, from: Data(contentsOf: url))

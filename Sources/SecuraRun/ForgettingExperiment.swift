@@ -89,7 +89,7 @@ public struct ForgettingExperiment {
         var records: [ForgettingRecord] = []
         for seed in o.seeds {
             // The held-out split depends on the seed: the base model is scored on each seed's split.
-            bases[seed] = try cached(out.appendingPathComponent(several ? "base-seed\(seed).json" : "base.json")) {
+            bases[seed] = try cachedValue(out.appendingPathComponent(several ? "base-seed\(seed).json" : "base.json"), comm: comm) {
                 note("== base model: \(o.tasks.count) task(s) and the retention suite" + (several ? ", seed \(seed)" : ""))
                 let tasks = try evaluate(model, adapter: nil, files: o.tasks, limit: o.taskLimit, seed: seed)
                 let suite = try evaluate(model, adapter: nil, files: o.suiteFiles, limit: o.suiteLimit, seed: seed)
@@ -118,7 +118,7 @@ public struct ForgettingExperiment {
         let name = "\(spec.slug)-lr\(Self.number(c.optimizer.lr))" + (several ? "-seed\(seed)" : "")
         let folder = out.appendingPathComponent(taskName).appendingPathComponent(name)
         c.output = OutputSettings(folder: folder.path)
-        var record: ForgettingRecord = try cached(folder.appendingPathComponent("eval.json")) {
+        var record: ForgettingRecord = try cachedValue(folder.appendingPathComponent("eval.json"), comm: comm) {
             note("== \(taskName): \(spec.name), lr \(Self.number(c.optimizer.lr)), \(c.optimizer.steps) steps" + (several ? ", seed \(seed)" : ""))
             let trainStart = Date()
             try TrainingSession(c, comm: comm, solvers: solvers, events: events).run(model: model)
@@ -164,21 +164,6 @@ public struct ForgettingExperiment {
         e.prompt.maxLength = 512
         return try Evaluation(e, comm: comm, note: { self.events(.note($0)) })
             .run(modelPath: settings.model, adapter: adapter, files: files, model: model).tasks
-    }
-
-    /// The value stored at `url` when it exists (every rank reads it), else `make()`'s result, which
-    /// rank 0 writes there before all ranks go on.
-    func cached<T: Codable>(_ url: URL, _ make: () throws -> T) throws -> T {
-        if FileManager.default.fileExists(atPath: url.path) {
-            return try JSONText.decoder().decode(T.self, from: Data(contentsOf: url))
-        }
-        let value = try make()
-        if comm.isRoot {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try write(String(decoding: try JSONText.encoder().encode(value), as: UTF8.self), to: url)
-        }
-        try comm.barrier()
-        return value
     }
 
     func write(_ text: String, to url: URL) throws {
