@@ -113,12 +113,8 @@ public struct ContinualExperiment {
     /// The model's scores on every task's held-out split and on the retention suite.
     func score(_ model: ModelContext) throws -> SequenceScores {
         func evaluate(_ files: [String], limit: Int) throws -> [TaskResult] {
-            var e = EvalSettings()
-            e.mode = settings.mode
-            e.limit = limit
-            e.seed = settings.seed
-            e.prompt.maxLength = 512
-            return try Evaluation(e, comm: comm, note: note).run(modelPath: settings.model, adapter: nil, files: files, model: model).tasks
+            try Evaluation.experimentScores(model, modelPath: settings.model, adapter: nil, files: files, limit: limit,
+                                            seed: settings.seed, mode: settings.mode, comm: comm, note: note)
         }
         return SequenceScores(tasks: try evaluate(settings.tasks, limit: settings.taskLimit),
                               suite: try evaluate(settings.suiteFiles, limit: settings.suiteLimit))

@@ -71,3 +71,17 @@ public struct Evaluation {
         return EvalResults(model: modelPath, adapter: adapter, mode: s.mode.rawValue, tasks: tasks)
     }
 }
+
+extension Evaluation {
+    /// How the experiments score a model state: at most `limit` records per file from `seed`'s held-out split,
+    /// in `mode`, prompts up to 512 tokens, with the adapter in `adapter` (nil: the model as it is).
+    static func experimentScores(_ model: ModelContext, modelPath: String, adapter: String?, files: [String], limit: Int,
+                                 seed: UInt64, mode: ScoringMode, comm: Communicator, note: @escaping (String) -> Void) throws -> [TaskResult] {
+        var e = EvalSettings()
+        e.mode = mode
+        e.limit = limit
+        e.seed = seed
+        e.prompt.maxLength = 512
+        return try Evaluation(e, comm: comm, note: note).run(modelPath: modelPath, adapter: adapter, files: files, model: model).tasks
+    }
+}

@@ -157,13 +157,8 @@ public struct ForgettingExperiment {
 
     /// Scores each file with the model (+ adapter), capped at `limit` records per file, on `seed`'s split.
     func evaluate(_ model: ModelContext, adapter: String?, files: [String], limit: Int, seed: UInt64) throws -> [TaskResult] {
-        var e = EvalSettings()
-        e.mode = settings.mode
-        e.limit = limit
-        e.seed = seed
-        e.prompt.maxLength = 512
-        return try Evaluation(e, comm: comm, note: { self.events(.note($0)) })
-            .run(modelPath: settings.model, adapter: adapter, files: files, model: model).tasks
+        try Evaluation.experimentScores(model, modelPath: settings.model, adapter: adapter, files: files, limit: limit, seed: seed,
+                                        mode: settings.mode, comm: comm, note: { self.events(.note($0)) })
     }
 
     func write(_ text: String, to url: URL) throws {
