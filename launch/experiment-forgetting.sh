@@ -21,7 +21,7 @@ swift build -c release --product secura-dist >&2
 run=("$root/.build/release/secura-dist")
 [ -n "${NP:-}" ] && run=(bash launch/mpirun.sh -np "$NP" "${run[@]}")
 common=(--model "$model" --task "${tasks[@]}" --steps "$steps" --batch-size 4 --max-length 256 --seed 42
-        --task-limit "${TASK_LIMIT:-50}" --suite-limit "${SUITE_LIMIT:-20}" --suite-dir "$data/glue-qa")
+        --task-limit "${TASK_LIMIT:-50}" --suite-limit "${SUITE_LIMIT:-100}" --suite-dir "$data/glue-qa")
 start=$(date +%s)
 "${run[@]}" experiment forgetting "${common[@]}" --lr 1e-3 \
   --methods "${METHODS:-lora,dora,cur-lora,i-lora,secura-m1,secura-m2}" --output results/forgetting/lr1e-3

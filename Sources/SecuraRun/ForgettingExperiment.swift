@@ -43,7 +43,7 @@ public struct ForgettingSettings: Sendable {
     public var maxLength = 256
     /// The retention suite's files.
     public var suiteFiles: [String]
-    public var suiteLimit = 50
+    public var suiteLimit = 100
     public var taskLimit = 100
     public var cabrInit = CABRInit.slice
     public var mode = ScoringMode.teacherForced

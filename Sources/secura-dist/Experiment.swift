@@ -59,7 +59,7 @@ struct Forgetting: ParsableCommand {
     var suiteDir = RetentionSuite.defaultDirectory
 
     @Option(help: "At most this many records per retention task.")
-    var suiteLimit = 50
+    var suiteLimit = 100
 
     @Option(help: "At most this many held-out records per fine-tuning task.")
     var taskLimit = 100
