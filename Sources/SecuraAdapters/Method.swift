@@ -57,6 +57,9 @@ public struct MethodSettings: Sendable, Equatable, Codable {
     public var smagnormScale: Float = 6
     public var smagnormEps: Float = 1e-10
     public var mergePrecision: MergePrecision = .fp32
+    /// The SECURA authors' b_Δ ("LoRAbias", isNeedBias): a trainable bias [H] added to the output of every
+    /// CABR delta (cabr-lora, secura-m1, secura-m2), zero at the start, never merged, never reset.
+    public var deltaBias = false
     /// I-LoRA: EMA decay of the long-term copy and weight of the logits-MSE term.
     public var emaDecay: Float = 0.99
     public var consistencyWeight: Float = 0.99
@@ -139,5 +142,24 @@ extension Projection {
         case .o: return c.outputBias
         case .gate, .up, .down: return c.mlpBias
         }
+    }
+}
+
+extension MethodSettings {
+    /// Every key may be missing (state.json files written before a setting existed): a missing key takes
+    /// the default.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.method, &method); try read(.targets, &targets); try read(.rank, &rank); try read(.alpha, &alpha)
+        try read(.dropout, &dropout); try read(.curRank, &curRank); try read(.cabrM, &cabrM); try read(.cabrInit, &cabrInit)
+        cabrSVDRank = try c.decodeIfPresent(Int.self, forKey: .cabrSVDRank)
+        try read(.fusionStep, &fusionStep); try read(.smagnorm, &smagnorm); try read(.smagnormScale, &smagnormScale)
+        try read(.smagnormEps, &smagnormEps); try read(.mergePrecision, &mergePrecision); try read(.deltaBias, &deltaBias)
+        try read(.emaDecay, &emaDecay); try read(.consistencyWeight, &consistencyWeight)
+        imsm = try c.decodeIfPresent(IMSMSettings.self, forKey: .imsm)
     }
 }

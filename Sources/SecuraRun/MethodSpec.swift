@@ -106,6 +106,10 @@ public struct MethodSpec: Sendable, Equatable {
         case "smagnorm": c.method.smagnorm = try of(SMagNormMode.self)
         case "smagnorm-scale": c.method.smagnormScale = Float(try real())
         case "merge-precision": c.method.mergePrecision = try of(MergePrecision.self)
+        case "smagnorm-eps": c.method.smagnormEps = Float(try real())
+        case "delta-bias":
+            guard let v = ["true": true, "false": false, "1": true, "0": false][value] else { throw bad() }
+            c.method.deltaBias = v
         case "ema-decay": c.method.emaDecay = Float(try real())
         case "consistency-weight": c.method.consistencyWeight = Float(try real())
         case "ewc-lambda":

@@ -71,6 +71,7 @@ public enum GGUFExport {
         for (key, value) in tokenizer { writer.set(key, value) }
 
         let sites = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, $0.site) })
+        let biases = try MergedExport.biasSites(adapters, tensorNames: tensorNames)
         var sourceNames: [String: String] = [:]
         for hfName in tensorNames {
             guard let ggufName = GGUFTensorNames.gguf(hfName, architecture: config.architecture) else {
@@ -81,7 +82,7 @@ public enum GGUFExport {
             let type = tensorType(shape: shape, precision: precision)
             let heads = permutedHeads(ggufName, config: config)
             let isGemmaNorm = config.architecture == .gemma2 && hfName.hasSuffix("norm.weight")
-            if sites[hfName] == nil && heads == nil && !isGemmaNorm {
+            if sites[hfName] == nil && biases[hfName] == nil && heads == nil && !isGemmaNorm {
                 // Untouched: converted chunk by chunk straight from the (mapped) view.
                 try writer.add(ggufName, shape: shape, type: type) { rows, out in
                     let view = try base.view(hfName)
@@ -95,6 +96,8 @@ public enum GGUFExport {
                 if let site = sites[hfName] {
                     values = try MergedExport.mergedWeight(adapters, site: site, original: try base.view(hfName),
                                                            current: try current(site))
+                } else if let site = biases[hfName] {
+                    values = MergedExport.mergedBias(adapters, site: site, original: try base.view(hfName))
                 } else {
                     values = try base.view(hfName).toFloatArray()
                 }

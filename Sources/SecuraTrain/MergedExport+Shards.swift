@@ -80,6 +80,7 @@ extension MergedExport {
         precondition(shardSize > 0, "shard size must be positive")
         let shards = try plan(tensorNames, base: base, dtype: dtype, shardSize: shardSize)
         let sites = Dictionary(uniqueKeysWithValues: adapters.plans.map { ($0.site.weightName, $0.site) })
+        let biases = try biasSites(adapters, tensorNames: tensorNames)
         let files = base as? SafeTensorsModel
         let total = shards.joined().reduce(0) { $0 + $1.bytes }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -97,6 +98,10 @@ extension MergedExport {
                     try writer.add(t.name, shape: t.shape, as: dtype) {
                         let original = try base.view(t.name)
                         return try mergedWeight(adapters, site: site, original: original, current: try current(site))
+                    }
+                } else if let site = biases[t.name] {
+                    try writer.add(t.name, shape: t.shape, as: dtype) {
+                        mergedBias(adapters, site: site, original: try base.view(t.name))
                     }
                 } else {
                     try writer.add(try base.view(t.name), converting: dtype)

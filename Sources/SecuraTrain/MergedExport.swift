@@ -21,6 +21,28 @@ public enum MergedExport {
         return w
     }
 
+    /// The bias tensors that sites' b_Δ (`--delta-bias`) change, by tensor name ("…q_proj.bias").
+    /// - Throws: `MethodError.deltaBiasHasNoTarget` when a site has b_Δ but its projection no bias tensor.
+    public static func biasSites(_ adapters: AdapterSet, tensorNames: [String]) throws -> [String: LinearSite] {
+        let names = Set(tensorNames)
+        var found: [String: LinearSite] = [:]
+        for plan in adapters.plans where adapters.sites[plan.site]?.biasChange != nil {
+            let name = String(plan.site.weightName.dropLast("weight".count)) + "bias"
+            guard names.contains(name) else { throw MethodError.deltaBiasHasNoTarget(tensor: plan.site.weightName) }
+            found[name] = plan.site
+        }
+        return found
+    }
+
+    /// The projection's bias with the site's b_Δ added.
+    public static func mergedBias(_ adapters: AdapterSet, site: LinearSite, original: WeightView) -> [Float] {
+        var b = original.toFloatArray()
+        if let change = adapters.sites[site]?.biasChange {
+            for i in b.indices { b[i] += change[i] }
+        }
+        return b
+    }
+
     /// Writes a Hugging Face folder: config.json, the weights (every tensor of the model, adapted weights
     /// merged) as `model.safetensors` or, past `shardSize` bytes, as shards with an index (see
     /// MergedExport+Shards.swift), and, when `tokenizerFiles` are given, copies of them.

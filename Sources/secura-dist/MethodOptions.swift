@@ -54,8 +54,11 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "S-MagNorm's sigmoid scale.")
     var smagnormScale: Float = 6
 
-    @Option(help: "S-MagNorm's epsilon.")
+    @Option(help: "S-MagNorm's epsilon: added to W in merge mode, to the former output in the ratio's denominator in output mode (the authors' 1e-10).")
     var smagnormEps: Float = 1e-10
+
+    @Flag(help: "Train the SECURA authors' delta bias b_Δ (their isNeedBias / LoRAbias) with cabr-lora, secura-m1 or secura-m2: a bias on every adapted projection, added to the adapter's output, zero at the start, never merged, never reset. Merged exports add it to the projection's bias (models whose projection has one).")
+    var deltaBias = false
 
     @Option(help: "Precision of merged weights: fp32 master copy, or bf16 rounding after every merge (as the released code).")
     var mergePrecision: MergePrecision = .fp32
@@ -112,6 +115,7 @@ struct MethodOptions: ParsableArguments {
         s.smagnormScale = smagnormScale
         s.smagnormEps = smagnormEps
         s.mergePrecision = mergePrecision
+        s.deltaBias = deltaBias
         s.emaDecay = emaDecay
         s.consistencyWeight = consistencyWeight
         if imsm {

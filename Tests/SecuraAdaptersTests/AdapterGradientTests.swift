@@ -174,16 +174,23 @@ final class AdapterGradientTests: XCTestCase {
         }
     }
 
-    func testOutputNormalizationAroundCABR() {
-        var rng = SeededRandom(seed: 5)
-        let (_, w) = makeWeight(&rng)
-        var layout = ParameterLayout()
-        CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
-        let params = TrainableParameters(layout: layout)
-        let inner = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: false, parameters: params)
-        randomize(params, &rng)
-        let delta = OutputNormalizedDelta(inner: inner, weight: w, scale: 6)
-        check("output-normalised CABR", params: params, context: AdapterContext(), weight: w, delta: delta)
+    /// b_Δ (`--delta-bias`) on CABR and SECURA-M2's delta: its gradient and the others' with it. (The
+    /// output rule's gradient is not the derivative of its forward, S being detached as the authors do:
+    /// OutputNormalizationReferenceTests checks it against their rule in PyTorch.)
+    func testCABRWithDeltaBias() {
+        for longTerm in [false, true] {
+            var rng = SeededRandom(seed: 14)
+            let (_, w) = makeWeight(&rng)
+            var layout = ParameterLayout()
+            CABRDelta.register(site, rank: 4, innerRank: 5, deltaBias: true, outFeatures: h, in: &layout)
+            let params = TrainableParameters(layout: layout)
+            let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
+            randomize(params, &rng)
+            if longTerm {
+                for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
+            }
+            check("CABR + b_Δ longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
+        }
     }
 
     func testOutputNormalizationIsIdentityWhileTheAdapterIsZero() {

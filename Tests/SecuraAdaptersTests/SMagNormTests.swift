@@ -2,6 +2,7 @@
 // formulas, in Double), on random matrices with exact zeros in W, whole and split into row shards whose
 // maxima are combined as the distributed merge combines them.
 import XCTest
+import SecuraModel
 import TestSupport
 @testable import SecuraAdapters
 
@@ -74,5 +75,60 @@ final class SMagNormTests: XCTestCase {
         let b = FloatBuffer([1 + 1.0 / 256, 1 + 3.0 / 256, -2.5])
         SMagNorm.roundToBF16(b.pointer, count: 3)
         XCTAssertEqual(b.toArray(), [1, 1 + 4.0 / 256, -2.5])
+    }
+
+    /// SECURA-M2's damped fusion (SecuraM2Method): d = ⟨ΔW, ΔW ⊘ M_res⟩ / ⟨ΔW, ΔW⟩ with M_res from the
+    /// former weight W + C·A_L·B_L·R, computed here densely in Double from the formulas; B_L ← B_L + d·B.
+    func testSecuraM2DampedFusionMatchesFormulas() {
+        let h = 70, d = 9, r = 3, m = 4   // h > 64: more than one row panel
+        var rng = SeededRandom(seed: 23)
+        let wValues = rng.normals(h * d)
+        let w = FloatBuffer(wValues)
+        let view = WeightView(name: "w", dtype: .f32, shape: [h, d], data: UnsafeRawPointer(w.pointer), owner: w)
+        let site = LinearSite(layer: 0, projection: .v)
+        var layout = ParameterLayout()
+        CABRDelta.register(site, rank: r, innerRank: m, in: &layout)
+        let params = TrainableParameters(layout: layout)
+        let cabr = CABRDelta(site: site, weight: view, rank: r, innerRank: m, longTerm: true, parameters: params)
+        let a = rng.normals(r * m), b = rng.normals(m * r, std: 0.2)
+        cabr.setInitialA(a)
+        for i in 0..<(m * r) { cabr.longB!.pointer[i] = rng.normal() * 0.1 }
+        let longB = Array(UnsafeBufferPointer(start: cabr.longB!.pointer, count: m * r))
+        params.values.pointer(CABRDelta.names(site).b)!.update(from: b, count: b.count)
+        // Dense former weight and change, in Double.
+        let cm = cabr.c.toArray(), rm = cabr.r.toArray()
+        func dense(_ a: [Float], _ b: [Float]) -> [Double] {
+            var core = [Double](repeating: 0, count: r * r)
+            for i in 0..<r { for j in 0..<r { for k in 0..<m { core[i * r + j] += Double(a[i * m + k]) * Double(b[k * r + j]) } } }
+            var out = [Double](repeating: 0, count: h * d)
+            for i in 0..<h { for j in 0..<d {
+                var v = 0.0
+                for p in 0..<r { for q in 0..<r { v += Double(cm[i * r + p]) * core[p * r + q] * Double(rm[q * d + j]) } }
+                out[i * d + j] = v
+            } }
+            return out
+        }
+        let change = dense(a, b), longTerm = dense(a, longB)
+        let former = (0..<(h * d)).map { Double(wValues[$0]) + longTerm[$0] }
+        let eps = 1e-10, scale = 6.0
+        let ratios = (0..<(h * d)).map { abs((former[$0] + change[$0]) / (former[$0] + eps)) }
+        let mx = ratios.max()!
+        var damped = 0.0, total = 0.0
+        for i in 0..<(h * d) {
+            let res = 2 - 1 / (1 + exp(-(ratios[i] / (mx + eps) - 0.5) * scale))
+            damped += change[i] * change[i] / res
+            total += change[i] * change[i]
+        }
+        let expected = damped / total
+        let found = SecuraM2Method.damping(cabr, eps: 1e-10, scale: 6)
+        XCTAssertEqual(Double(found), expected, accuracy: 1e-5 * expected)
+        XCTAssert((0.5...1).contains(found), "d = \(found) lies between ½ and 1")
+        XCTAssert(found < 0.99, "the damping does something here (d = \(found))")
+        cabr.fuseLongTerm(damping: found)
+        let fused = Array(UnsafeBufferPointer(start: cabr.longB!.pointer, count: m * r))
+        XCTAssertEqual(fused, (0..<(m * r)).map { longB[$0] + found * b[$0] })
+        XCTAssertEqual(params.values.values(CABRDelta.names(site).b)!, [Float](repeating: 0, count: m * r), "B ← 0")
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: cabr.longA!.pointer, count: r * m)), a, "A_L ← A")
+        withExtendedLifetime(w) {}
     }
 }

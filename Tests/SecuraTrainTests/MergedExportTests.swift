@@ -140,4 +140,50 @@ final class MergedExportTests: XCTestCase {
             XCTAssertEqual(copied, original, "an untouched tensor is copied exactly")
         }
     }
+
+    /// b_Δ (`--delta-bias`) goes into the projection's bias of a merged export (Qwen2: q/k/v have biases),
+    /// and the export reproduces the adapted model; a model without that bias (Llama) refuses, naming it.
+    func testDeltaBiasIsMergedIntoTheProjectionBias() throws {
+        let tokens: [Int32] = [3, 17, 99, 4, 250, 31, 8]
+        let root = ShardedCheckpointTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (fixture, method) in [("tiny-qwen2", AdapterMethod.securaM1), ("tiny-qwen2", .securaM2), ("tiny-llama", .cabrLoRA)] {
+            let base = try ModelLoader.open(FixturePaths.fixture(fixture).path)
+            var s = MethodSettings()
+            s.method = method
+            s.cabrInit = .slice
+            s.curRank = 8
+            s.cabrM = 10
+            s.deltaBias = true
+            let adapters = try AdapterSet(config: base.config, base: base.source, settings: s, seed: 3, solver: NoSVD())
+            var rng = SeededRandom(seed: 8)
+            for entry in adapters.parameters.layout.entries {
+                let p = adapters.parameters.values.pointer(entry.name)!
+                for i in 0..<entry.count { p[i] = rng.normal() * (entry.name.hasSuffix("cabr_bias") ? 0.05 : 0.02) }
+            }
+            XCTAssertEqual(adapters.parameters.layout.entries.filter { $0.name.hasSuffix(".cabr_bias") }.count, adapters.plans.count)
+            let expected = Self.scoreLoss(adapters.model, tokens)
+            let out = root.appendingPathComponent("\(fixture)-\(method.rawValue)")
+            let names = base.tensors.map(\.name)
+            if base.config.qkvBias {
+                try MergedExport.write(adapters, base: base.source, tensorNames: names, config: base.raw, to: out, dtype: .f32,
+                                       tokenizerFiles: [])
+                let exported = try ModelLoader.open(out.path)
+                let loss = Self.scoreLoss(try exported.decoder(), tokens)
+                XCTAssertEqual(loss, expected, accuracy: 1e-5 * abs(expected), "\(fixture) \(method.rawValue): export loss")
+                let site = adapters.plans[0].site
+                let biasName = String(site.weightName.dropLast("weight".count)) + "bias"
+                let written = try exported.source.view(biasName).toFloatArray()
+                let original = try base.source.view(biasName).toFloatArray()
+                let change = try XCTUnwrap(adapters.sites[site]?.biasChange)
+                XCTAssertEqual(written, (0..<original.count).map { original[$0] + change[$0] }, "\(biasName) = bias + b_Δ")
+            } else {
+                XCTAssertThrowsError(try MergedExport.write(adapters, base: base.source, tensorNames: names, config: base.raw,
+                                                            to: out, dtype: .f32, tokenizerFiles: [])) { error in
+                    XCTAssertTrue("\(error)".contains("q_proj"), "\(error)")
+                }
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no folder presented as an export")
+            }
+        }
+    }
 }

@@ -20,7 +20,7 @@ extension CABRFamilyMethod {
     public func register(_ site: LinearSite, outFeatures h: Int, inFeatures d: Int, settings s: MethodSettings,
                          in layout: inout ParameterLayout) -> (rank: Int, innerRank: Int) {
         let rank = min(s.curRank, h, d), inner = min(s.cabrM, d)
-        CABRDelta.register(site, rank: rank, innerRank: inner, in: &layout)
+        CABRDelta.register(site, rank: rank, innerRank: inner, deltaBias: s.deltaBias, outFeatures: h, in: &layout)
         return (rank, inner)
     }
 
@@ -35,7 +35,8 @@ extension CABRFamilyMethod {
         if s.smagnorm == .output {
             // The authors' output normalisation wraps the adapter; it reads the current base weight.
             let current = b.masters[site]?.view(name: site.weightName) ?? original
-            run = OutputNormalizedDelta(inner: d, weight: current, scale: s.smagnormScale)
+            run = OutputNormalizedDelta(inner: d, weight: current, scale: s.smagnormScale, eps: s.smagnormEps,
+                                        longTerm: keepsLongTermPair ? d : nil)
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         b.log("cabr init \(site.weightName) [\(plan.outFeatures)×\(plan.inFeatures)] r=\(plan.rank) m=\(plan.innerRank) "
@@ -46,7 +47,8 @@ extension CABRFamilyMethod {
     public var usesCABRInit: Bool { true }
 
     public func scratchFloats(_ p: SitePlan, settings s: MethodSettings, rows n: Int) -> Int {
-        CABRDelta.scratchFloats(rows: n, rank: p.rank, innerRank: p.innerRank, longTerm: keepsLongTermPair)
+        CABRDelta.scratchFloats(rows: n, rank: p.rank, innerRank: p.innerRank, longTerm: keepsLongTermPair,
+                                separateLongTerm: s.smagnorm == .output)
             + (s.smagnorm == .output ? OutputNormalizedDelta.scratchFloats(rows: n, outFeatures: p.outFeatures) : 0)
     }
     public func constantFloats(_ p: SitePlan) -> Int {
@@ -80,6 +82,9 @@ public final class CABRSite: MethodSite {
         }
         cabr.merge(into: p)
     }
+
+    /// b_Δ (`--delta-bias`): never merged into W; exports add it to the projection's bias.
+    public var biasChange: [Float]? { cabr.biasValues }
 
     public var persistentTensors: [PersistentTensor] {
         guard let la = cabr.longA, let lb = cabr.longB else { return [] }

@@ -86,10 +86,13 @@ public protocol MethodSite: AnyObject {
     func merge(into weight: UnsafeMutablePointer<Float>) throws
     /// Tensors outside the flat buffer that the site persists (e.g. SECURA-M2's long-term pair).
     var persistentTensors: [PersistentTensor] { get }
+    /// A change to the projection's bias [H] that merged forms add to it (CABR's b_Δ), or nil.
+    var biasChange: [Float]? { get }
 }
 
 extension MethodSite {
     public var persistentTensors: [PersistentTensor] { [] }
+    public var biasChange: [Float]? { nil }
 }
 
 /// Run-wide state of a method, beside its sites.
