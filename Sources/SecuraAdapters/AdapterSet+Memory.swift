@@ -16,7 +16,8 @@ extension AdapterSet {
         let method = s.method.definition
         for p in plans { floats += method.scratchFloats(p, settings: s, rows: n) }
         if let imsm = s.imsm {
-            floats += IMSMGate.scratchFloats(mode: imsm.mode, width: c.hiddenSize, rank: imsm.rank, batch: batch, length: length)
+            floats += IMSMGate.scratchFloats(mode: imsm.mode, width: c.hiddenSize, rank: imsm.rank, batch: batch, length: length,
+                                             variant: imsm.gate)
         }
         return 4 * floats
     }

@@ -68,7 +68,7 @@ public final class AdapterSet {
         if let s = settings.imsm {
             // Initialised after every adapter, so the adapters' random streams do not depend on IMSM.
             let gate = IMSMGate(mode: s.mode, width: config.hiddenSize, rank: s.rank, dropout: s.dropout,
-                                parameters: parameters, context: context)
+                                variant: s.gate, parameters: parameters, context: context)
             gate.initialize(&build.rng)
             // The frozen branch reads `base`, not the overlay: SECURA-M1's merges never reach it.
             let mixer = IMSMMixer(gate: gate, frozen: try DecoderModel(config: config, source: base))

@@ -54,6 +54,11 @@ public struct Dropout {
         each(rows, features, context) { i, scale in out[i] = input[i] * scale }
     }
 
+    /// out[N, F] = the mask itself: 0 where `forward` drops an element, 1/(1−p) where it keeps one.
+    public func mask(out: UnsafeMutablePointer<Float>, rows: Int, features: Int, context: AdapterContext) {
+        each(rows, features, context) { i, scale in out[i] = scale }
+    }
+
     /// dInput[N, F] += dropout'(dOut): the same mask and scale as `forward`.
     public func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, rows: Int, features: Int,
                          context: AdapterContext) {

@@ -2,7 +2,9 @@
 //   dh' = (1 − g) ⊙ dĥ,  dh = g ⊙ dĥ,  dz = dĥ ⊙ d ⊙ g ⊙ (1 − g),
 //   dW_B += dzᵀ·u,  du = dz·W_B,  dW_A += duᵀ·x̃,  dx = dropout'(du·W_A),
 // and dx is scattered back: its h and h' blocks to the same row, its q̄ and q̄' blocks (summed over all
-// rows of the sequence) spread evenly, 1/P each, over the sequence's prompt rows.
+// rows of the sequence) spread evenly, 1/P each, over the sequence's prompt rows. The authors' placement
+// (ũ = m_A ⊙ u, z = ũ·W_Bᵀ, g = σ(m_B ⊙ z), x undropped) multiplies dz and du by the forward's saved masks:
+//   dz = m_B ⊙ (dĥ ⊙ d ⊙ g ⊙ (1 − g)),  dW_B += dzᵀ·ũ,  du = m_A ⊙ (dz·W_B),  dW_A += duᵀ·x,  dx = du·W_A.
 import SecuraTensor
 
 extension IMSMGate {
@@ -35,9 +37,18 @@ extension IMSMGate {
             dzp[i] = d * (h[i] - hp[i]) * gi * (1 - gi)
         }
         if let dBase { for i in 0..<count { dBase[i] = dOut[i] * gp[i] } }
+        let authors = variant == .authors
+        if authors {
+            let mb = maskAfterB.pointer(count)
+            for i in 0..<count { dzp[i] *= mb[i] }
+        }
 
         BLAS.sgemm(transA: true, m: c, n: rank, k: n, a: dzp, lda: c, b: up, ldb: rank, beta: 1, c: w.dB, ldc: rank)
         BLAS.sgemm(m: n, n: rank, k: c, a: dzp, lda: c, b: w.b, ldb: rank, c: dup, ldc: rank)
+        if authors {
+            let ma = maskAfterA.pointer(n * rank)
+            for i in 0..<(n * rank) { dup[i] *= ma[i] }
+        }
         BLAS.sgemm(transA: true, m: rank, n: inputWidth, k: n, a: dup, lda: rank, b: xp, ldb: inputWidth,
                    beta: 1, c: w.dA, ldc: inputWidth)
         let dx = xp   // x̃ is no longer needed: reuse its storage

@@ -1,7 +1,8 @@
 // IMSM, the siamese gate (docs/DESIGN.md §1.10): the frozen model's and the tuned model's final-norm hidden
 // states h, h' [B·T, C] are blended per position by a learned gate,
 //   x_t = [q̄; h_t; h'_t; q̄'],   g_t = σ(W_B·W_A·dropout(x_t)),   ĥ_t = g_t ⊙ h_t + (1 − g_t) ⊙ h'_t,
-// where q̄, q̄' are the means of h, h' over the sequence's prompt positions 0..<P. The caller computes
+// where q̄, q̄' are the means of h, h' over the sequence's prompt positions 0..<P, or, with the IMSM authors'
+// placement (`IMSMGateVariant.authors`), g_t = σ(dropout(W_B·dropout(W_A·x_t))). The caller computes
 // logits = ĥ·W_outᵀ with the frozen head. Forward is here, backward in IMSMGate+Backward.swift.
 import Foundation
 import SecuraTensor
@@ -25,13 +26,25 @@ public enum IMSMMode: String, CaseIterable, Sendable, Codable {
     }
 }
 
+/// How the gate starts and where its dropout acts: ours (LoRA's rules) or the IMSM authors' released code's.
+public enum IMSMGateVariant: String, CaseIterable, Sendable, Codable {
+    /// W_A ~ U(±1/√(k·C)), W_B = 0 (g = 0.5 at the start, LoRA's A and B rules) and dropout on the gate
+    /// input, where PEFT puts LoRA's: g = σ(W_B·W_A·dropout(x)).
+    case loraStyle = "lora-style"
+    /// The authors' code (github.com/ECNU-Text-Computing/IMSM, siamese_model.py): each matrix is a torch
+    /// `nn.Linear(bias=False)` followed by `nn.Dropout`, so both start at nn.Linear's default
+    /// U(±1/√fan_in) (W_A: fan_in = k·C, W_B: fan_in = R) and g = σ(dropout(W_B·dropout(W_A·x))).
+    case authors
+}
+
 /// The IMSM gate over final hidden states: trainable tensors "imsm.gate_A" [R, k·C] and
 /// "imsm.gate_B" [C, R] (k = `mode.inputBlocks`), no bias.
 ///
-/// Dropout (rate p, inverted, counter-based like the adapters') sits on the gate input x_t, i.e. on the
-/// input of W_A as PEFT places LoRA's dropout. Each row t gets its own mask over all k·C features, so the
-/// copies of q̄ and q̄' in different rows are dropped independently. Masks depend only on the context's row
-/// seeds and `dropoutKey`, so they are the same for any rank count and after a resume.
+/// Dropout (rate p, inverted, counter-based like the adapters') sits on the gate input x_t (`loraStyle`), i.e.
+/// on the input of W_A as PEFT places LoRA's dropout, or on the outputs u = W_A·x [R] and z = W_B·u [C] of
+/// both matrices (`authors`; the dropped z is 0, so that element's gate is 0.5). Each row t gets its own
+/// mask, so the copies of q̄ and q̄' in different rows are dropped independently. Masks depend only on the
+/// context's row seeds and the site keys, so they are the same for any rank count and after a resume.
 ///
 /// **Identity when the adapter is zero.** ĥ is computed as h' + g ⊙ (h − h'), which equals
 /// g ⊙ h + (1 − g) ⊙ h'. When the tuned model equals the frozen one (adapter delta zero, e.g. LoRA's
@@ -43,13 +56,20 @@ public final class IMSMGate {
     /// Site key of the gate's dropout. Its mix input (≥ 2⁶²) differs from every linear site's
     /// (layer << 8 | projection), and mix is bijective, so the masks are independent of the adapters'.
     public static let dropoutKey = AdapterContext.mix(0x494D_534D << 32)   // "IMSM"
+    /// Site keys of the `authors` variant's dropout after W_A and after W_B (mix inputs ≥ 2⁶² as above,
+    /// and distinct from each other and from `dropoutKey`'s).
+    public static let dropoutKeyAfterA = AdapterContext.mix(0x494D_534D << 32 | 1)
+    public static let dropoutKeyAfterB = AdapterContext.mix(0x494D_534D << 32 | 2)
 
     public let mode: IMSMMode
+    public let variant: IMSMGateVariant
     /// C and R.
     public let width: Int, rank: Int
     /// k·C, the gate input's features.
     public let inputWidth: Int
+    /// Dropout on the gate input (`loraStyle`), or after W_A and after W_B (`authors`).
     let dropout: Dropout?
+    let dropoutAfterA: Dropout?, dropoutAfterB: Dropout?
     let context: AdapterContext
     /// Values and gradients of W_A and W_B; nil in `noGate` mode.
     let weights: Weights?
@@ -57,9 +77,12 @@ public final class IMSMGate {
                          dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>)
     /// Keeps the flat buffers that `weights` point into alive.
     let storage: TrainableParameters
-    // Training forwards save the dropped-out gate input x̃ [N, kC], u = x̃·W_Aᵀ [N, R] and g [N, C] for
-    // backward; other forwards use the eval buffers, so an evaluation between forward and backward is harmless.
+    // Training forwards save the (dropped-out) gate input x̃ [N, kC], u = x̃·W_Aᵀ [N, R] (dropped out for
+    // `authors`) and g [N, C] for backward; other forwards use the eval buffers, so an evaluation between
+    // forward and backward is harmless. `authors` training forwards also keep their two masks for backward:
+    // after W_A [N, R] and after W_B [N, C], each 0 or 1/(1 − p).
     let x = Scratch(), u = Scratch(), g = Scratch()
+    let maskAfterA = Scratch(), maskAfterB = Scratch()
     let xEval = Scratch(), uEval = Scratch(), gEval = Scratch()
     /// q̄, q̄' per sequence [B, 2, C] in forward; summed query gradients in backward.
     let means = Scratch()
@@ -74,11 +97,13 @@ public final class IMSMGate {
 
     /// Floats of the gate's scratch after a training forward + backward and an evaluation forward over
     /// `batch` sequences of `length` rows: the gate input, u and g for training and for evaluation,
-    /// their gradients, and the prompt means (nothing for `noGate`).
-    public static func scratchFloats(mode: IMSMMode, width c: Int, rank: Int, batch: Int, length: Int) -> Int {
+    /// their gradients, the prompt means and (`authors`) the two dropout masks (nothing for `noGate`).
+    public static func scratchFloats(mode: IMSMMode, width c: Int, rank: Int, batch: Int, length: Int,
+                                     variant: IMSMGateVariant = .loraStyle) -> Int {
         guard mode != .noGate else { return 0 }
         let n = batch * length
         return 2 * n * (mode.inputBlocks * c + rank + c) + n * c + n * rank + (mode == .full ? 2 * batch * c : 0)
+            + (variant == .authors ? n * (rank + c) : 0)
     }
 
     /// Registers W_A [R, k·C] and W_B [C, R] in `layout` (nothing for `noGate`).
@@ -88,15 +113,20 @@ public final class IMSMGate {
         layout.append(nameB, shape: [width, rank])
     }
 
-    /// Binds to registered tensors. `dropout` is the rate p (0 disables it).
+    /// Binds to registered tensors. `dropout` is the rate p (0 disables it); `variant` says where it acts
+    /// and how `initialize` draws W_B.
     /// - Precondition: `register` was called on `parameters`' layout with the same mode and sizes.
-    public init(mode: IMSMMode, width: Int, rank: Int, dropout: Float = 0.1, parameters: TrainableParameters,
-                context: AdapterContext) {
+    public init(mode: IMSMMode, width: Int, rank: Int, dropout: Float = 0.1, variant: IMSMGateVariant = .loraStyle,
+                parameters: TrainableParameters, context: AdapterContext) {
         self.mode = mode
+        self.variant = variant
         self.width = width
         self.rank = rank
         inputWidth = mode.inputBlocks * width
-        self.dropout = dropout > 0 && mode != .noGate ? Dropout(rate: dropout, siteKey: Self.dropoutKey) : nil
+        let active = dropout > 0 && mode != .noGate
+        self.dropout = active && variant == .loraStyle ? Dropout(rate: dropout, siteKey: Self.dropoutKey) : nil
+        dropoutAfterA = active && variant == .authors ? Dropout(rate: dropout, siteKey: Self.dropoutKeyAfterA) : nil
+        dropoutAfterB = active && variant == .authors ? Dropout(rate: dropout, siteKey: Self.dropoutKeyAfterB) : nil
         self.context = context
         storage = parameters
         if mode == .noGate {
@@ -110,13 +140,21 @@ public final class IMSMGate {
         }
     }
 
-    /// W_A ~ U(−1/√(k·C), 1/√(k·C)) (LoRA's A init: Kaiming-uniform with a = √5, fan_in = k·C), W_B = 0.
-    /// With W_B = 0 the gate starts at g = 0.5 everywhere, so ĥ = (h + h')/2, the no-gate output.
+    /// W_A ~ U(−1/√(k·C), 1/√(k·C)) (LoRA's A init: Kaiming-uniform with a = √5, fan_in = k·C), then
+    /// `loraStyle`: W_B = 0, so the gate starts at g = 0.5 everywhere and ĥ = (h + h')/2, the no-gate output;
+    /// `authors`: W_B ~ U(−1/√R, 1/√R), nn.Linear's default for fan_in = R, drawn after W_A from the same
+    /// stream (the authors create linear_A first), so the gate starts at a random g.
     public func initialize(_ rng: inout SeededRandom) {
         guard let w = weights else { return }
         let bound = 1 / Float(inputWidth).squareRoot()
         for i in 0..<(rank * inputWidth) { w.a[i] = Float(rng.uniform() * 2 - 1) * bound }
-        w.b.update(repeating: 0, count: width * rank)
+        switch variant {
+        case .loraStyle:
+            w.b.update(repeating: 0, count: width * rank)
+        case .authors:
+            let boundB = 1 / Float(rank).squareRoot()
+            for i in 0..<(width * rank) { w.b[i] = Float(rng.uniform() * 2 - 1) * boundB }
+        }
     }
 
     /// ĥ for B sequences of T positions.
@@ -131,6 +169,25 @@ public final class IMSMGate {
     ///     `backward` needs.
     public func forward(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
                         promptLengths: [Int], length: Int, training: Bool) {
+        run(out: out, base: h, tuned: hp, promptLengths: promptLengths, length: length, training: training, masks: nil)
+    }
+
+    /// A training forward of the `authors` variant with the given dropout masks instead of the context's
+    /// (reference tests hand both sides the same masks); `backward` then uses these masks.
+    /// - Parameters:
+    ///   - masks: after W_A [B·T, R] and after W_B [B·T, C], each element 0 (dropped) or the kept scale.
+    ///   - others: as `forward(out:base:tuned:promptLengths:length:training:)`.
+    /// - Precondition: `variant == .authors`.
+    public func forward(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                        promptLengths: [Int], length: Int,
+                        masks: (afterA: UnsafePointer<Float>, afterB: UnsafePointer<Float>)) {
+        precondition(variant == .authors, "explicit IMSM dropout masks need the authors' placement")
+        run(out: out, base: h, tuned: hp, promptLengths: promptLengths, length: length, training: true, masks: masks)
+    }
+
+    private func run(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
+                     promptLengths: [Int], length: Int, training: Bool,
+                     masks given: (afterA: UnsafePointer<Float>, afterB: UnsafePointer<Float>)?) {
         let n = promptLengths.count * length, c = width
         for p in promptLengths { precondition(0 <= p && p <= length, "IMSM prompt length \(p) outside 0...\(length)") }
         if training { savedRows = n }
@@ -153,8 +210,27 @@ public final class IMSMGate {
             // In place: the mask is applied element by element.
             dropout.forward(out: xp, input: xp, rows: n, features: inputWidth, context: context)
         }
+        var masks: (afterA: UnsafePointer<Float>, afterB: UnsafePointer<Float>)? = nil
+        if training && variant == .authors {
+            let ma = maskAfterA.pointer(n * rank), mb = maskAfterB.pointer(n * c)
+            Self.fillMask(ma, given?.afterA, dropoutAfterA, rows: n, features: rank, context: context)
+            Self.fillMask(mb, given?.afterB, dropoutAfterB, rows: n, features: c, context: context)
+            masks = (UnsafePointer(ma), UnsafePointer(mb))
+        }
         gated(out: out, base: h, tuned: hp, input: xp, u: (training ? u : uEval).pointer(n * rank),
-              gate: (training ? g : gEval).pointer(n * c), rows: n, weights: w)
+              gate: (training ? g : gEval).pointer(n * c), rows: n, weights: w, masks: masks)
+    }
+
+    /// out [rows, features] = the given mask, else `dropout`'s mask from the context's row seeds, else 1.
+    private static func fillMask(_ out: UnsafeMutablePointer<Float>, _ given: UnsafePointer<Float>?, _ dropout: Dropout?,
+                                 rows: Int, features: Int, context: AdapterContext) {
+        if let given {
+            out.update(from: given, count: rows * features)
+        } else if let dropout {
+            dropout.mask(out: out, rows: rows, features: features, context: context)
+        } else {
+            out.update(repeating: 1, count: rows * features)
+        }
     }
 
     /// ĥ for `rows` new positions of ONE sequence whose prompt means are already known: the generation
@@ -172,7 +248,7 @@ public final class IMSMGate {
                       queryBase: mode == .full ? queryBase : nil, queryTuned: mode == .full ? queryTuned : nil)
         }
         gated(out: out, base: h, tuned: hp, input: xp, u: uEval.pointer(n * rank), gate: gEval.pointer(n * c),
-              rows: n, weights: w)
+              rows: n, weights: w, masks: nil)
     }
 
     /// P of a sequence: its positions before the first answer token (`lossMask` / `isAnswer` true), or all
@@ -207,13 +283,16 @@ public final class IMSMGate {
         }
     }
 
-    /// u = x̃·W_Aᵀ [N, R], g = σ(u·W_Bᵀ) [N, C], ĥ = h' + g ⊙ (h − h').
+    /// u = x̃·W_Aᵀ [N, R], g = σ(u·W_Bᵀ) [N, C], ĥ = h' + g ⊙ (h − h'); with `masks` (the authors' training
+    /// forward) u and z = u·W_Bᵀ are multiplied by them in place, so `u` keeps the dropped-out u.
     private func gated(out: UnsafeMutablePointer<Float>, base h: UnsafePointer<Float>, tuned hp: UnsafePointer<Float>,
                        input xp: UnsafePointer<Float>, u up: UnsafeMutablePointer<Float>, gate gp: UnsafeMutablePointer<Float>,
-                       rows n: Int, weights w: Weights) {
+                       rows n: Int, weights w: Weights, masks: (afterA: UnsafePointer<Float>, afterB: UnsafePointer<Float>)?) {
         BLAS.sgemm(transB: true, m: n, n: rank, k: inputWidth, a: xp, lda: inputWidth, b: w.a, ldb: inputWidth,
                    c: up, ldc: rank)
+        if let masks { for i in 0..<(n * rank) { up[i] *= masks.afterA[i] } }
         BLAS.sgemm(transB: true, m: n, n: width, k: rank, a: up, lda: rank, b: w.b, ldb: rank, c: gp, ldc: width)
+        if let masks { for i in 0..<(n * width) { gp[i] *= masks.afterB[i] } }
         for i in 0..<(n * width) { gp[i] = 1 / (1 + expf(-gp[i])) }
         Self.blend(out: out, base: h, tuned: hp, gate: gp, count: n * width)
     }

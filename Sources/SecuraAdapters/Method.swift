@@ -22,13 +22,25 @@ public struct IMSMSettings: Sendable, Equatable, Codable {
     public var mode: IMSMMode = .full
     /// r of the gate: W_A [r, k·C], W_B [C, r].
     public var rank = 8
-    /// Dropout on the gate input.
+    /// The gate's dropout rate (where it acts: `gate`).
     public var dropout: Float = 0.1
     /// The gate's peak learning rate (its own AdamW range; the adapters use the run's --lr). The gate
     /// follows the run's schedule scaled to this peak.
     public var lr: Double = 1e-3
+    /// The gate's initialisation and dropout placement: ours (LoRA's) or the IMSM authors' code's.
+    public var gate: IMSMGateVariant = .loraStyle
 
     public init() {}
+
+    /// Decodes settings written before `gate` existed as `loraStyle`, the behaviour they were trained with.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decode(IMSMMode.self, forKey: .mode)
+        rank = try c.decode(Int.self, forKey: .rank)
+        dropout = try c.decode(Float.self, forKey: .dropout)
+        lr = try c.decode(Double.self, forKey: .lr)
+        gate = try c.decodeIfPresent(IMSMGateVariant.self, forKey: .gate) ?? .loraStyle
+    }
 
     /// Trainable scalars of the gate on a model of width `width`.
     public func parameterCount(width: Int) -> Int {

@@ -26,6 +26,7 @@ public enum MethodError: CategorizedError, CustomStringConvertible, Equatable {
     public static let imsmRank = Setting("the IMSM gate rank", key: "imsm_rank")
     public static let imsmDropout = Setting("the IMSM gate dropout", key: "imsm_dropout")
     public static let imsmLR = Setting("the IMSM gate learning rate", key: "imsm_lr")
+    public static let imsmGate = Setting("the IMSM gate variant", key: "imsm_gate")
     public static let smagnorm = Setting("SMagNorm's mode", key: "smagnorm")
 
     public var category: ErrorCategory {
@@ -80,6 +81,11 @@ extension MethodSettings {
             throw MethodError.settingOutOfRange(MethodError.imsmDropout, found: "\(imsm.dropout)", expected: "in [0, 1)")
         }
         if !(imsm.lr > 0) { throw MethodError.settingOutOfRange(MethodError.imsmLR, found: "\(imsm.lr)", expected: "positive") }
+        if imsm.mode == .noGate && imsm.gate != .loraStyle {
+            // no-gate has no matrices to initialise and no dropout: a variant there would be recorded but do nothing.
+            throw MethodError.settingOutOfRange(MethodError.imsmGate, found: imsm.gate.rawValue,
+                                                expected: "\(IMSMGateVariant.loraStyle.rawValue) with the no-gate mode (it has no gate)")
+        }
     }
 
     /// `validate()`, plus the sizes that only a model bounds: the IMSM gate's rank may not exceed the

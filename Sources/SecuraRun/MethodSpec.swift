@@ -36,7 +36,8 @@ public struct MethodSpec: Sendable, Equatable {
     public static let keys: [String] = ["lr", "steps", "batch-size", "warmup", "schedule", "weight-decay", "clip", "rank", "alpha",
                                         "dropout", "cur-rank", "cabr-m", "cabr-init", "fusion-step", "smagnorm", "smagnorm-scale",
                                         "merge-precision", "ema-decay", "consistency-weight", "ewc-lambda", "ewc-samples",
-                                        "replay-size", "replay-ratio"]
+                                        "replay-size", "replay-ratio",
+                                        "imsm-gate", "imsm-rank", "imsm-dropout", "imsm-lr"]   // the imsm-* ones need +imsm
 
     /// Parses a comma-separated list of methods with their settings.
     /// - Throws: `RunSettingError(.methods, ...)` naming the piece that is neither a method nor a setting.
@@ -68,6 +69,7 @@ public struct MethodSpec: Sendable, Equatable {
         }
         guard !options.contains(where: { $0.key == kv[0] }) else { throw RunSettingError(.methods, "'\(kv[0])' is set twice for \(name)") }
         var probe = TrainConfiguration(model: "-", data: DataSettings(path: "-"), output: OutputSettings(folder: "-"))
+        if imsmMode != nil { probe.method.imsm = IMSMSettings() }
         try Self.set(kv[0], kv[1], in: &probe)
         options.append((kv[0], kv[1]))
     }
@@ -128,6 +130,15 @@ public struct MethodSpec: Sendable, Equatable {
             var ewc = c.ewc ?? EWCSettings(lambda: 0)
             ewc.samples = try int()
             c.ewc = ewc
+        case "imsm-gate", "imsm-rank", "imsm-dropout", "imsm-lr":
+            guard var imsm = c.method.imsm else { throw RunSettingError(.methods, "\(key) needs IMSM: write the method as METHOD+imsm") }
+            switch key {
+            case "imsm-gate": imsm.gate = try of(IMSMGateVariant.self)
+            case "imsm-rank": imsm.rank = try int()
+            case "imsm-dropout": imsm.dropout = Float(try real())
+            default: imsm.lr = try real()
+            }
+            c.method.imsm = imsm
         default: throw RunSettingError(.methods, "'\(key)' is not a per-method setting")
         }
     }

@@ -87,7 +87,7 @@ extension TrainingSession {
         if Set(perLayer).count > 1 { note("  trainable per layer: \(perLayer)") }
         if let imsm = settings.imsm {
             note("imsm \(imsm.mode.rawValue) gate: \(adapters.imsmParameterCount.formatted()) trainable parameters"
-                 + (imsm.mode == .noGate ? "" : " (r=\(imsm.rank), dropout \(imsm.dropout), lr \(imsm.lr))")
+                 + (imsm.mode == .noGate ? "" : " (r=\(imsm.rank), dropout \(imsm.dropout), lr \(imsm.lr), \(imsm.gate.rawValue) gate)")
                  + "; frozen branch on the original weights; \(adapters.parameters.count.formatted()) trainable in all")
         }
     }

@@ -9,6 +9,7 @@ extension CABRInit: ExpressibleByArgument {}
 extension SMagNormMode: ExpressibleByArgument {}
 extension MergePrecision: ExpressibleByArgument {}
 extension IMSMMode: ExpressibleByArgument {}
+extension IMSMGateVariant: ExpressibleByArgument {}
 extension CABRSVDSolver: ExpressibleByArgument {}
 
 struct MethodOptions: ParsableArguments {
@@ -78,8 +79,11 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "IMSM gate rank r (with --imsm; W_A is r×4C, W_B is C×r; 1…4,096). Default 8.")
     var imsmRank: Int?
 
-    @Option(help: "Dropout on the IMSM gate input (with --imsm), in [0, 1). Default 0.1.")
+    @Option(help: "Dropout rate of the IMSM gate (with --imsm; where it acts: --imsm-gate), in [0, 1). Default 0.1.")
     var imsmDropout: Float?
+
+    @Option(help: "IMSM gate variant (with --imsm): lora-style (W_A uniform ±1/√(4C), W_B = 0 so g starts at 0.5, dropout on the gate input, as PEFT's LoRA) or authors (the IMSM authors' code: W_A and W_B both torch nn.Linear's default uniform ±1/√fan_in, dropout after each of the two linear layers). Default lora-style.")
+    var imsmGate: IMSMGateVariant?
 
     @Option(help: "Peak learning rate of the IMSM gate (with --imsm), its own AdamW group; it follows --schedule and --warmup like --lr. Default 1e-3.")
     var imsmLr: Double?
@@ -124,9 +128,10 @@ struct MethodOptions: ParsableArguments {
             i.rank = imsmRank ?? i.rank
             i.dropout = imsmDropout ?? i.dropout
             i.lr = imsmLr ?? i.lr
+            i.gate = imsmGate ?? i.gate
             s.imsm = i
-        } else if imsmMode != nil || imsmRank != nil || imsmDropout != nil || imsmLr != nil {
-            throw ValidationError("--imsm-mode, --imsm-rank, --imsm-dropout and --imsm-lr need --imsm")
+        } else if imsmMode != nil || imsmRank != nil || imsmDropout != nil || imsmLr != nil || imsmGate != nil {
+            throw ValidationError("--imsm-mode, --imsm-rank, --imsm-dropout, --imsm-lr and --imsm-gate need --imsm")
         }
         if let reason = s.unsupportedReason { throw ValidationError("--imsm: \(reason)") }
         do {

@@ -20,7 +20,8 @@ final class IMSMModelTests: XCTestCase {
     static let fixture = FixturePaths.fixture("tiny-llama").path
 
     func makeAdapters(_ method: AdapterMethod = .lora, mode: IMSMMode = .full, gateDropout: Float = 0,
-                      loraDropout: Float = 0, targets: [Projection] = [.q, .v]) throws -> (LoadedModel, AdapterSet) {
+                      loraDropout: Float = 0, targets: [Projection] = [.q, .v],
+                      gate: IMSMGateVariant = .loraStyle) throws -> (LoadedModel, AdapterSet) {
         let loaded = try ModelLoader.open(Self.fixture)
         var s = MethodSettings()
         s.method = method
@@ -35,6 +36,7 @@ final class IMSMModelTests: XCTestCase {
         imsm.mode = mode
         imsm.rank = 3
         imsm.dropout = gateDropout
+        imsm.gate = gate
         s.imsm = imsm
         return (loaded, try AdapterSet(config: loaded.config, base: loaded.source, settings: s, seed: 3, solver: NoSVD()))
     }
@@ -96,14 +98,16 @@ final class IMSMModelTests: XCTestCase {
     // MARK: gradients of the whole model
 
     /// Σ cross-entropy over the scored rows of the batch (Double), with the adapters' current values.
-    func loss(_ a: AdapterSet, _ batch: TokenBatch, _ targets: [Int32]) -> Double {
+    /// `training`: with the gate's dropout, whose masks come from the context's row seeds.
+    func loss(_ a: AdapterSet, _ batch: TokenBatch, _ targets: [Int32], training: Bool = false) -> Double {
         let acts = DecoderActivations(config: a.model.config, batch: batch.batch, length: batch.length)
-        a.model.forward(batch, into: acts, training: false)
+        a.model.forward(batch, into: acts, training: training)
         return a.model.crossEntropy(acts, targets: targets).sum
     }
 
-    func checkModelGradients(_ mode: IMSMMode, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (_, a) = try makeAdapters(mode: mode, targets: [.q, .v, .down])
+    func checkModelGradients(_ mode: IMSMMode, gate: IMSMGateVariant = .loraStyle, gateDropout: Float = 0,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        let (_, a) = try makeAdapters(mode: mode, gateDropout: gateDropout, targets: [.q, .v, .down], gate: gate)
         // The adapter must move h' away from h, or the gate has no gradient.
         randomize(a, seed: 21, std: 1) { _ in true }
         let b = batch
@@ -131,7 +135,7 @@ final class IMSMModelTests: XCTestCase {
                                                    indices: indices, step: 1e-2, atol: 3e-3, rtol: 1e-2,
                                                    file: file, line: line) { v in
                 p.update(from: v, count: v.count)
-                return loss(a, b, targets)
+                return loss(a, b, targets, training: gateDropout > 0)
             }
             p.update(from: values, count: values.count)
             checked.append(e.name)
@@ -142,6 +146,11 @@ final class IMSMModelTests: XCTestCase {
 
     func testWholeModelGradientsMatchFiniteDifferences() throws {
         for mode in IMSMMode.allCases { try checkModelGradients(mode) }
+    }
+
+    /// The authors' placement through the whole model, with its dropout after each linear layer active.
+    func testWholeModelGradientsWithTheAuthorsGate() throws {
+        for mode in [IMSMMode.full, .noQuery] { try checkModelGradients(mode, gate: .authors, gateDropout: 0.3) }
     }
 
     // MARK: generation

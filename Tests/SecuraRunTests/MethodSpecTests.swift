@@ -23,6 +23,24 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(d.optimizer.lr, OptimizerSettings().lr, "a method without lr keeps the common one")
     }
 
+    /// The IMSM gate's settings per method; they need +imsm, and the run's summary records them.
+    func testIMSMGateSettings() throws {
+        let specs = try MethodSpec.list("lora+imsm@imsm-gate=authors,imsm-dropout=0.2,imsm-rank=4,imsm-lr=5e-4")
+        var c = TrainConfiguration(model: "m", data: DataSettings(path: "d"), output: OutputSettings(folder: "o"))
+        try specs[0].apply(to: &c)
+        XCTAssertEqual(c.method.imsm?.gate, .authors)
+        XCTAssertEqual(c.method.imsm?.dropout, 0.2)
+        XCTAssertEqual(c.method.imsm?.rank, 4)
+        XCTAssertEqual(c.method.imsm?.lr, 5e-4)
+        XCTAssertEqual(specs[0].slug, "lora-imsm-imsm-gate-authors-imsm-dropout-0.2-imsm-rank-4-imsm-lr-5e-4")
+        XCTAssertTrue(try JSONText.line(c).contains(#""gate":"authors""#), "summary.json's configuration holds the gate")
+        for (text, needle) in [("lora@imsm-gate=authors", "needs IMSM"), ("lora+imsm@imsm-gate=sideways", "not a valid value")] {
+            XCTAssertThrowsError(try MethodSpec.list(text), text) { error in
+                XCTAssertTrue("\(error)".contains(needle), "\(text): \(error)")
+            }
+        }
+    }
+
     func testBadSpecsAreNamed() {
         for (text, needle) in [("lorax", "'lorax' is not a method"), ("lr=1e-3,lora", "comes before any method"),
                                ("lora@lr=fast", "lr=fast: not a valid value"), ("lora@colour=red", "'colour' is not a per-method setting"),

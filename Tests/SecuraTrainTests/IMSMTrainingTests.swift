@@ -62,6 +62,40 @@ final class IMSMTrainingTests: XCTestCase {
         }
     }
 
+    /// `--imsm-gate authors`: W_B starts random (the same from the same seed), training lowers the loss, a
+    /// checkpoint records the variant and resumes bit for bit, a lora-style run refuses it, and 2 ranks agree.
+    func testAuthorsGateTrainsResumesAndIsRecorded() throws {
+        var authors = Self.imsm()
+        authors.gate = .authors
+        let configure: (inout MethodSettings) -> Void = { $0.imsm = authors }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imsm-authors-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let straight = try TrainingTests.makeTrainer(.lora, steps: 6, lr: 1e-2, configure: configure)
+        let b0 = straight.adapters.parameters.values.values(IMSMGate.nameB)!
+        XCTAssertTrue(b0.contains { $0 != 0 } && b0.allSatisfy { abs($0) <= 1 / Float(authors.rank).squareRoot() }, "W_B ~ U(±1/√R)")
+        let before = try XCTUnwrap(straight.validationLoss())
+        for _ in 0..<6 { _ = try straight.trainStep() }
+        XCTAssertLessThan(try XCTUnwrap(straight.validationLoss()), before)
+
+        let first = try TrainingTests.makeTrainer(.lora, steps: 6, lr: 1e-2, configure: configure)
+        XCTAssertEqual(first.adapters.parameters.values.values(IMSMGate.nameB), b0, "seeded: the same W_B")
+        for _ in 0..<3 { _ = try first.trainStep() }
+        let folder = dir.appendingPathComponent(Checkpoint.name(step: 3))
+        try Checkpoint.save(first, modelPath: "tiny-llama", to: folder, optimizer: true)
+        XCTAssertEqual(try Checkpoint.readState(folder).method.imsm?.gate, .authors, "state.json records the gate variant")
+        let resumed = try TrainingTests.makeTrainer(.lora, steps: 6, lr: 1e-2, configure: configure)
+        try resumed.resume(from: folder)
+        for _ in 3..<6 { _ = try resumed.trainStep() }
+        assertSameRunState(resumed, straight, "lora + imsm authors")
+        let loraStyle = try TrainingTests.makeTrainer(.lora, steps: 6, lr: 1e-2) { $0.imsm = Self.imsm() }
+        XCTAssertThrowsError(try loraStyle.resume(from: folder), "a lora-style run resumed an authors checkpoint")
+
+        let one = try DataParallelTests.train(.lora, ranks: 1, imsm: authors)[0]
+        let two = try DataParallelTests.train(.lora, ranks: 2, imsm: authors)
+        assertBitIdentical(two[1], two[0], "lora + imsm authors: rank 1 vs rank 0")
+        XCTAssertLessThanOrEqual(try scaledDifference(two[0], one, "lora + imsm authors: 2 ranks vs 1"), 1e-6)
+    }
+
     func testGateLearningRateReachesOnlyTheGateRange() throws {
         // The optimizer: a range at its own lr equals two separate AdamW runs over the two parts, bit for bit.
         var rng = SeededRandom(seed: 4)
