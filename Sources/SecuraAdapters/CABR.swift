@@ -60,8 +60,11 @@ public final class CABRDelta: LinearDelta {
 
     /// Selects C and R from `weight` (the original W [H, D]) and binds A and B. A is left for
     /// `CABRInit` to fill; B starts at zero.
+    /// - Parameter scaleFree: `--cabr-scale unit`: C's columns and R's rows scaled to unit L2 norm (an
+    ///   exactly zero one is kept), so that ΔW no longer grows with the weights' scale through C and R
+    ///   (the caller divides A by the weight's RMS, `CABRLoRAMethod`).
     public init(site: LinearSite, weight: WeightView, rank: Int, innerRank: Int, longTerm: Bool,
-                parameters: TrainableParameters) {
+                parameters: TrainableParameters, scaleFree: Bool = false) {
         self.site = site
         originalWeight = weight
         outFeatures = weight.shape[0]
@@ -70,8 +73,19 @@ public final class CABRDelta: LinearDelta {
         self.innerRank = innerRank
         columnIndices = CURSelection.smallest(CURSelection.columnNorms(weight), count: rank)
         rowIndices = CURSelection.smallest(CURSelection.rowNorms(weight), count: rank)
-        c = FloatBuffer(CURSelection.columns(weight, columnIndices))
-        r = FloatBuffer(CURSelection.rows(weight, rowIndices))
+        var cValues = CURSelection.columns(weight, columnIndices), rValues = CURSelection.rows(weight, rowIndices)
+        if scaleFree {
+            let (h, d) = (weight.shape[0], weight.shape[1])
+            for k in 0..<rank {
+                var sc = 0.0, sr = 0.0
+                for i in 0..<h { sc += Double(cValues[i * rank + k]) * Double(cValues[i * rank + k]) }
+                for j in 0..<d { sr += Double(rValues[k * d + j]) * Double(rValues[k * d + j]) }
+                if sc > 0 { for i in 0..<h { cValues[i * rank + k] = Float(Double(cValues[i * rank + k]) / sc.squareRoot()) } }
+                if sr > 0 { for j in 0..<d { rValues[k * d + j] = Float(Double(rValues[k * d + j]) / sr.squareRoot()) } }
+            }
+        }
+        c = FloatBuffer(cValues)
+        r = FloatBuffer(rValues)
         let n = Self.names(site)
         storage = parameters
         (a, dA) = parameters.tensor(n.a)

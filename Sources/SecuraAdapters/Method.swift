@@ -11,6 +11,15 @@ public enum CABRInit: String, CaseIterable, Sendable, Codable {
     case slice
 }
 
+/// The scale of CABR's frozen pieces (`--cabr-scale`).
+public enum CABRScale: String, CaseIterable, Sendable, Codable {
+    /// C, R and A_init are slices of W, as the paper defines them: the change grows with W's scale cubed.
+    case weights
+    /// C's columns and R's rows at unit norm and A_init divided by W's RMS: the change does not depend on
+    /// W's scale (the fidelity study's test of the step-size hypothesis, results/fidelity/).
+    case unit
+}
+
 /// Precision of merged base weights.
 public enum MergePrecision: String, CaseIterable, Sendable, Codable {
     case fp32, bf16
@@ -72,6 +81,8 @@ public struct MethodSettings: Sendable, Equatable, Codable {
     /// The SECURA authors' b_Δ ("LoRAbias", isNeedBias): a trainable bias [H] added to the output of every
     /// CABR delta (cabr-lora, secura-m1, secura-m2), zero at the start, never merged, never reset.
     public var deltaBias = false
+    /// CABR's frozen pieces as slices of W (the paper) or scale-free (`CABRScale`).
+    public var cabrScale: CABRScale = .weights
     /// I-LoRA: EMA decay of the long-term copy and weight of the logits-MSE term.
     public var emaDecay: Float = 0.99
     public var consistencyWeight: Float = 0.99
@@ -171,6 +182,7 @@ extension MethodSettings {
         cabrSVDRank = try c.decodeIfPresent(Int.self, forKey: .cabrSVDRank)
         try read(.fusionStep, &fusionStep); try read(.smagnorm, &smagnorm); try read(.smagnormScale, &smagnormScale)
         try read(.smagnormEps, &smagnormEps); try read(.mergePrecision, &mergePrecision); try read(.deltaBias, &deltaBias)
+        try read(.cabrScale, &cabrScale)
         try read(.emaDecay, &emaDecay); try read(.consistencyWeight, &consistencyWeight)
         imsm = try c.decodeIfPresent(IMSMSettings.self, forKey: .imsm)
     }

@@ -18,8 +18,8 @@ public enum MethodError: CategorizedError, CustomStringConvertible, Equatable {
     case noPEFTForm(method: String, supported: [String])
     /// IMSM's two KV caches disagree on the positions they hold (a bug in the caller).
     case mixerCacheMismatch(frozen: Int, tuned: Int)
-    /// b_Δ (`delta_bias`) was asked for a method that has no CABR delta.
-    case deltaBiasNeedsCABR(method: String, supported: [String])
+    /// A CABR setting (b_Δ, the unit scale) was asked for a method that has no CABR delta.
+    case needsCABR(Setting, method: String, supported: [String])
     /// A site's b_Δ has no bias tensor to go into in a merged export (the projection has no bias).
     case deltaBiasHasNoTarget(tensor: String)
 
@@ -28,10 +28,12 @@ public enum MethodError: CategorizedError, CustomStringConvertible, Equatable {
     public static let imsmLR = Setting("the IMSM gate learning rate", key: "imsm_lr")
     public static let imsmGate = Setting("the IMSM gate variant", key: "imsm_gate")
     public static let smagnorm = Setting("SMagNorm's mode", key: "smagnorm")
+    public static let deltaBias = Setting("the delta bias b_Δ", key: "delta_bias")
+    public static let cabrScale = Setting("the unit CABR scale", key: "cabr_scale")
 
     public var category: ErrorCategory {
         switch self {
-        case .imsmCannotWrap, .settingOutOfRange, .noMergedForm, .imsmHasNoSingleModelForm, .noPEFTForm, .deltaBiasNeedsCABR,
+        case .imsmCannotWrap, .settingOutOfRange, .noMergedForm, .imsmHasNoSingleModelForm, .noPEFTForm, .needsCABR,
              .deltaBiasHasNoTarget: return .usage
         case .mixerCacheMismatch: return .internal
         }
@@ -53,8 +55,8 @@ public enum MethodError: CategorizedError, CustomStringConvertible, Equatable {
             return "only \(supported.joined(separator: ", ")) adapters have a PEFT format; \(method) exports as a merged model"
         case let .mixerCacheMismatch(frozen, tuned):
             return "IMSM's frozen KV cache holds \(frozen) positions, the tuned one \(tuned)"
-        case let .deltaBiasNeedsCABR(method, supported):
-            return "the delta bias b_Δ (delta_bias) belongs to CABR's delta (\(supported.joined(separator: ", "))), not \(method)"
+        case let .needsCABR(setting, method, supported):
+            return "\(setting) belongs to CABR's delta (\(supported.joined(separator: ", "))), not \(method)"
         case let .deltaBiasHasNoTarget(tensor):
             return "the adapter trained a delta bias b_Δ for \(tensor), which the model does not have, so a merged model "
                 + "cannot hold it (export the adapter state instead, or train without delta_bias)"
@@ -67,9 +69,10 @@ extension MethodSettings {
     /// methods with an `imsmRefusal` (full fine-tuning, I-LoRA).
     /// - Throws: `MethodError.imsmCannotWrap` or `.settingOutOfRange` naming the IMSM setting.
     public func validate() throws {
-        if deltaBias && !(method.definition is CABRFamilyMethod) {
+        if (deltaBias || cabrScale != .weights) && !(method.definition is CABRFamilyMethod) {
             let supported = AdapterMethod.allCases.filter { $0.definition is CABRFamilyMethod }.map(\.rawValue)
-            throw MethodError.deltaBiasNeedsCABR(method: method.rawValue, supported: supported)
+            throw MethodError.needsCABR(deltaBias ? MethodError.deltaBias : MethodError.cabrScale, method: method.rawValue,
+                                        supported: supported)
         }
         guard let imsm else { return }
         if method.definition.imsmRefusal != nil {

@@ -109,6 +109,7 @@ public struct MethodSpec: Sendable, Equatable {
         case "smagnorm-scale": c.method.smagnormScale = Float(try real())
         case "merge-precision": c.method.mergePrecision = try of(MergePrecision.self)
         case "smagnorm-eps": c.method.smagnormEps = Float(try real())
+        case "cabr-scale": c.method.cabrScale = try of(CABRScale.self)
         case "delta-bias":
             guard let v = ["true": true, "false": false, "1": true, "0": false][value] else { throw bad() }
             c.method.deltaBias = v

@@ -8,6 +8,7 @@ extension AdapterMethod: ExpressibleByArgument {}
 extension CABRInit: ExpressibleByArgument {}
 extension SMagNormMode: ExpressibleByArgument {}
 extension MergePrecision: ExpressibleByArgument {}
+extension CABRScale: ExpressibleByArgument {}
 extension IMSMMode: ExpressibleByArgument {}
 extension IMSMGateVariant: ExpressibleByArgument {}
 extension CABRSVDSolver: ExpressibleByArgument {}
@@ -36,6 +37,9 @@ struct MethodOptions: ParsableArguments {
 
     @Option(help: "CABR's A initialisation: svd (U[:r,:]·diag(S)·V[:m,:]ᵀ) or slice (W[:r,:m], equal to the full SVD product).")
     var cabrInit: CABRInit = .svd
+
+    @Option(help: "Scale of CABR's frozen pieces: weights (C, R and A_init are slices of W, the paper) or unit (C's columns and R's rows at unit norm, A_init divided by W's RMS: the change no longer grows with the weights' scale; for the fidelity study).")
+    var cabrScale: CABRScale = .weights
 
     @Option(help: "Keep only the top k singular triplets in CABR's A (1…1,048,576; default: all).")
     var cabrSvdRank: Int?
@@ -120,6 +124,7 @@ struct MethodOptions: ParsableArguments {
         s.smagnormEps = smagnormEps
         s.mergePrecision = mergePrecision
         s.deltaBias = deltaBias
+        s.cabrScale = cabrScale
         s.emaDecay = emaDecay
         s.consistencyWeight = consistencyWeight
         if imsm {
@@ -133,7 +138,7 @@ struct MethodOptions: ParsableArguments {
         } else if imsmMode != nil || imsmRank != nil || imsmDropout != nil || imsmLr != nil || imsmGate != nil {
             throw ValidationError("--imsm-mode, --imsm-rank, --imsm-dropout, --imsm-lr and --imsm-gate need --imsm")
         }
-        if let reason = s.unsupportedReason { throw ValidationError("--imsm: \(reason)") }
+        if let reason = s.unsupportedReason { throw ValidationError(reason) }
         do {
             try s.validateRanges()
         } catch let error as RunSettingError {

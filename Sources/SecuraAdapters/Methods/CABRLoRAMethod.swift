@@ -27,10 +27,20 @@ extension CABRFamilyMethod {
     public func makeSite(_ plan: SitePlan, original: WeightView, build b: MethodBuild) throws -> MethodSite {
         let s = b.settings, site = plan.site
         let start = DispatchTime.now().uptimeNanoseconds
+        let unit = s.cabrScale == .unit
         let d = CABRDelta(site: site, weight: original, rank: plan.rank, innerRank: plan.innerRank,
-                          longTerm: keepsLongTermPair, parameters: b.parameters)
-        d.setInitialA(try b.initialA[site] ?? CABRInitializer.initialA(weight: original, rank: plan.rank, innerRank: plan.innerRank,
-                                                                       mode: s.cabrInit, svdRank: s.cabrSVDRank, solver: b.solver))
+                          longTerm: keepsLongTermPair, parameters: b.parameters, scaleFree: unit)
+        var initial = try b.initialA[site] ?? CABRInitializer.initialA(weight: original, rank: plan.rank, innerRank: plan.innerRank,
+                                                                       mode: s.cabrInit, svdRank: s.cabrSVDRank, solver: b.solver)
+        if unit {
+            // A / RMS(W): with unit C and R the change C·A·B·R no longer scales with the weights (§1.5).
+            var sum = 0.0
+            let values = original.toFloatArray()
+            for v in values { sum += Double(v) * Double(v) }
+            let rms = (sum / Double(max(1, values.count))).squareRoot()
+            if rms > 0 { initial = initial.map { Float(Double($0) / rms) } }
+        }
+        d.setInitialA(initial)
         var run: LinearDelta = d
         if s.smagnorm == .output {
             // The authors' output normalisation wraps the adapter; it reads the current base weight.
