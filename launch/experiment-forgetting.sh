@@ -5,7 +5,7 @@
 # before and after. Results: results/forgetting/lr1e-3/ and results/forgetting/lr1e-5/ (results.md,
 # results.csv, results.png, one folder per run). Runs already finished are read back, not redone.
 #
-#   launch/experiment-forgetting.sh                 (defaults below: 20 steps, 50 task and 20 suite records; ~2 h on 2 cores)
+#   launch/experiment-forgetting.sh                 (defaults below: 20 steps, 50 task and 100 suite records; a few hours on 2 cores)
 #   STEPS=50 TASK_LIMIT=100 SUITE_LIMIT=50 launch/experiment-forgetting.sh   (larger)
 #   NP=2 launch/experiment-forgetting.sh            (under mpirun: 2 ranks)
 set -euo pipefail

@@ -21,6 +21,10 @@ struct ForgettingRecord: Codable {
     let suite: [TaskResult]
     /// The run's seed (nil in records written before experiments had several seeds: the only seed).
     var seed: UInt64?
+    /// Mean ‖W_after − W_before‖/‖W_before‖ over the adapted weights (nil for IMSM runs and older records).
+    var weightMovement: Double?
+    /// The last step's training loss (nil in older records).
+    var finalLoss: Double?
 }
 
 /// The base model's scores (before any fine-tuning).
@@ -121,14 +125,15 @@ public struct ForgettingExperiment {
         var record: ForgettingRecord = try cachedValue(folder.appendingPathComponent("eval.json"), comm: comm) {
             note("== \(taskName): \(spec.name), lr \(Self.number(c.optimizer.lr)), \(c.optimizer.steps) steps" + (several ? ", seed \(seed)" : ""))
             let trainStart = Date()
-            try TrainingSession(c, comm: comm, solvers: solvers, events: events).run(model: model)
+            let summary = try TrainingSession(c, comm: comm, solvers: solvers, events: events).run(model: model)
             let trainSeconds = Date().timeIntervalSince(trainStart)
             let evalStart = Date()
             let adapter = folder.appendingPathComponent("adapter").path
             let taskResult = try evaluate(model, adapter: adapter, files: [task], limit: settings.taskLimit, seed: seed)[0]
             let suite = try evaluate(model, adapter: adapter, files: settings.suiteFiles, limit: settings.suiteLimit, seed: seed)
             return ForgettingRecord(task: taskName, method: spec.name, lr: c.optimizer.lr, steps: c.optimizer.steps, trainSeconds: trainSeconds,
-                                    evalSeconds: Date().timeIntervalSince(evalStart), taskResult: taskResult, suite: suite, seed: seed)
+                                    evalSeconds: Date().timeIntervalSince(evalStart), taskResult: taskResult, suite: suite, seed: seed,
+                                    weightMovement: summary.weight_movement?.mean, finalLoss: summary.final_loss)
         }
         record.seed = record.seed ?? seed
         return record

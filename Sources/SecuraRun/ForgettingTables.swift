@@ -97,7 +97,8 @@ struct ForgettingTables {
         for n in suiteNames {
             header += ["\(n)_before", "\(n)_after", "\(n)_retained"] + Self.textMetrics.map { "\(n)_\($0)_after" }
         }
-        header += ["suite_mean_before", "suite_mean_after", "mean_retained", "train_seconds", "eval_seconds"]
+        header += ["suite_mean_before", "suite_mean_after", "mean_retained", "train_seconds", "eval_seconds", "weight_movement",
+                   "final_loss"]
         var lines = [header.joined(separator: ",")]
         for r in records {
             let b = baseOf(r)
@@ -110,7 +111,8 @@ struct ForgettingTables {
                 row += [g(t.primary), g(after?.primary ?? .nan), g(ret.perTask[i] ?? .nan)]
                 row += Self.textMetrics.map { g(after?.metrics[$0] ?? .nan) }
             }
-            row += [g(ret.meanBefore), g(ret.meanAfter), g(ret.meanRetained ?? .nan), g(r.trainSeconds), g(r.evalSeconds)]
+            row += [g(ret.meanBefore), g(ret.meanAfter), g(ret.meanRetained ?? .nan), g(r.trainSeconds), g(r.evalSeconds),
+                    g(r.weightMovement ?? .nan), g(r.finalLoss ?? .nan)]
             lines.append(row.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -65,6 +65,9 @@ public struct TrainSummary: Codable, Sendable {
     public var adapter_folder: String
     /// Every value the run was configured with.
     public var configuration: TrainConfiguration
+    /// ‖W_after − W_before‖_F / ‖W_before‖_F of the adapted weights (nil for IMSM runs, and in summaries
+    /// written before it was measured).
+    public var weight_movement: WeightMovement? = nil
 
     /// Writes the summary as pretty, key-sorted JSON (atomically).
     public func write(to url: URL) throws {

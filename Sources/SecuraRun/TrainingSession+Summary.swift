@@ -3,6 +3,7 @@
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
+import SecuraModel
 import SecuraTensor
 import SecuraTrain
 
@@ -12,6 +13,8 @@ struct SummaryInputs {
     /// Each rank's host name (gathered once, for the rank map).
     let hosts: [String]
     let adapters: AdapterSet
+    /// The weights the run started from (for the weight movement).
+    let base: WeightSource
     let trainer: Trainer
     let loop: LoopTotals
     let lastValidation: Double?
@@ -48,7 +51,8 @@ extension TrainingSession {
             checkpoint_seconds: i.checkpointSeconds, checkpoint_bytes: Self.folderBytes(i.finalCheckpoint),
             peak_rss_mib: peaks, pss_end_mib: pss, pss_peak_mib: pssPeaks, pss_peak_sum_mib: pssPeaks.reduce(0, +),
             pss_peak_by_host_mib: Dictionary(zip(hosts, pssPeaks), uniquingKeysWith: +),
-            wall_seconds: Date().timeIntervalSince(i.started), adapter_folder: i.adapterFolder.path, configuration: c)
+            wall_seconds: Date().timeIntervalSince(i.started), adapter_folder: i.adapterFolder.path, configuration: c,
+            weight_movement: try WeightMovement.measure(i.adapters, base: i.base))
     }
 
     /// Bytes of the regular files in `folder` (nil when it does not exist).

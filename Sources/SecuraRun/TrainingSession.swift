@@ -132,7 +132,8 @@ public struct TrainingSession {
         try writePEFT(adapters, settings: settings, out: out)
         try comm.barrier()
         let summary = try summarize(SummaryInputs(
-            settings: settings, hosts: hosts, adapters: adapters, trainer: trainer, loop: loop, lastValidation: lastValidation,
+            settings: settings, hosts: hosts, adapters: adapters, base: context.loaded.source, trainer: trainer, loop: loop,
+            lastValidation: lastValidation,
             initSeconds: initSeconds, initMethod: initMethod, checkpointSeconds: checkpointSeconds,
             finalCheckpoint: finalCheckpoint, adapterFolder: adapterFolder, started: started))
         if comm.isRoot { try summary.write(to: out.appendingPathComponent("summary.json")) }

@@ -47,6 +47,11 @@ struct RunPrinter {
         say("memory per rank (MiB): peak resident " + mib(s.peak_rss_mib)
             + "; proportional set now " + mib(s.pss_end_mib) + String(format: " (sum %.0f)", s.pss_end_mib.reduce(0, +))
             + "; sampled peak " + mib(s.pss_peak_mib) + String(format: " (sum %.0f)", s.pss_peak_sum_mib))
+        if let m = s.weight_movement {
+            say("weight movement ‖W_after − W_before‖/‖W_before‖: " + m.mean_by_projection.keys.sorted().map { p in
+                String(format: "%@ mean %.2e max %.2e", p, m.mean_by_projection[p]!, m.max_by_projection[p] ?? 0)
+            }.joined(separator: "; ") + (m.note.map { " (\($0))" } ?? ""))
+        }
         say("done: \(s.final_step) steps in " + String(format: "%.1f s", s.wall_seconds)
             + (s.skipped_steps > 0 ? " (\(s.skipped_steps) skipped for NaN/Inf)" : "")
             + "; final state in \(s.adapter_folder)")

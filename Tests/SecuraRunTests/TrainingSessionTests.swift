@@ -59,6 +59,12 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertEqual(written.final_step, 4)
         XCTAssertEqual(written.configuration, c)
         XCTAssertEqual(written.final_loss, summary.final_loss)
+        // The weight movement: every adapted matrix, moved (the run trained), and recorded in the file.
+        let movement = try XCTUnwrap(summary.weight_movement)
+        XCTAssertEqual(movement.per_matrix.count, 30 * c.method.targets.count, "SmolLM2's 30 layers × targets")
+        XCTAssertTrue(movement.per_matrix.values.allSatisfy { $0 > 0 && $0 < 1 }, "\(movement.per_matrix)")
+        XCTAssertEqual(Set(movement.mean_by_projection.keys), Set(c.method.targets.map(\.rawValue)))
+        XCTAssertEqual(written.weight_movement, movement)
         let metrics = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(metrics.count, 5, "step 0's validation line and one line per step")
         for folder in ["adapter", "adapter-peft", "checkpoints/step-00000002", "checkpoints/step-00000004"] {
