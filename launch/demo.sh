@@ -15,16 +15,23 @@ swift build -c release --product secura-dist
 bin="$root/.build/release/secura-dist"
 question="I have a piano, a flute, two violins and a trombone. How many musical instruments do I have?"
 
+score() {   # exact match of greedy answers on 40 held-out object_counting records (the 9:1 split of train)
+  "$bin" eval "$model" "$@" --data "$data" --limit 40 --mode generate --max-new-tokens 8 --json 2>/dev/null \
+    | python3 -c 'import json, sys; t = json.load(sys.stdin)["tasks"][0]; m = t["metrics"]["exact_match"]
+print("held-out exact match %.3f (%d/%d records)" % (m, round(m * t["count"]), t["count"]))'
+}
+
 echo "== SmolLM2-135M-Instruct, before fine-tuning"
 "$bin" generate "$model" --chat --prompt "$question" --max-tokens 40
+score
 
-# lr 1e-4: at 1e-3 SECURA-M1's merged weights diverge on this task within 40 steps (validation loss 6.50 →
-# 1.60 at step 20 → 3.28 at step 40, and the tuned model answers with an immediate end of turn); at 1e-4 it
-# reaches 1.12 and answers in the task's one-word format.
+# lr LR_DEMO: measured on this task (40 steps, batch 4, 40 held-out records, greedy answers; results/fidelity/README.md):
+# DEMO_MEASUREMENTS
 echo "== SECURA (CABR-LoRA + S-MagNorm merges) on BIG-bench object_counting, 40 steps"
 rm -rf demo-run
-"$bin" train --model "$model" --data "$data" --method secura-m1 --steps 40 --batch-size 4 --lr 1e-4 \
+"$bin" train --model "$model" --data "$data" --method secura-m1 --steps 40 --batch-size 4 --lr LR_DEMO \
   --cabr-init svd --eval-every 20 --log-every 5 --output demo-run
 
 echo "== the fine-tuned model (adapter in demo-run/adapter)"
 "$bin" generate "$model" --adapter demo-run/adapter --chat --prompt "$question" --max-tokens 40
+score --adapter demo-run/adapter
