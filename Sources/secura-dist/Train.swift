@@ -4,6 +4,7 @@ import Foundation
 import SecuraAdapters
 import SecuraData
 import SecuraDistributed
+import SecuraIO
 import SecuraModel
 import SecuraRun
 import SecuraTrain
@@ -169,7 +170,8 @@ struct Train: ParsableCommand {
             do {
                 merged = try Train.parse(fileArgs + mine.filter { $0 != "--config" && $0 != config })
             } catch {
-                FileHandle.standardError.write(Data("secura-dist: error: \(Train.message(for: error)) (with the keys of \(config))\n".utf8))
+                let message = FlagFile.shortenEchoes(Train.message(for: error), of: fileArgs)
+                FileHandle.standardError.write(Data("secura-dist: error: \(message) (with the keys of \(config))\n".utf8))
                 throw ExitCode.validationFailure
             }
             merged.config = nil
