@@ -51,7 +51,10 @@ public struct EvalTask: Sendable {
         case .train: records = DatasetSplit.split(file.records, trainFraction: split, seed: seed).train
         }
         if let limit { records = Array(records.prefix(max(0, limit))) }
-        guard !records.isEmpty else { throw DataError.empty(path: path) }
+        guard !records.isEmpty else {
+            throw DataError.empty(path: path, reason: limit.map { $0 <= 0 } == true ? "the limit is \(limit!)"
+                                  : "the \(resolved.rawValue) part of its \(file.records.count) records is empty (split \(split))")
+        }
         return EvalTask(name: taskName(path), path: path, part: resolved, records: records)
     }
 

@@ -197,6 +197,8 @@ public enum Checkpoint {
             return state
         } catch let e as CheckpointError {
             throw e
+        } catch DecodingError.dataCorrupted where data.withUnsafeBytes(JSONParser.diagnose) != nil {
+            throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(data.withUnsafeBytes(JSONParser.diagnose)!)")
         } catch {
             throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(error))")
         }

@@ -40,6 +40,26 @@ final class LoadingErrorTests: XCTestCase {
                              mentions: [source, "not a JSON object"])
     }
 
+    /// Foundation's JSON errors read "The operation could not be completed"; ours give the place.
+    func testJSONErrorsArePlaced() throws {
+        let broken = Data("{\n  \"version\": \"1.0\",\n  \"model\": {\"type\": \"BPE\" \"vocab\": {}}\n}".utf8)
+        assertTokenizerError(try Tokenizer(tokenizerJSONData: broken, source: source),
+                             mentions: [source, "line 3, column 27", "key 'model'", "expected '}' or ',' in object"])
+        let base = try JSONSerialization.data(withJSONObject: try baseJSON())
+        let huge = Data("{\"bos_token\": 1e999}".utf8)
+        assertTokenizerError(try Tokenizer(tokenizerJSONData: base, source: source, configData: huge,
+                                           configSource: "broken/tokenizer_config.json"),
+                             mentions: ["broken/tokenizer_config.json", "key 'bos_token'", "1e999 is out of range"])
+    }
+
+    func testUnreadableFileSaysWhy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokenizer.json"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        assertTokenizerError(try Tokenizer(directory: folder.path),
+                             mentions: [folder.appendingPathComponent("tokenizer.json").path, "it is a folder, not a file"])
+    }
+
     func testMissingFiles() {
         assertTokenizerError(try Tokenizer(directory: "/nonexistent/model"),
                              mentions: ["/nonexistent/model/tokenizer.json", "no such file"])
