@@ -178,6 +178,8 @@ public enum Checkpoint {
         } else {
             try fm.moveItem(at: temporary, to: folder)
         }
+        // The renames are durable once the parent folder's entries are on disk.
+        try AtomicFileWriter.syncFolder(parent.path)
     }
 
     /// Reads `state.json` of a checkpoint or adapter folder.
