@@ -44,6 +44,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case corrupted(path: String, tensor: String, reason: String)
     /// The run's output folder (or a subfolder it needs) cannot be created or written.
     case outputNotWritable(path: String, reason: String)
+    /// `--resume auto` found checkpoints in `path`, but every one is damaged (`reasons`, newest first).
+    case noUsableCheckpoint(path: String, reasons: [String])
 
     public var description: String {
         switch self {
@@ -52,6 +54,9 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case let .corrupted(path, tensor, reason):
             return "\(path): tensor '\(tensor)' is damaged: \(reason); the file changed after it was written "
                 + "(resume from an earlier checkpoint with --resume FOLDER)"
+        case let .noUsableCheckpoint(path, reasons):
+            return "\(path): every checkpoint is damaged, none to resume from (\(reasons.joined(separator: "; "))); "
+                + "remove them or resume from another folder with --resume FOLDER"
         case let .missing(path): return "\(path): no checkpoint or adapter state here (expected state.json and state.safetensors)"
         case let .incompatible(path, reason): return "\(path): \(reason)"
         }
