@@ -82,6 +82,6 @@ public struct DataFile: Sendable {
     static func emptyReason(entries count: Int, noun: String, skipped: [DataError]) -> String {
         guard count > 0 else { return "the file holds no \(noun)s" }
         guard let first = skipped.first else { return "none of its \(count) \(noun)s is a record" }
-        return "all \(count) \(noun)\(count == 1 ? " was" : "s were") malformed and skipped (skip bad lines is on); the first: \(first)"
+        return "all \(count) \(noun)\(count == 1 ? " was" : "s were") malformed and skipped; the first: \(first)"
     }
 }

@@ -52,8 +52,9 @@ public struct EvalTask: Sendable {
         }
         if let limit { records = Array(records.prefix(max(0, limit))) }
         guard !records.isEmpty else {
-            throw DataError.empty(path: path, reason: limit.map { $0 <= 0 } == true ? "the limit is \(limit!)"
-                                  : "the \(resolved.rawValue) part of its \(file.records.count) records is empty (split \(split))")
+            if let limit, limit <= 0 { throw DataError.empty(path: path, reason: "the limit is \(limit)") }
+            throw DataError.empty(path: path, reason: "the \(resolved.rawValue) part of its \(file.records.count) records "
+                                  + "is empty (train share \(split))")
         }
         return EvalTask(name: taskName(path), path: path, part: resolved, records: records)
     }

@@ -61,7 +61,7 @@ final class DataTests: XCTestCase {
         }
         let bad = try write("allbad.jsonl", "{\"input\": 3}\nnot json\n")
         XCTAssertThrowsError(try JSONLReader.read(bad, skipBadLines: true)) {
-            XCTAssertEqual("\($0)", "\(bad): no usable examples: all 2 lines were malformed and skipped (skip bad lines is on); "
+            XCTAssertEqual("\($0)", "\(bad): no usable examples: all 2 lines were malformed and skipped; "
                            + "the first: \(bad):1: missing string field 'input' (or 'messages')")
         }
         let task = try write("task.json", "{\"examples\": []}")

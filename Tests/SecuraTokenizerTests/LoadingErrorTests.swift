@@ -52,6 +52,17 @@ final class LoadingErrorTests: XCTestCase {
                              mentions: ["broken/tokenizer_config.json", "key 'bos_token'", "1e999 is out of range"])
     }
 
+    /// A valid JSON number too large for an id is out of range, not "expected an integer".
+    func testHugeIdIsOutOfRange() throws {
+        try expectError(["model.vocab[a]", "18446744073709551615 is out of range"]) { json in
+            var model = json["model"] as! [String: Any]
+            var vocab = model["vocab"] as! [String: Any]
+            vocab["a"] = NSNumber(value: UInt64.max)
+            model["vocab"] = vocab
+            json["model"] = model
+        }
+    }
+
     func testUnreadableFileSaysWhy() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokenizer.json"), withIntermediateDirectories: true)
