@@ -19,6 +19,9 @@ extension Checkpoint {
                 try CheckpointIntegrity.verify(try SafeTensorsFile(path: path), required: state.hasChecksums)
             }
             return nil
+        } catch let CheckpointError.corrupted(path, tensor, reason) {
+            // Without the advice of the error's own message: falling back is what the caller does.
+            return "\(path): tensor '\(tensor)' is damaged: \(reason)"
         } catch {
             return "\(error)"
         }
