@@ -201,7 +201,7 @@ done
 mkdir -p "$work/damaged-auto/checkpoints"
 cp -r "$work/ref/checkpoints/step-00000004" "$work/ref/checkpoints/step-00000005" "$work/damaged-auto/checkpoints/"
 tensor="$(flip "$work/damaged-auto/checkpoints/step-00000005" state)"
-resumes "a damaged newest checkpoint" "$work/damaged-auto" 4 "step-00000005 is damaged, resuming from an older one: .*'$tensor' is damaged"
+resumes "a damaged newest checkpoint" "$work/damaged-auto" 4 "step-00000005 is damaged, passed over for an older one: .*'$tensor' is damaged"
 
 echo "faults: took $(( $(date +%s) - started )) s"
 echo "faults: $passed passed, $failed failed"

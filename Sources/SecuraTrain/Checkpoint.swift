@@ -55,7 +55,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' is damaged: \(reason); the file changed after it was written "
                 + "(resume from an earlier checkpoint with --resume FOLDER)"
         case let .noUsableCheckpoint(path, reasons):
-            return "\(path): every checkpoint is damaged, none to resume from (\(reasons.joined(separator: "; "))); "
+            let newest = reasons.first.map { " (the newest, \($0))" } ?? ""
+            return "\(path): all \(reasons.count) checkpoints are damaged, none to resume from\(newest); "
                 + "remove them or resume from another folder with --resume FOLDER"
         case let .missing(path): return "\(path): no checkpoint or adapter state here (expected state.json and state.safetensors)"
         case let .incompatible(path, reason): return "\(path): \(reason)"

@@ -195,7 +195,7 @@ struct Train: ParsableCommand {
         guard output.resume == "auto" else { return output.resume }
         let checkpoints = URL(fileURLWithPath: output.folder).appendingPathComponent("checkpoints")
         let usable = try Checkpoint.newestUsable(in: checkpoints) { folder, reason in
-            note("checkpoint \(folder.path) is damaged, resuming from an older one: \(reason)")
+            note("checkpoint \(folder.path) is damaged, passed over for an older one: \(reason)")
         }
         return usable?.path ?? "auto"
     }

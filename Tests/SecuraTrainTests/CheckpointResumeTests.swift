@@ -75,7 +75,7 @@ final class CheckpointResumeTests: XCTestCase {
             XCTAssertEqual(path, dir.path)
             XCTAssertEqual(reasons.count, 2)
             XCTAssertTrue(reasons[0].hasPrefix(newest.lastPathComponent) && reasons[1].hasPrefix(older.lastPathComponent), "\(reasons)")
-            XCTAssertTrue("\(error)".contains("every checkpoint is damaged"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("\(dir.path): all 2 checkpoints are damaged, none to resume from (the newest, \(reasons[0]))"), "\(error)")
         }
     }
 }
