@@ -127,6 +127,19 @@ final class LoadingErrorTests: XCTestCase {
             added[0]["content"] = nil
             json["added_tokens"] = added
         }
+        // An id outside the vocabulary names its key.
+        try expectError(["with id -1", "added_tokens[1].id"]) { json in
+            var added = json["added_tokens"] as! [[String: Any]]
+            added[1]["id"] = -1
+            json["added_tokens"] = added
+        }
+        try expectError(["with id 16777216", "(model.vocab)"]) { json in
+            var model = json["model"] as! [String: Any]
+            var vocab = model["vocab"] as! [String: Any]
+            vocab["zzz-extra"] = 16_777_216
+            model["vocab"] = vocab
+            json["model"] = model
+        }
     }
 
     func testBadMerges() throws {
