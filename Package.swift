@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "SecuraKernels", dependencies: ["SecuraTensor"]),
         .target(name: "SecuraIO", dependencies: ["SecuraTensor", "SecuraErrors"]),
         .target(name: "SecuraTemplate", dependencies: ["SecuraErrors"]),
-        .target(name: "SecuraTokenizer", dependencies: ["SecuraTemplate", "SecuraErrors"]),
+        .target(name: "SecuraTokenizer", dependencies: ["SecuraTemplate", "SecuraIO", "SecuraErrors"]),
         .target(name: "SecuraData", dependencies: ["SecuraModel", "SecuraTokenizer", "SecuraIO", "SecuraTensor", "SecuraErrors"]),
         .target(name: "SecuraModel", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraIO", "SecuraErrors"]),
         .target(name: "SecuraAdapters", dependencies: ["SecuraTensor", "SecuraKernels", "SecuraModel", "SecuraDistributed", "SecuraErrors"]),

@@ -9,6 +9,8 @@
 #   - the disk filling up during an export: the error names the file, no export folder appears, and an
 #     earlier export in that place is left untouched;
 #   - a damaged checkpoint (one flipped bit in a trained tensor, then in a master): refused, naming the tensor;
+#     the same damage in the newest checkpoint under `--resume auto`: reported, and the run resumes from the
+#     older checkpoint and ends bit-identical to the uninterrupted one;
 #   - an output folder (or its checkpoints subfolder) on a read-only mount: refused before training starts.
 # NaN/Inf on one rank only is covered in-process by NonFiniteStepTests (every rank skips or aborts together).
 # The tmpfs and read-only parts need root (mount); they are reported as skipped otherwise.
@@ -44,13 +46,16 @@ if ! out="$("$bin" "${train[@]}" --output "$work/ref" 2>&1)"; then
 fi
 ok "reference: $steps SECURA-M1 steps with a checkpoint after every step"
 
-# resumes WHAT OUTPUT STEP: `--resume auto` in OUTPUT must start from checkpoint STEP and end bit-identical
-# to the reference run.
+# resumes WHAT OUTPUT STEP [PATTERN]: `--resume auto` in OUTPUT must start from checkpoint STEP (and print
+# a line matching PATTERN) and end bit-identical to the reference run.
 resumes() {
   local out status cmp
   out="$("$bin" "${train[@]}" --resume auto --output "$2" 2>&1)"; status=$?
   if [ $status -ne 0 ] || ! grep -q "resumed from .*step-0*$3 at step $3" <<<"$out"; then
     fail "$1: --resume auto did not resume from step $3 (status $status)" "$out"; return
+  fi
+  if [ -n "${4:-}" ] && ! grep -q -- "$4" <<<"$out"; then
+    fail "$1: no line matching '$4'" "$out"; return
   fi
   cmp="$(bits "$2/adapter" "$work/ref/adapter")" && ok "$1: --resume auto takes step $3 and ends bit-identical to the reference ($cmp)" \
     || fail "$1: the resumed run differs from the reference" "$cmp"
@@ -165,11 +170,10 @@ else
 fi
 
 echo "faults: a damaged checkpoint"
-for target in state masters; do
-  folder="$work/damaged-$target/checkpoints/step-00000005"
-  mkdir -p "$(dirname "$folder")" && cp -r "$work/ref/checkpoints/step-00000005" "$folder"
-  # Flip one bit in the middle of a trained tensor (state) or of a merged master (masters).
-  tensor="$(python3 - "$folder" "$target" <<'PY'
+# flip FOLDER TARGET: flips one bit in the middle of a trained tensor (state) or of a merged master
+# (masters) of the checkpoint FOLDER; prints the tensor's name.
+flip() {
+  python3 - "$1" "$2" <<'PY'
 import glob, json, struct, sys
 folder, target = sys.argv[1:]
 path = folder + "/state.safetensors" if target == "state" else sorted(glob.glob(folder + "/masters-rank*.safetensors"))[0]
@@ -184,11 +188,20 @@ with open(path, "r+b") as f:
     f.write(bytes([byte ^ 0x10]))
 print(name)
 PY
-)"
+}
+for target in state masters; do
+  folder="$work/damaged-$target/checkpoints/step-00000005"
+  mkdir -p "$(dirname "$folder")" && cp -r "$work/ref/checkpoints/step-00000005" "$folder"
+  tensor="$(flip "$folder" "$target")"
   out="$("$bin" "${train[@]}" --resume "$folder" --output "$work/damaged-$target" 2>&1)"; status=$?
   [ $status -ne 0 ] && grep -q "tensor '$tensor' is damaged" <<<"$out" && ! grep -q "^step 6/" <<<"$out" \
     && ok "a flipped bit in $target ($tensor) is refused on resume (exit $status)" || fail "damaged $target: status $status" "$out"
 done
+# --resume auto passes over the damaged newest checkpoint (named, with the tensor) for the older one.
+mkdir -p "$work/damaged-auto/checkpoints"
+cp -r "$work/ref/checkpoints/step-00000004" "$work/ref/checkpoints/step-00000005" "$work/damaged-auto/checkpoints/"
+tensor="$(flip "$work/damaged-auto/checkpoints/step-00000005" state)"
+resumes "a damaged newest checkpoint" "$work/damaged-auto" 4 "step-00000005 is damaged, passed over for an older one: .*'$tensor' is damaged"
 
 echo "faults: took $(( $(date +%s) - started )) s"
 echo "faults: $passed passed, $failed failed"

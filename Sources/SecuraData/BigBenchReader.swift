@@ -17,8 +17,9 @@ public enum BigBenchReader {
     /// Reads the records of a BIG-bench task.json held in `data`; `path` names it in errors.
     public static func parse(_ data: Data, path: String, skipBadLines: Bool) throws -> DataFile {
         let root: JSONValue
-        do { root = try data.withUnsafeBytes { try JSONParser.parse($0) } } catch {
-            throw DataError.unreadable(path: path, reason: "not valid JSON (\(error))")
+        do { root = try data.withUnsafeBytes { try JSONParser.parse($0) } } catch let problem as JSONParseError {
+            throw DataError.malformed(path: path, line: problem.line, reason: "not valid JSON at column \(problem.column)"
+                                      + (problem.key.isEmpty ? "" : ", key '\(problem.key)'") + ": \(problem.reason)")
         }
         guard case let .object(task) = root, case let .array(examples)? = task["examples"] else {
             throw DataError.unsupportedFormat(path: path)
@@ -43,7 +44,10 @@ public enum BigBenchReader {
                 skipped.append(e)
             }
         }
-        guard !records.isEmpty else { throw DataError.empty(path: path) }
+        guard !records.isEmpty else {
+            throw DataError.empty(path: path, reason: examples.isEmpty ? "its 'examples' list is empty"
+                                  : DataFile.emptyReason(entries: examples.count, noun: "example", skipped: skipped))
+        }
         return DataFile(path: path, records: records, skipped: skipped)
     }
 

@@ -45,7 +45,8 @@ public enum DataError: CategorizedError, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case malformed(path: String, line: Int, reason: String)
     case malformedExample(path: String, index: Int, reason: String)
-    case empty(path: String)
+    /// No record left; `reason` says why (no records, all skipped as malformed, an empty part, ...).
+    case empty(path: String, reason: String? = nil)
     case unsupportedFormat(path: String)
     /// The chat template could not render a record (`origin` is the record's file and line).
     case template(origin: String, reason: String)
@@ -63,7 +64,7 @@ public enum DataError: CategorizedError, CustomStringConvertible, Equatable {
         case let .unreadable(path, reason): return "\(path): cannot read the data file: \(reason)"
         case let .malformed(path, line, reason): return "\(path):\(line): \(reason)"
         case let .malformedExample(path, index, reason): return "\(path): example \(index): \(reason)"
-        case let .empty(path): return "\(path): no usable examples"
+        case let .empty(path, reason): return "\(path): no usable examples" + (reason.map { ": \($0)" } ?? "")
         case let .unsupportedFormat(path):
             return "\(path): unknown data format (expected JSON Lines with input/output or messages, or a BIG-bench task.json)"
         case let .template(origin, reason): return "\(origin): cannot render with the chat template: \(reason)"
@@ -76,4 +77,11 @@ public struct DataFile: Sendable {
     public var path: String
     public var records: [DataRecord]
     public var skipped: [DataError]
+
+    /// Why a file gave no records: `count` entries (lines or examples), of which `skipped` were malformed.
+    static func emptyReason(entries count: Int, noun: String, skipped: [DataError]) -> String {
+        guard count > 0 else { return "the file holds no \(noun)s" }
+        guard let first = skipped.first else { return "none of its \(count) \(noun)s is a record" }
+        return "all \(count) \(noun)\(count == 1 ? " was" : "s were") malformed and skipped; the first: \(first)"
+    }
 }

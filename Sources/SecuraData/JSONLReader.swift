@@ -1,5 +1,6 @@
 // JSON Lines: one {"input": ..., "output": string | [string]} or {"messages": [{role, content}, ...]} per line.
 import Foundation
+import SecuraIO
 
 public enum JSONLReader {
     /// Reads every record of `path`. A malformed line (bad JSON, invalid UTF-8, missing or mistyped
@@ -15,12 +16,13 @@ public enum JSONLReader {
     /// Reads the records of the lines of a JSONL file held in `data`; `path` names it in errors.
     public static func parse(_ data: Data, path: String, skipBadLines: Bool) throws -> DataFile {
         var records: [DataRecord] = [], skipped: [DataError] = []
-        var lineNumber = 0
+        var lineNumber = 0, nonBlank = 0
         for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             var bytes = Array(raw)
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
             if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+            nonBlank += 1
             do {
                 records.append(try parse(bytes, path: path, line: lineNumber))
             } catch let e as DataError {
@@ -28,7 +30,11 @@ public enum JSONLReader {
                 skipped.append(e)
             }
         }
-        guard !records.isEmpty else { throw DataError.empty(path: path) }
+        guard !records.isEmpty else {
+            let reason = nonBlank == 0 ? "the file has no records (\(data.isEmpty ? "it is empty" : "only blank lines"))"
+                : DataFile.emptyReason(entries: nonBlank, noun: "line", skipped: skipped)
+            throw DataError.empty(path: path, reason: reason)
+        }
         return DataFile(path: path, records: records, skipped: skipped)
     }
 
@@ -38,7 +44,12 @@ public enum JSONLReader {
         }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
-            throw DataError.malformed(path: path, line: line, reason: "not valid JSON")
+            guard let problem = JSONParser.diagnose(bytes) else {
+                let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
+                throw DataError.malformed(path: path, line: line, reason: "not valid JSON (\(detail))")
+            }
+            throw DataError.malformed(path: path, line: line, reason: "not valid JSON at column \(problem.column)"
+                                      + (problem.key.isEmpty ? "" : ", key '\(problem.key)'") + ": \(problem.reason)")
         }
         guard let dict = object as? [String: Any] else {
             throw DataError.malformed(path: path, line: line, reason: "expected a JSON object")

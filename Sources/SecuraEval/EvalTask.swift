@@ -51,7 +51,11 @@ public struct EvalTask: Sendable {
         case .train: records = DatasetSplit.split(file.records, trainFraction: split, seed: seed).train
         }
         if let limit { records = Array(records.prefix(max(0, limit))) }
-        guard !records.isEmpty else { throw DataError.empty(path: path) }
+        guard !records.isEmpty else {
+            if let limit, limit <= 0 { throw DataError.empty(path: path, reason: "the limit is \(limit)") }
+            throw DataError.empty(path: path, reason: "the \(resolved.rawValue) part of its \(file.records.count) records "
+                                  + "is empty (train share \(split))")
+        }
         return EvalTask(name: taskName(path), path: path, part: resolved, records: records)
     }
 

@@ -1,6 +1,7 @@
 // Crash-safe file output: bytes go to a hidden temporary file next to the destination, which is fsynced
-// and then renamed over it. A reader sees either the old file or the complete new one, never a torn
-// write, and a failure (full disk, killed process) leaves the previous file untouched.
+// and then renamed over it; the folder is then fsynced so that the rename itself is on disk. A reader
+// sees either the old file or the complete new one, never a torn write, and a failure (full disk,
+// killed process) leaves the previous file untouched.
 
 #if canImport(Glibc)
 import Glibc
@@ -81,6 +82,8 @@ public final class AtomicFileWriter {
     /// Flushes the data to disk and renames the temporary file to `path`, replacing any existing file.
     ///
     /// - Throws: `IOError.cannotWrite` if syncing or renaming fails; the temporary file is then removed.
+    ///   After the rename the folder is synced (`syncFolder`); its failure names the folder, and the new
+    ///   file is in place but may not survive a power loss.
     public func commit() throws {
         guard !finished else { throw IOError.cannotWrite(path: path, reason: "writer already finished") }
         if fsync(descriptor) != 0 {
@@ -96,12 +99,25 @@ public final class AtomicFileWriter {
             throw IOError.cannotWrite(path: path, reason: "rename failed: " + MappedFile.message(code))
         }
         finished = true
-        // Persist the rename itself; failure here loses nothing already visible, so it is not an error.
-        let folder = Self.split(path).folder ?? "."
-        let folderDescriptor = open(folder, O_RDONLY | O_CLOEXEC)
-        if folderDescriptor >= 0 {
-            fsync(folderDescriptor)
-            close(folderDescriptor)
+        // The rename is durable only once the folder holding the entry is synced.
+        try Self.syncFolder(Self.split(path).folder ?? ".")
+    }
+
+    /// Flushes a folder's entries to disk (fsync of the folder), so that a file or folder renamed into
+    /// it survives a power loss. File systems that cannot sync a folder (EINVAL) are taken as done.
+    ///
+    /// - Throws: `IOError.cannotWrite` naming the folder when it cannot be opened or synced.
+    public static func syncFolder(_ folder: String) throws {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw IOError.cannotWrite(path: folder, reason: "cannot open the folder to sync it: " + MappedFile.message(errno))
+        }
+        defer { close(descriptor) }
+        while fsync(descriptor) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == EINVAL { return }
+            throw IOError.cannotWrite(path: folder, reason: "cannot sync the folder after a rename into it: " + MappedFile.message(code))
         }
     }
 

@@ -51,9 +51,9 @@ public enum FlagFile {
             if key.hasPrefix("\""), key.hasSuffix("\""), key.count >= 2 { key = String(key.dropFirst().dropLast()) }
             key = key.replacingOccurrences(of: "_", with: "-")
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw fail("'\(key)' is not a flag name")
+                throw fail("'\(excerpt(key))' is not a flag name")
             }
-            guard seen.insert(key).inserted else { throw fail("'\(key)' is set twice") }
+            guard seen.insert(key).inserted else { throw fail("'\(excerpt(key))' is set twice") }
             let valueText = stripped[stripped.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             switch try parseValue(valueText, fail: fail) {
             case let .bool(b): args.append(b ? "--\(key)" : "--no-\(key)")
@@ -65,6 +65,23 @@ public enum FlagFile {
     }
 
     enum Value { case scalar(String), bool(Bool), list([String]) }
+
+    /// Longest value echoed whole in a message; a longer one (a 200 KB line) is cut.
+    public static let echoLimit = 80
+
+    /// `text` for an error message: as it is up to `echoLimit` characters, else its first `echoLimit`
+    /// characters, "…" and its size in bytes.
+    public static func excerpt(_ text: String) -> String {
+        guard text.count > echoLimit else { return text }
+        return String(text.prefix(echoLimit)) + "… (\(text.utf8.count) bytes)"
+    }
+
+    /// `message` with every value of `arguments` longer than `echoLimit` replaced by its excerpt: the
+    /// argument parser quotes a rejected value in full.
+    public static func shortenEchoes(_ message: String, of arguments: [String]) -> String {
+        arguments.filter { $0.count > echoLimit }.sorted { $0.count > $1.count }
+            .reduce(message) { $0.replacingOccurrences(of: $1, with: excerpt($1)) }
+    }
 
     static func parseValue(_ text: String, fail: (String) -> ConfigFileError) throws -> Value {
         if text == "true" { return .bool(true) }
@@ -117,7 +134,7 @@ public enum FlagFile {
         }
         if text.hasPrefix("{") { throw fail("inline tables are not supported") }
         let number = text.replacingOccurrences(of: "_", with: "")
-        guard Double(number) != nil else { throw fail("'\(text)' is not a string, number, boolean or array") }
+        guard Double(number) != nil else { throw fail("'\(excerpt(text))' is not a string, number, boolean or array") }
         return .scalar(number)
     }
 

@@ -1,14 +1,24 @@
 // A strict RFC 8259 JSON parser over raw bytes. Model headers are untrusted input, so the parser checks
 // UTF-8, limits nesting depth, rejects duplicate keys and trailing garbage, and reports the byte offset
-// of the first problem. It is small because the documents it reads are small.
+// of the first problem. It is small because the documents it reads are small. `diagnose` is the same
+// parser with numbers checked too; readers that decode with Foundation (whose errors say only "not valid
+// JSON") call it to tell the user where the problem is.
 import SecuraErrors
 
-/// A JSON syntax error at `offset` bytes into the parsed buffer.
+/// A JSON syntax error (or, from `diagnose`, an out-of-range number) at `offset` bytes into the buffer.
 public struct JSONParseError: CategorizedError, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// 1-based line and column (in bytes) of `offset`.
+    public let line: Int
+    public let column: Int
+    /// The path of the key being read, e.g. "model.vocab" or "examples[3].input"; empty at the top level.
+    public let key: String
     public var category: ErrorCategory { .data }
-    public var description: String { "byte \(offset): \(reason)" }
+    /// "line 3, column 8 (byte 25), key 'n': reason".
+    public var description: String {
+        "line \(line), column \(column) (byte \(offset))" + (key.isEmpty ? "" : ", key '\(key)'") + ": \(reason)"
+    }
 }
 
 /// Parses one JSON document from a byte buffer.
@@ -19,9 +29,14 @@ public struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
     private var depth = 0
+    /// Keys and array indices from the root to the value being read.
+    private var path: [String] = []
+    /// Whole numbers must fit `Int` and others a finite `Double` (`diagnose`).
+    private let strictNumbers: Bool
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, strictNumbers: Bool = false) {
         self.bytes = bytes
+        self.strictNumbers = strictNumbers
     }
 
     /// Parses `bytes` as one JSON value, allowing only whitespace around it.
@@ -36,6 +51,29 @@ public struct JSONParser {
             throw parser.error("unexpected \(parser.describeCurrent()) after the end of the JSON value")
         }
         return value
+    }
+
+    /// The first problem of `bytes` as JSON, or nil: a syntax error, or a number that does not fit
+    /// (a whole number outside −2^63…2^63−1, or a number beyond a 64-bit float's range), with its line,
+    /// column and key. For readers whose JSON layer (Foundation) reports failures without a position.
+    public static func diagnose(_ bytes: UnsafeRawBufferPointer) -> JSONParseError? {
+        var parser = JSONParser(bytes: bytes, strictNumbers: true)
+        do {
+            parser.skipWhitespace()
+            _ = try parser.parseValue()
+            parser.skipWhitespace()
+            if parser.position < bytes.count {
+                return parser.error("unexpected \(parser.describeCurrent()) after the end of the JSON value")
+            }
+            return nil
+        } catch {
+            return error as? JSONParseError
+        }
+    }
+
+    /// `diagnose` over the bytes of an array.
+    public static func diagnose(_ bytes: [UInt8]) -> JSONParseError? {
+        bytes.withUnsafeBytes { diagnose($0) }
     }
 
     // MARK: Values
@@ -71,13 +109,15 @@ public struct JSONParser {
             }
             let keyOffset = position
             let key = try parseString()
+            path.append(key)
             skipWhitespace()
             try expect(":", "after object key")
             skipWhitespace()
             let value = try parseValue()
             if !object.insert(key, value) {
-                throw JSONParseError(offset: keyOffset, reason: "duplicate key \(JSONText.quoted(key))")
+                throw error("duplicate key \(JSONText.quoted(key))", at: keyOffset)
             }
+            path.removeLast()
             skipWhitespace()
             if peek() == UInt8(ascii: ",") { position += 1; continue }
             try expect("}", "or ',' in object")
@@ -98,7 +138,9 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
+            path.append("[\(values.count)]")
             values.append(try parseValue())
+            path.removeLast()
             skipWhitespace()
             if peek() == UInt8(ascii: ",") { position += 1; continue }
             try expect("]", "or ',' in array")
@@ -133,8 +175,16 @@ public struct JSONParser {
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         if isInteger, let value = Int(text) { return .integer(value) }
+        if strictNumbers, isInteger {
+            throw error("the number \(Self.shortened(text)) is out of range (whole numbers must lie in "
+                        + "-9223372036854775808...9223372036854775807)", at: start)
+        }
+        let value = Double(text) ?? .infinity
+        if strictNumbers, !value.isFinite {
+            throw error("the number \(Self.shortened(text)) is out of range of a 64-bit float", at: start)
+        }
         // Integers too large for Int land here too; the caller rejects them as out of range.
-        return .number(Double(text) ?? .infinity)
+        return .number(value)
     }
 
     private mutating func parseString() throws -> String {
@@ -143,13 +193,13 @@ public struct JSONParser {
         var utf8: [UInt8] = []
         while true {
             guard let byte = peek() else {
-                throw JSONParseError(offset: start, reason: "unterminated string")
+                throw error("unterminated string", at: start)
             }
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
                 guard let text = String(validating: utf8, as: UTF8.self) else {
-                    throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
+                    throw error("string is not valid UTF-8", at: start)
                 }
                 return text
             case UInt8(ascii: "\\"):
@@ -257,7 +307,19 @@ public struct JSONParser {
         return "byte 0x" + String(byte, radix: 16)
     }
 
-    private func error(_ reason: String) -> JSONParseError {
-        JSONParseError(offset: position, reason: reason)
+    private func error(_ reason: String, at offset: Int? = nil) -> JSONParseError {
+        let offset = offset ?? position
+        var line = 1, lineStart = 0
+        for i in 0..<min(offset, bytes.count) where bytes[i] == 0x0A {
+            line += 1
+            lineStart = i + 1
+        }
+        let key = path.reduce(into: "") { key, part in key += part.hasPrefix("[") || key.isEmpty ? part : "." + part }
+        return JSONParseError(offset: offset, reason: reason, line: line, column: offset - lineStart + 1, key: key)
+    }
+
+    /// A number's text for a message: long ones are cut in the middle.
+    private static func shortened(_ text: String) -> String {
+        text.count <= 40 ? text : String(text.prefix(20)) + "…" + String(text.suffix(10)) + " (\(text.count) digits)"
     }
 }

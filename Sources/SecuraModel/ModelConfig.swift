@@ -1,6 +1,7 @@
 // config.json of a Hugging Face decoder, decoded with Hugging Face's own key names.
 // Both transformers 4.x (`rope_theta`, `rope_scaling`) and 5.x (`rope_parameters`) spellings load.
 import Foundation
+import SecuraIO
 
 /// The raw `config.json` of a Llama, Qwen2 or Gemma2 model, keys as transformers writes them.
 public struct ModelConfig: Codable, Sendable, Equatable {
@@ -61,7 +62,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ModelError.unreadableConfig(path: path, reason: "key '\(key)': \(context.debugDescription)")
         } catch let DecodingError.dataCorrupted(context) {
-            throw ModelError.unreadableConfig(path: path, reason: "not valid JSON (\(context.debugDescription))")
+            // Foundation says only "not valid JSON", also for valid JSON with a number it cannot hold.
+            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+                throw ModelError.unreadableConfig(path: path, reason: "\(problem)")
+            }
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ModelError.unreadableConfig(path: path, reason: key.isEmpty
+                ? "a value does not fit its key's type, e.g. a fraction where a whole number belongs (\(context.debugDescription))"
+                : "key '\(key)': \(context.debugDescription)")
         } catch {
             throw ModelError.unreadableConfig(path: path, reason: "\(error)")
         }

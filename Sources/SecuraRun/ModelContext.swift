@@ -61,9 +61,16 @@ public final class ModelContext {
     }
 
     /// The model's tokenizer (loaded on first use).
+    /// - Throws: the loader's errors, and `TokenizerError.invalidField` naming the tokenizer's file when it
+    ///   has ids the model's embedding has no row for (they failed later, mid-run, naming no file).
     public func tokenizer() throws -> Tokenizer {
         if let cachedTokenizer { return cachedTokenizer }
         let t = try TokenizerLoader.load(path)
+        guard t.vocabularySize <= config.vocabSize else {
+            throw TokenizerError.invalidField(source: t.source, field: "vocabulary",
+                reason: "token ids reach \(t.vocabularySize - 1), but the model at \(path) has \(config.vocabSize) embedding rows "
+                    + "(vocab_size \(config.vocabSize)); the tokenizer does not belong to this model")
+        }
         cachedTokenizer = t
         return t
     }

@@ -35,10 +35,10 @@ struct HuggingFaceTokenizerFile {
             // The fast path avoids building a field name per entry (150k entries).
             let id = try (value as? Int) ?? json.int(value, "model.vocab[\(token)]")
             guard id >= 0, id < 16_777_216 else {
-                throw TokenizerError.invalidTokenID(source: source, token: token, id: id, reason: "ids must lie in 0..<2^24")
+                throw TokenizerError.invalidTokenID(source: source, token: token, id: id, reason: "ids must lie in 0..<2^24 (model.vocab)")
             }
             guard seenIDs.insert(id).inserted else {
-                throw TokenizerError.invalidTokenID(source: source, token: token, id: id, reason: "another token has the same id")
+                throw TokenizerError.invalidTokenID(source: source, token: token, id: id, reason: "another token has the same id (model.vocab)")
             }
             vocab[token] = id
         }
@@ -95,7 +95,7 @@ struct HuggingFaceTokenizerFile {
             let id = try json.int(entry["id"], field + ".id")
             let content = try json.string(entry["content"], field + ".content")
             guard id >= 0, id < 16_777_216 else {
-                throw TokenizerError.invalidTokenID(source: source, token: content, id: id, reason: "ids must lie in 0..<2^24")
+                throw TokenizerError.invalidTokenID(source: source, token: content, id: id, reason: "ids must lie in 0..<2^24 (\(field).id)")
             }
             return AddedToken(
                 id: id, content: content,

@@ -2,6 +2,7 @@
 // mistyped field into a TokenizerError naming the file and the field's path, e.g. "model.vocab".
 
 import Foundation
+import SecuraIO
 
 /// Reads fields of one JSON document, reporting problems against `source`.
 struct JSONFields {
@@ -13,7 +14,10 @@ struct JSONFields {
         do {
             value = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw TokenizerError.invalidJSON(source: source, reason: "\(error.localizedDescription)")
+            // Foundation's own message is "The operation could not be completed"; say where and what.
+            let detail = data.withUnsafeBytes(JSONParser.diagnose).map { "\($0)" }
+                ?? ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
+            throw TokenizerError.invalidJSON(source: source, reason: detail)
         }
         guard let object = value as? [String: Any] else {
             throw TokenizerError.invalidJSON(source: source, reason: "the top level is not a JSON object")
@@ -53,6 +57,9 @@ struct JSONFields {
         // (JSONSerialization on Linux cannot tell true/false from 1/0, so booleans are not refused.)
         if let int = value as? Int { return int }
         if let number = value as? NSNumber, let exact = Int(exactly: number.doubleValue) { return exact }
+        if let number = value as? NSNumber, number.doubleValue.rounded() == number.doubleValue {
+            throw TokenizerError.invalidField(source: source, field: field, reason: "\(number) is out of range for a whole number")
+        }
         throw mistyped(field, "an integer")
     }
 

@@ -100,8 +100,8 @@ extension Tokenizer {
         for (name, id) in [("bos", data.bosID), ("eos", data.eosID), ("unknown", data.unknownID),
                            ("padding", data.paddingID)] {
             if let id, !(0..<data.tokens.count).contains(id) {
-                throw TokenizerError.invalidTokenID(source: source, token: "(\(name))", id: id,
-                    reason: "outside the vocabulary of \(data.tokens.count) tokens")
+                throw TokenizerError.invalidField(source: source, field: "tokenizer.ggml.\(name)_token_id",
+                    reason: "token id \(id) is outside the vocabulary of \(data.tokens.count) tokens")
             }
         }
         if data.addBOS && data.bosID == nil {

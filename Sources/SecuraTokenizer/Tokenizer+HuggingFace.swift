@@ -51,7 +51,22 @@ extension Tokenizer {
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw TokenizerError.cannotRead(source: path, reason: error.localizedDescription)
+            throw TokenizerError.cannotRead(source: path, reason: Self.readFailure(path, error))
         }
+    }
+
+    /// Why `path` could not be read, in words (Foundation's own message is "The operation could not be
+    /// completed").
+    static func readFailure(_ path: String, _ error: Error) -> String {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            return "it is a folder, not a file"
+        }
+        if !FileManager.default.isReadableFile(atPath: path) { return "permission denied" }
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
     }
 }

@@ -126,11 +126,14 @@ public final class Tokenizer: @unchecked Sendable {
         isSpecialID = special
         tokenStrings = strings
 
-        for id in parts.prefixIDs + parts.suffixIDs + [parts.specialTokens.bos, parts.specialTokens.eos,
-                                                       parts.specialTokens.unknown, parts.specialTokens.padding]
-            .compactMap({ $0 }) where id < 0 || id >= strings.count || strings[id] == nil {
-            throw TokenizerError.invalidTokenID(source: parts.source, token: "(special)", id: id,
-                                                reason: "no token has this id (vocabulary size \(strings.count))")
+        // Name the field each id came from: the message must let the user find it in the file.
+        let named: [(field: String, id: Int?)] = parts.prefixIDs.map { ("post_processor (prefix)", $0) }
+            + parts.suffixIDs.map { ("post_processor (suffix)", $0) }
+            + [("bos_token", parts.specialTokens.bos), ("eos_token", parts.specialTokens.eos),
+               ("unk_token", parts.specialTokens.unknown), ("pad_token", parts.specialTokens.padding)]
+        for case let (field, id?) in named where id < 0 || id >= strings.count || strings[id] == nil {
+            throw TokenizerError.invalidField(source: parts.source, field: field,
+                                              reason: "token id \(id) is outside the vocabulary (no token has it; \(strings.count) ids)")
         }
 
         // Hugging Face's ByteLevel decoder: a token whose characters are all in the byte table

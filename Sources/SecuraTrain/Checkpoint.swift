@@ -44,6 +44,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case corrupted(path: String, tensor: String, reason: String)
     /// The run's output folder (or a subfolder it needs) cannot be created or written.
     case outputNotWritable(path: String, reason: String)
+    /// `--resume auto` found checkpoints in `path`, but every one is damaged (`reasons`, newest first).
+    case noUsableCheckpoint(path: String, reasons: [String])
 
     public var description: String {
         switch self {
@@ -52,6 +54,10 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case let .corrupted(path, tensor, reason):
             return "\(path): tensor '\(tensor)' is damaged: \(reason); the file changed after it was written "
                 + "(resume from an earlier checkpoint with --resume FOLDER)"
+        case let .noUsableCheckpoint(path, reasons):
+            let newest = reasons.first.map { " (the newest, \($0))" } ?? ""
+            return "\(path): all \(reasons.count) checkpoints are damaged, none to resume from\(newest); "
+                + "remove them or resume from another folder with --resume FOLDER"
         case let .missing(path): return "\(path): no checkpoint or adapter state here (expected state.json and state.safetensors)"
         case let .incompatible(path, reason): return "\(path): \(reason)"
         }
@@ -178,6 +184,8 @@ public enum Checkpoint {
         } else {
             try fm.moveItem(at: temporary, to: folder)
         }
+        // The renames are durable once the parent folder's entries are on disk.
+        try AtomicFileWriter.syncFolder(parent.path)
     }
 
     /// Reads `state.json` of a checkpoint or adapter folder.
@@ -197,6 +205,8 @@ public enum Checkpoint {
             return state
         } catch let e as CheckpointError {
             throw e
+        } catch DecodingError.dataCorrupted where data.withUnsafeBytes(JSONParser.diagnose) != nil {
+            throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(data.withUnsafeBytes(JSONParser.diagnose)!)")
         } catch {
             throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(error))")
         }

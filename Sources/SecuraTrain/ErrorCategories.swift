@@ -8,6 +8,7 @@ extension CheckpointError: CategorizedError {
         case .missing: return .io
         case .incompatible: return .data
         case .corrupted: return .data              // a damaged file: the fix is another checkpoint
+        case .noUsableCheckpoint: return .data
         case .outputNotWritable: return .io
         }
     }

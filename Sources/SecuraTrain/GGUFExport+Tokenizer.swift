@@ -91,7 +91,14 @@ extension GGUFExport {
         let ids = [("bos", specialID("bos_token", fallback: raw.bos_token_id?.ids.first)),
                    ("eos", specialID("eos_token", fallback: raw.eos_token_id?.ids.first)),
                    ("padding", specialID("pad_token", fallback: nil))]
-        for case let (name, id?) in ids { keys.append(("tokenizer.ggml.\(name)_token_id", .uint32(UInt32(id)))) }
+        for case let (name, id?) in ids {
+            // Ids found in tokenizer_config.json are indices of `tokens`; the fallbacks come from config.json.
+            guard id >= 0, id < v else {
+                throw GGUFExportError.tokenBeyondVocabulary(path: folder.appendingPathComponent("config.json").path,
+                                                            token: "\(name)_token_id", id: id, rows: v)
+            }
+            keys.append(("tokenizer.ggml.\(name)_token_id", .uint32(UInt32(id))))
+        }
         if case let .bool(addBOS)? = settings?["add_bos_token"] { keys.append(("tokenizer.ggml.add_bos_token", .bool(addBOS))) }
         let jinja = folder.appendingPathComponent("chat_template.jinja")
         if let template = try? String(contentsOf: jinja, encoding: .utf8) {

@@ -20,7 +20,7 @@ public enum GGUFExportError: CategorizedError, CustomStringConvertible, Equatabl
         case let .unsupportedTokenizer(path, reason):
             return "\(path): \(reason)"
         case let .tokenBeyondVocabulary(path, token, id, rows):
-            return "\(path): token '\(token)' has id \(id), beyond the model's \(rows) embedding rows"
+            return "\(path): token '\(token)' has id \(id), outside the model's \(rows) embedding rows (0..<\(rows))"
         }
     }
 }

@@ -44,6 +44,8 @@ public enum PEFTFormat {
         let config: PEFTAdapterConfig
         do {
             config = try JSONDecoder().decode(PEFTAdapterConfig.self, from: data)
+        } catch DecodingError.dataCorrupted where data.withUnsafeBytes(JSONParser.diagnose) != nil {
+            throw ModelError.unreadableConfig(path: path, reason: "\(data.withUnsafeBytes(JSONParser.diagnose)!)")
         } catch {
             throw ModelError.unreadableConfig(path: path, reason: "not a PEFT LoRA configuration with a list of target_modules (\(error))")
         }

@@ -11,7 +11,8 @@ public enum StagedFolder {
     /// user added, say) are moved into the new folder; everything else of the previous one is removed.
     ///
     /// - Throws: what `body` throws (the temporary folder is removed first), or
-    ///   `IOError.cannotWrite` naming the folder when it cannot be created or renamed.
+    ///   `IOError.cannotWrite` naming the folder when it cannot be created or renamed, or naming the parent
+    ///   folder when that cannot be synced after the rename (which makes the rename durable).
     public static func write(_ folder: URL, carryOver: (String) -> Bool = { _ in false },
                              _ body: (URL) throws -> Void) throws {
         let fm = FileManager.default
@@ -30,7 +31,10 @@ public enum StagedFolder {
             try? fm.removeItem(at: temporary)
             throw error
         }
-        guard fm.fileExists(atPath: folder.path) else { return try rename(temporary, to: folder) }
+        guard fm.fileExists(atPath: folder.path) else {
+            try rename(temporary, to: folder)
+            return try AtomicFileWriter.syncFolder(parent.path)   // the rename is durable once the parent is synced
+        }
         let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(getpid())")
         try? fm.removeItem(at: old)
         try rename(folder, to: old)
@@ -46,6 +50,7 @@ public enum StagedFolder {
             try? fm.moveItem(at: old.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         try? fm.removeItem(at: old)
+        try AtomicFileWriter.syncFolder(parent.path)
     }
 
     private static func rename(_ from: URL, to: URL) throws {

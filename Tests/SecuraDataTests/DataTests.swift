@@ -53,6 +53,35 @@ final class DataTests: XCTestCase {
         XCTAssertThrowsError(try JSONLReader.read(url.path, skipBadLines: false)) { XCTAssert("\($0)".contains(":1: invalid UTF-8"), "\($0)") }
     }
 
+    /// "no usable examples" alone left the user guessing; the message now says why, with the file.
+    func testNoUsableExamplesSaysWhy() throws {
+        let blank = try write("blank.jsonl", "\n  \n")
+        XCTAssertThrowsError(try JSONLReader.read(blank, skipBadLines: true)) {
+            XCTAssertEqual("\($0)", "\(blank): no usable examples: the file has no records (only blank lines)")
+        }
+        let bad = try write("allbad.jsonl", "{\"input\": 3}\nnot json\n")
+        XCTAssertThrowsError(try JSONLReader.read(bad, skipBadLines: true)) {
+            XCTAssertEqual("\($0)", "\(bad): no usable examples: all 2 lines were malformed and skipped; "
+                           + "the first: \(bad):1: missing string field 'input' (or 'messages')")
+        }
+        let task = try write("task.json", "{\"examples\": []}")
+        XCTAssertThrowsError(try BigBenchReader.read(task, skipBadLines: false)) {
+            XCTAssertEqual("\($0)", "\(task): no usable examples: its 'examples' list is empty")
+        }
+    }
+
+    /// Syntax errors in task files carry the column (JSONL) or the line and column (task.json).
+    func testJSONErrorsInTaskFilesArePlaced() throws {
+        let path = try write("syntax.jsonl", "{\"input\": \"a\", \"output\": \"b\"}\n{\"input\": \"a\" \"output\": \"b\"}\n")
+        XCTAssertThrowsError(try JSONLReader.read(path, skipBadLines: false)) {
+            XCTAssertEqual("\($0)", "\(path):2: not valid JSON at column 15: unexpected '\"', expected '}' or ',' in object")
+        }
+        let task = try write("syntax.json", "{\"examples\": [\n  {\"input\": \"a\", \"target\": 18446744073709551615 x}]}")
+        XCTAssertThrowsError(try BigBenchReader.read(task, skipBadLines: false)) {
+            XCTAssert("\($0)".hasPrefix("\(task):2: not valid JSON at column "), "\($0)")
+        }
+    }
+
     func testBigBenchMultipleChoiceKeepsFileOrderAndPrefixes() throws {
         let path = try write("task.json", """
             {"examples": [{"input": "Is it?", "target_scores": {"yes": 0, "no": 1, "maybe": 0}},

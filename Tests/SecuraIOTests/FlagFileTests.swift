@@ -37,6 +37,23 @@ final class FlagFileTests: XCTestCase {
         }
     }
 
+    /// A 200 KB value was echoed back whole; messages now quote its first 80 characters and its size.
+    func testLongValuesAreCutInMessages() throws {
+        let long = String(repeating: "x", count: 200_000)
+        for text in ["lr = \(long)", "\(long)! = 1"] {
+            XCTAssertThrowsError(try arguments(text)) { error in
+                let message = "\(error)"
+                XCTAssertLessThan(message.utf8.count, 200, String(message.prefix(300)))
+                XCTAssert(message.contains(String(repeating: "x", count: 80) + "… (2000"), String(message.prefix(300)))
+            }
+        }
+        // The argument parser's messages quote a rejected value whole: the CLI cuts the file's long values.
+        let args = try arguments("method = \"\(long)\"\nlr = 1e-3")
+        let echoed = FlagFile.shortenEchoes("The value '\(long)' is invalid for '--method'", of: args)
+        XCTAssertEqual(echoed, "The value '\(String(repeating: "x", count: 80))… (200000 bytes)' is invalid for '--method'")
+        XCTAssertEqual(FlagFile.excerpt("short"), "short")
+    }
+
     func testEachSyntaxErrorNamesItsLine() {
         assertSyntax("lr = 1\n[train]", line: 2, mentions: "tables")
         assertSyntax("lr", line: 1, mentions: "key = value")

@@ -65,6 +65,21 @@ final class ModelConfigTests: XCTestCase {
         }
     }
 
+    /// Foundation's decoder says "not valid JSON" with no position for a valid 2^64−1 and for syntax errors.
+    func testJSONProblemsArePlaced() {
+        let big = llama4x.replacingOccurrences(of: "\"num_hidden_layers\": 2", with: "\"num_hidden_layers\": 18446744073709551615")
+        XCTAssertThrowsError(try ModelConfig.decode(Data(big.utf8), path: "m/config.json")) { error in
+            let text = "\(error)"
+            XCTAssert(text.contains("m/config.json") && text.contains("line 1, column 91") && text.contains("key 'num_hidden_layers'")
+                      && text.contains("18446744073709551615 is out of range"), text)
+        }
+        let broken = llama4x.replacingOccurrences(of: "\"head_dim\": 24,", with: "\"head_dim\": 24,,")
+        XCTAssertThrowsError(try ModelConfig.decode(Data(broken.utf8), path: "m/config.json")) { error in
+            let text = "\(error)"
+            XCTAssert(text.contains("m/config.json") && text.contains("line 2, column") && text.contains("unexpected ','"), text)
+        }
+    }
+
     func testUnreadableConfigFileIsNamed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

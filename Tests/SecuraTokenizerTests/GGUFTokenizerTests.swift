@@ -60,7 +60,7 @@ final class GGUFTokenizerTests: XCTestCase {
         expect(["tokenizer.ggml.pre 'deepseek-llm'"]) { $0.pre = "deepseek-llm" }
         expect(["tokenizer.ggml.token_type", "49151 entries"]) { $0.tokenTypes.removeLast() }
         expect(["token_type[5]", "type 9"]) { $0.tokenTypes[5] = 9 }
-        expect(["(bos)", "id 49152"]) { $0.bosID = 49152 }
+        expect(["tokenizer.ggml.bos_token_id", "token id 49152"]) { $0.bosID = 49152 }
         expect(["add_bos_token", "bos_token_id"]) { $0.addBOS = true; $0.bosID = nil }
         expect(["merge #3", "two tokens"]) { $0.merges[3] = "abc" }
         expect(["merge #0", "not in the vocabulary"]) { $0.merges[0] = "Ġ zzzz" }

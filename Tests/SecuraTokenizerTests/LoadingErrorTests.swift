@@ -40,6 +40,37 @@ final class LoadingErrorTests: XCTestCase {
                              mentions: [source, "not a JSON object"])
     }
 
+    /// Foundation's JSON errors read "The operation could not be completed"; ours give the place.
+    func testJSONErrorsArePlaced() throws {
+        let broken = Data("{\n  \"version\": \"1.0\",\n  \"model\": {\"type\": \"BPE\" \"vocab\": {}}\n}".utf8)
+        assertTokenizerError(try Tokenizer(tokenizerJSONData: broken, source: source),
+                             mentions: [source, "line 3, column 27", "key 'model'", "expected '}' or ',' in object"])
+        let base = try JSONSerialization.data(withJSONObject: try baseJSON())
+        let huge = Data("{\"bos_token\": 1e999}".utf8)
+        assertTokenizerError(try Tokenizer(tokenizerJSONData: base, source: source, configData: huge,
+                                           configSource: "broken/tokenizer_config.json"),
+                             mentions: ["broken/tokenizer_config.json", "key 'bos_token'", "1e999 is out of range"])
+    }
+
+    /// A valid JSON number too large for an id is out of range, not "expected an integer".
+    func testHugeIdIsOutOfRange() throws {
+        try expectError(["model.vocab[a]", "18446744073709551615 is out of range"]) { json in
+            var model = json["model"] as! [String: Any]
+            var vocab = model["vocab"] as! [String: Any]
+            vocab["a"] = NSNumber(value: UInt64.max)
+            model["vocab"] = vocab
+            json["model"] = model
+        }
+    }
+
+    func testUnreadableFileSaysWhy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokenizer.json"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        assertTokenizerError(try Tokenizer(directory: folder.path),
+                             mentions: [folder.appendingPathComponent("tokenizer.json").path, "it is a folder, not a file"])
+    }
+
     func testMissingFiles() {
         assertTokenizerError(try Tokenizer(directory: "/nonexistent/model"),
                              mentions: ["/nonexistent/model/tokenizer.json", "no such file"])
@@ -95,6 +126,19 @@ final class LoadingErrorTests: XCTestCase {
             var added = json["added_tokens"] as! [[String: Any]]
             added[0]["content"] = nil
             json["added_tokens"] = added
+        }
+        // An id outside the vocabulary names its key.
+        try expectError(["with id -1", "added_tokens[1].id"]) { json in
+            var added = json["added_tokens"] as! [[String: Any]]
+            added[1]["id"] = -1
+            json["added_tokens"] = added
+        }
+        try expectError(["with id 16777216", "(model.vocab)"]) { json in
+            var model = json["model"] as! [String: Any]
+            var vocab = model["vocab"] as! [String: Any]
+            vocab["zzz-extra"] = 16_777_216
+            model["vocab"] = vocab
+            json["model"] = model
         }
     }
 

@@ -86,7 +86,17 @@ final class GGUFExportTokenizerTests: XCTestCase {
         let tooLarge = #"{"model": {"type": "BPE", "vocab": {"a": 0, "z": 300}, "merges": []}}"#
         let (dir2, loaded2) = try folder(tokenizer: tooLarge, config: nil)
         XCTAssertThrowsError(try GGUFExport.tokenizerMetadata(modelPath: dir2.path, config: loaded2.config, raw: loaded2.raw)) {
-            XCTAssertTrue("\($0)".contains("beyond the model's 256 embedding rows"), "\($0)")
+            XCTAssertTrue("\($0)".contains("outside the model's 256 embedding rows"), "\($0)")
+        }
+        // config.json's eos id (no eos_token in tokenizer_config.json) outside the vocabulary: named with
+        // its file and key, not written (a negative one trapped converting to UInt32).
+        for id in [-1, 300] {
+            let (dir3, loaded3) = try folder(tokenizer: Self.tokenizer, config: nil)
+            var raw = loaded3.raw
+            raw.eos_token_id = TokenIDs([id])
+            XCTAssertThrowsError(try GGUFExport.tokenizerMetadata(modelPath: dir3.path, config: loaded3.config, raw: raw)) {
+                XCTAssertEqual("\($0)", "\(dir3.path("config.json")): token 'eos_token_id' has id \(id), outside the model's 256 embedding rows (0..<256)")
+            }
         }
     }
 }
