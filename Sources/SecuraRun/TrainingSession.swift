@@ -155,7 +155,11 @@ public struct TrainingSession {
 
     func resume(_ trainer: Trainer, checkpoints: URL) throws {
         guard let resume = configuration.output.resume else { return }
-        let folder = resume == "auto" ? Checkpoint.latest(in: checkpoints) : URL(fileURLWithPath: resume)
+        // `auto`: the newest checkpoint that is whole; a damaged newer one is reported and passed over (every
+        // rank reads the same files and so takes the same folder).
+        let folder = resume == "auto"
+            ? try Checkpoint.newestUsable(in: checkpoints) { note("checkpoint \($0.path) is damaged, passed over for an older one: \($1)") }
+            : URL(fileURLWithPath: resume)
         if let folder {
             let state = try trainer.resume(from: folder)
             note("resumed from \(folder.path) at step \(state.step)")

@@ -181,22 +181,7 @@ struct Train: ParsableCommand {
         let configuration = try configuration()
         try runReportingErrors(runtime) { comm in
             let printer = RunPrinter(comm: comm)
-            var configuration = configuration
-            configuration.output.resume = try Self.resolveAuto(configuration.output) { printer(.note($0)) }
             try TrainingSession(configuration, comm: comm, solvers: svdSolvers(comm), events: printer.callAsFunction).run()
         }
-    }
-
-    /// `--resume auto` as the newest checkpoint that is whole: a damaged newer one is reported and passed
-    /// over (the session's own `auto` takes the newest complete folder as it is). Every rank reads the
-    /// same files and so takes the same folder. Other values are returned unchanged, as is `auto` when
-    /// there is no checkpoint (the session then starts from scratch and says so).
-    static func resolveAuto(_ output: OutputSettings, note: (String) -> Void) throws -> String? {
-        guard output.resume == "auto" else { return output.resume }
-        let checkpoints = URL(fileURLWithPath: output.folder).appendingPathComponent("checkpoints")
-        let usable = try Checkpoint.newestUsable(in: checkpoints) { folder, reason in
-            note("checkpoint \(folder.path) is damaged, passed over for an older one: \(reason)")
-        }
-        return usable?.path ?? "auto"
     }
 }
