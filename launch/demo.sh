@@ -25,11 +25,12 @@ echo "== SmolLM2-135M-Instruct, before fine-tuning"
 "$bin" generate "$model" --chat --prompt "$question" --max-tokens 40
 score
 
-# lr LR_DEMO: measured on this task (40 steps, batch 4, 40 held-out records, greedy answers; results/fidelity/README.md):
-# DEMO_MEASUREMENTS
+# lr 1e-4, measured on this task (40 steps, batch 4; exact match of greedy answers on these 40 held-out records,
+# base model 1/40): lr 1e-4 → 5/40 (validation loss 6.43 → 1.21), 3e-4 → 3/40 (1.24), 1e-3 → 1/40 (2.11: the
+# merged weights overshoot and the answers degrade).
 echo "== SECURA (CABR-LoRA + S-MagNorm merges) on BIG-bench object_counting, 40 steps"
 rm -rf demo-run
-"$bin" train --model "$model" --data "$data" --method secura-m1 --steps 40 --batch-size 4 --lr LR_DEMO \
+"$bin" train --model "$model" --data "$data" --method secura-m1 --steps 40 --batch-size 4 --lr 1e-4 \
   --cabr-init svd --eval-every 20 --log-every 5 --output demo-run
 
 echo "== the fine-tuned model (adapter in demo-run/adapter)"
