@@ -35,7 +35,7 @@ public struct MethodSpec: Sendable, Equatable {
     /// The keys a method may set, with what they change.
     public static let keys: [String] = ["lr", "steps", "batch-size", "warmup", "schedule", "weight-decay", "clip", "rank", "alpha",
                                         "dropout", "cur-rank", "cabr-m", "cabr-init", "fusion-step", "smagnorm", "smagnorm-scale",
-                                        "merge-precision", "ema-decay", "consistency-weight", "ewc-lambda", "ewc-samples",
+                                        "merge-precision", "smagnorm-eps", "delta-bias", "cabr-scale", "ema-decay", "consistency-weight", "ewc-lambda", "ewc-samples",
                                         "replay-size", "replay-ratio",
                                         "imsm-gate", "imsm-rank", "imsm-dropout", "imsm-lr"]   // the imsm-* ones need +imsm
 

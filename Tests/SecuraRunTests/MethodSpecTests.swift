@@ -41,6 +41,27 @@ final class MethodSpecTests: XCTestCase {
         }
     }
 
+    /// The fidelity settings per method (the authors' configuration, the scale-free CABR), and every listed
+    /// key is one `set` understands.
+    func testFidelitySettingsAndEveryListedKeyIsAccepted() throws {
+        let specs = try MethodSpec.list("secura-m1@lr=1e-3,smagnorm=output,merge-precision=bf16,delta-bias=true,smagnorm-eps=1e-8,secura-m2@cabr-scale=unit")
+        var c = TrainConfiguration(model: "m", data: DataSettings(path: "d"), output: OutputSettings(folder: "o"))
+        try specs[0].apply(to: &c)
+        XCTAssertEqual(c.method.smagnorm, .output)
+        XCTAssertEqual(c.method.mergePrecision, .bf16)
+        XCTAssertTrue(c.method.deltaBias)
+        XCTAssertEqual(c.method.smagnormEps, 1e-8)
+        var d = TrainConfiguration(model: "m", data: DataSettings(path: "d"), output: OutputSettings(folder: "o"))
+        try specs[1].apply(to: &d)
+        XCTAssertEqual(d.method.cabrScale, .unit)
+        let samples = ["schedule": "cosine", "cabr-init": "slice", "smagnorm": "off", "merge-precision": "bf16", "delta-bias": "true",
+                       "cabr-scale": "unit", "imsm-gate": "authors"]
+        for key in MethodSpec.keys {
+            let method = key.hasPrefix("imsm-") ? "lora+imsm" : "secura-m1"
+            XCTAssertNoThrow(try MethodSpec.list("\(method)@\(key)=\(samples[key] ?? "1")"), key)
+        }
+    }
+
     func testBadSpecsAreNamed() {
         for (text, needle) in [("lorax", "'lorax' is not a method"), ("lr=1e-3,lora", "comes before any method"),
                                ("lora@lr=fast", "lr=fast: not a valid value"), ("lora@colour=red", "'colour' is not a per-method setting"),
