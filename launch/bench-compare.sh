@@ -168,14 +168,18 @@ if [ -n "$TORCH_METHODS" ]; then
   done
 fi
 
-python3 - "$work/settings.json" <<PY
-import json, platform, sys
+BC_MODEL="$model" BC_SEQ_LEN="$SEQ_LEN" BC_BATCH="$BATCH" BC_STEPS="$STEPS" BC_WARMUP="$WARMUP" BC_METHODS="$METHODS" \
+BC_TORCH_METHODS="$TORCH_METHODS" BC_TARGETS="$TARGETS" BC_RANK="$RANK" BC_BIN="$bin" BC_CORES="$cores" \
+python3 - "$work/settings.json" <<'PY'
+import json, os, platform, sys, time
+e = os.environ
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-json.dump({"settings": {"model": "$model", "seq_len": $SEQ_LEN, "batch": $BATCH, "steps": $STEPS, "warmup": $WARMUP,
-                        "methods": "$METHODS".split(), "torch_methods": "$TORCH_METHODS".split(),
-                        "targets": "$TARGETS", "rank": $RANK, "alpha": 16, "dropout": 0.05, "secura_bin": "$bin"},
-           "machine": {"cores": $cores, "cpu": cpu, "openblas_coretype": "${OPENBLAS_CORETYPE:-unset}",
-                       "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "host": platform.node()}},
+json.dump({"settings": {"model": e["BC_MODEL"], "seq_len": int(e["BC_SEQ_LEN"]), "batch": int(e["BC_BATCH"]),
+                        "steps": int(e["BC_STEPS"]), "warmup": int(e["BC_WARMUP"]), "methods": e["BC_METHODS"].split(),
+                        "torch_methods": e["BC_TORCH_METHODS"].split(), "targets": e["BC_TARGETS"],
+                        "rank": int(e["BC_RANK"]), "alpha": 16, "dropout": 0.05, "secura_bin": e["BC_BIN"]},
+           "machine": {"cores": int(e["BC_CORES"]), "cpu": cpu, "openblas_coretype": e.get("OPENBLAS_CORETYPE", "unset"),
+                       "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "host": platform.node()}},
           open(sys.argv[1], "w"))
 PY
 mkdir -p "$out/logs"
