@@ -42,16 +42,21 @@ NATURAL_INSTRUCTIONS = "natural_instructions"
 # instruction survives --max-length 256 (longer prompts lose their start).
 INSTRUCTION_CHARS = 1000
 
+# The articles of the summarisation substitutes are cut to their first ARTICLE_CHARS characters (at a word
+# boundary): whole, most of them do not fit --max-length 512 with their summary (WikiLingua's median article is
+# ~2,300 characters, ~700 tokens), and a training example whose answer is cut off is dropped.
+ARTICLE_CHARS = 1000
+
 # (file name, how it is built, the paper's task, note)
 SUBSTITUTES = [
     ("xsum", "gem/xsum", "CNN/DailyMail (summarisation)",
-     "GEM XSum: one-sentence summary of a BBC news article"),
+     f"GEM XSum: one-sentence summary of a BBC news article (its first {ARTICLE_CHARS} characters)"),
     ("wikilingua_de_en", "wikilingua:german_de", "NewsCommentary de-en (translation)",
-     "GEM WikiLingua: English summary of a German wikiHow article (cross-lingual generation into English)"),
+     f"GEM WikiLingua: English summary of a German wikiHow article (its first {ARTICLE_CHARS} characters; cross-lingual generation into English)"),
     ("wikilingua_es_en", "wikilingua:spanish_es", "NewsCommentary es-en (translation)",
-     "GEM WikiLingua: English summary of a Spanish wikiHow article (same 152 English targets as de/it)"),
+     f"GEM WikiLingua: English summary of a Spanish wikiHow article (its first {ARTICLE_CHARS} characters; 24 English targets shared with de, 24 with it)"),
     ("wikilingua_it_en", "wikilingua:italian_it", "NewsCommentary it-en (translation)",
-     "GEM WikiLingua: English summary of an Italian wikiHow article (same 152 English targets as de/es)"),
+     f"GEM WikiLingua: English summary of an Italian wikiHow article (its first {ARTICLE_CHARS} characters; 77 English targets shared with de, 24 with es)"),
     ("natural_instructions", "natural_instructions", "Alpaca (instruction following)",
      "Natural Instructions v1 (61 crowdsourcing tasks): the task's instruction + input -> output, drawn "
      f"round-robin over the tasks, instruction + input at most {INSTRUCTION_CHARS} characters"),
@@ -96,6 +101,16 @@ def with_examples(task, examples, **changes):
     out = {k: (examples if k == "examples" else v) for k, v in task.items()}
     out.update(changes)
     return out
+
+
+def cut_article(example):
+    """`example` with its input cut to ARTICLE_CHARS characters, at the last whitespace before the limit."""
+    text = example["input"]
+    if len(text) > ARTICLE_CHARS:
+        head = text[:ARTICLE_CHARS]
+        space = max(head.rfind(" "), head.rfind("\n"))
+        text = (head[:space] if space > ARTICLE_CHARS // 2 else head).rstrip()
+    return dict(example, input=text)
 
 
 def kind(examples):
@@ -167,7 +182,7 @@ def build(found, out_dir, count, seed):
         if how.startswith("wikilingua:"):
             lang = how.split(":", 1)[1]
             picked = [e for e in wl["examples"] if e.get("comment", "").startswith(f"wiki_lingua_{lang}-")]
-            task = with_examples(wl, sample(picked, count, seed, file_name), name=file_name,
+            task = with_examples(wl, [cut_article(e) for e in sample(picked, count, seed, file_name)], name=file_name,
                                  description=f"Summarize a {lang.split('_')[0].capitalize()} wikiHow article in English")
             write(file_name, task, paper, f"{WIKILINGUA} ({lang} examples)", note)
         elif how == NATURAL_INSTRUCTIONS:
@@ -175,7 +190,7 @@ def build(found, out_dir, count, seed):
             write(file_name, task, paper, f"natural_instructions ({n} subtasks)", note)
         else:
             task = found[how]
-            write(file_name, with_examples(task, sample(task["examples"], count, seed, file_name)), paper, how, note)
+            write(file_name, with_examples(task, [cut_article(e) for e in sample(task["examples"], count, seed, file_name)]), paper, how, note)
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump({"seed": seed, "examples_per_task": count, "tasks": manifest}, f, ensure_ascii=False, indent=1)
         f.write("\n")
