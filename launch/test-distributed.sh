@@ -5,7 +5,9 @@
 #     another rank count reaches the same final state as an uninterrupted run;
 #   - a rank paused for less than --collective-timeout is waited for; a rank stopped for good (SIGSTOP) makes
 #     the watchdog end the job within 90 s naming it (exit 75), and the last checkpoint resumes;
-#   - a malformed data line aborts the whole job with a message naming the rank, the file and the line.
+#   - a malformed data line aborts the whole job with a message naming the rank, the file and the line;
+#   - 3-task `experiment continual` sequences with EWC (full) and with replay (LoRA) leave the same state after
+#     every task on 2 ranks as on 1, byte for byte (needs ~16 GB free under TMPDIR).
 #
 #   launch/test-distributed.sh [path/to/secura-dist]      (default .build/debug/secura-dist)
 #   METHODS="secura-m1 lora cur-lora" STEPS=20 launch/test-distributed.sh
