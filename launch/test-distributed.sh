@@ -5,7 +5,9 @@
 #     another rank count reaches the same final state as an uninterrupted run;
 #   - a rank paused for less than --collective-timeout is waited for; a rank stopped for good (SIGSTOP) makes
 #     the watchdog end the job within 90 s naming it (exit 75), and the last checkpoint resumes;
-#   - a malformed data line aborts the whole job with a message naming the rank, the file and the line.
+#   - a malformed data line aborts the whole job with a message naming the rank, the file and the line;
+#   - 3-task `experiment continual` sequences with EWC (full) and with replay (LoRA) leave the same state after
+#     every task on 2 ranks as on 1, byte for byte (needs ~16 GB free under TMPDIR).
 #
 #   launch/test-distributed.sh [path/to/secura-dist]      (default .build/debug/secura-dist)
 #   METHODS="secura-m1 lora cur-lora" STEPS=20 launch/test-distributed.sh
@@ -77,33 +79,51 @@ else
 fi
 
 echo "distributed: task sequences with EWC and with experience replay (experiment continual)"
-# Two tasks, fused at the switch: full fine-tuning with the EWC penalty in the second task, and LoRA with half
-# of every batch replayed in the second task. Every task's final state, EWC state (Fisher sum and anchor) and
-# replay buffer on 2 ranks equal 1 rank's, byte for byte. (Full fine-tuning of SmolLM2 writes ~2.4 GB per task:
-# two tasks, and the folders are removed after the comparison.)
+# Three tasks, fused at every switch, two steps each: full fine-tuning with the EWC penalty in tasks 2 and 3 (task
+# 3's against the Fisher sum of tasks 1 and 2), and LoRA with half of every batch replayed in tasks 2 and 3 (task
+# 3's buffer drawn from tasks 1 and 2). Every task's final state, EWC state (Fisher sum and anchor) and replay
+# buffer on 2 ranks equal 1 rank's, byte for byte. Full fine-tuning of SmolLM2 writes ~2.4 GB per task, so each
+# strategy runs as its own experiment, and its two folders (np 1, np 2: ~15 GB for EWC) are removed as soon as
+# they are compared.
 python3 "$root/launch/apples-task.py" "$work/t2.jsonl" 5 4
+python3 "$root/launch/apples-task.py" "$work/t3.jsonl" 4 3
 mkdir -p "$work/suite" && python3 "$root/launch/apples-task.py" "$work/suite/apples_test.jsonl" 2 2
-seq=(experiment continual --model "$model" --tasks "$work/task.jsonl,$work/t2.jsonl" --methods "full@ewc-lambda=1e3,ewc-samples=4,lora@replay-size=8,replay-ratio=0.5"
-     --steps-per-task 2 --batch-size 4 --max-length 64 --lr 1e-4 --seed 7 --suite apples_test --suite-dir "$work/suite" --suite-limit 2 --task-limit 2 --threads 1)
-out1="$("$bin" "${seq[@]}" --output "$work/seq-np1" 2>&1)"; s1=$?
-out2="$("$mpi" -np 2 "$bin" "${seq[@]}" --output "$work/seq-np2" 2>&1)"; s2=$?
-if [ $s1 -eq 0 ] && [ $s2 -eq 0 ]; then
-  all_same=1; detail=""
-  for pair in "full-ewc-lambda-1e3-ewc-samples-4-lr0.0001 ewc.safetensors" "lora-replay-size-8-replay-ratio-0.5-lr0.0001 replay.json"; do
-    read -r run state <<<"$pair"
-    for task in 1-task 2-t2; do
-      cmp="$(python3 "$root/launch/compare_bits.py" "$work/seq-np2/$run/$task/adapter" "$work/seq-np1/$run/$task/adapter" 2>&1)" || { all_same=0; detail+="$run/$task adapter: $cmp"$'\n'; }
-      cmp -s "$work/seq-np2/$run/$task/$state" "$work/seq-np1/$run/$task/$state" || { all_same=0; detail+="$run/$task/$state differs or is missing"$'\n'; }
-    done
-  done
-  grep -q "ewc: penalty" <<<"$out1" || { all_same=0; detail+="no EWC penalty in the later tasks"$'\n'; }
-  grep -q "replay: 2 of every 4 sequences" <<<"$out1" || { all_same=0; detail+="no replay in the later tasks"$'\n'; }
-  [ $all_same -eq 1 ] && ok "2-task sequences, EWC (full) and replay (lora): np 2 equals np 1 byte for byte (adapters, Fisher/anchor and replay buffer of every task)" \
-    || fail "EWC/replay sequences np 2 vs np 1" "$detail"
+seq=(experiment continual --model "$model" --tasks "$work/task.jsonl,$work/t2.jsonl,$work/t3.jsonl" --steps-per-task 2 --batch-size 4
+     --max-length 64 --lr 1e-4 --seed 7 --suite apples_test --suite-dir "$work/suite" --suite-limit 2 --task-limit 2 --threads 1)
+seq_gb=16
+free_gb=$(( $(df -Pk "$work" | awk 'NR == 2 {print $4}') / 1024 / 1024 ))
+if [ "$free_gb" -lt "$seq_gb" ]; then
+  fail "EWC/replay sequences need ~$seq_gb GB free beside $work, $free_gb GB are (set TMPDIR to a larger disk)"
 else
-  fail "EWC sequence (np 1 status $s1, np 2 status $s2)" "$out1"$'\n'"$out2"
+  # strategy: the method spec, its run folder, the file it leaves for the next task, and what its later tasks print
+  for strategy in "ewc full@ewc-lambda=1e3,ewc-samples=4 full-ewc-lambda-1e3-ewc-samples-4-lr0.0001 ewc.safetensors ewc:.penalty.*/2-t2/ewc.safetensors" \
+                  "replay lora@replay-size=8,replay-ratio=0.5 lora-replay-size-8-replay-ratio-0.5-lr0.0001 replay.json replay:.2.of.every.4.sequences.*/2-t2/replay.json"; do
+    read -r name spec run state later <<<"$strategy"
+    started=$(date +%s)
+    out1="$("$bin" "${seq[@]}" --methods "$spec" --output "$work/seq-np1" 2>&1)"; s1=$?
+    out2="$("$mpi" -np 2 "$bin" "${seq[@]}" --methods "$spec" --output "$work/seq-np2" 2>&1)"; s2=$?
+    if [ $s1 -eq 0 ] && [ $s2 -eq 0 ]; then
+      all_same=1; detail=""; compared=0
+      for task in 1-task 2-t2 3-t3; do
+        cmp="$(python3 "$root/launch/compare_bits.py" "$work/seq-np2/$run/$task/adapter" "$work/seq-np1/$run/$task/adapter" 2>&1)" \
+          && compared=$((compared + 1)) || { all_same=0; detail+="$run/$task adapter: $cmp"$'\n'; }
+        if [ -s "$work/seq-np1/$run/$task/$state" ] && cmp -s "$work/seq-np2/$run/$task/$state" "$work/seq-np1/$run/$task/$state"; then
+          compared=$((compared + 1))
+        else
+          all_same=0; detail+="$run/$task/$state differs or is missing"$'\n'
+        fi
+      done
+      # The third task must have trained against the second's state (the chain over three tasks, not two).
+      grep -q "$later" <<<"$out1" || { all_same=0; detail+="task 3 did not use task 2's $state (no line matching '$later')"$'\n'; }
+      [ $compared -eq 6 ] || { all_same=0; detail+="compared $compared of 6 files"$'\n'; }
+      [ $all_same -eq 1 ] && ok "3-task sequence with $name ($spec): np 2 equals np 1 byte for byte (adapter and $state of every task; $(( $(date +%s) - started )) s)" \
+        || fail "$name sequence np 2 vs np 1" "$detail"
+    else
+      fail "$name sequence (np 1 status $s1, np 2 status $s2)" "$out1"$'\n'"$out2"
+    fi
+    rm -rf "$work/seq-np1" "$work/seq-np2"
+  done
 fi
-rm -rf "$work/seq-np1" "$work/seq-np2"
 
 echo "distributed: a killed rank"
 kill_steps=30

@@ -3,12 +3,18 @@
 // fused model is scored on the held-out split of every task of the sequence and on the retention suite.
 // Results: the accuracy matrix per method with average score, backward and forward transfer and forgetting
 // (ContinualMetrics), the retention-suite mean after each task, as DIR/results.md, results.csv (one row per
-// method × trained task × scored task) and results.json. Scores already computed are read back, so an
-// interrupted experiment continues where it stopped.
+// method × trained task × scored task, and per step scored in the middle of a task) and results.json. Scores
+// already computed are read back, so an interrupted experiment continues where it stopped.
+//
+// Scores in the middle of a task (`evalEvery`) come from the task's checkpoints: the run saves one every
+// `evalEvery` steps, and after the task each checkpoint is fused into the model as it stood before the task
+// and scored. The run itself is the uninterrupted one (a checkpoint write changes no value), so the sequence
+// ends in the same state with or without mid-task scores.
 import Foundation
 import SecuraAdapters
 import SecuraDistributed
 import SecuraEval
+import SecuraTrain
 
 /// What the experiment runs.
 public struct ContinualSettings: Sendable {
@@ -24,6 +30,9 @@ public struct ContinualSettings: Sendable {
     public var suiteFiles: [String]
     public var suiteLimit = 50
     public var taskLimit = 50
+    /// Also score every task and the retention suite every this many steps inside each task (0: after each
+    /// task only). The runs save a checkpoint at those steps.
+    public var evalEvery = 0
     public var cabrInit = CABRInit.slice
     public var mode = ScoringMode.teacherForced
     public var output: String
@@ -41,6 +50,13 @@ public struct ContinualSettings: Sendable {
 struct SequenceScores: Codable {
     let tasks: [TaskResult]
     let suite: [TaskResult]
+}
+
+/// Scores taken in the middle of a task: `step` optimizer steps into task `task` (0-based).
+struct MidTaskScores {
+    let task: Int
+    let step: Int
+    let scores: SequenceScores
 }
 
 public struct ContinualExperiment {
@@ -84,18 +100,24 @@ public struct ContinualExperiment {
             template.prompt.maxLength = o.maxLength
             template.data.validationLimit = 20
             template.cadence.logEvery = 10
+            template.cadence.saveEvery = o.evalEvery
             try spec.apply(to: &template)
             let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))")
             let sequence = TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers, events: events)
-            var rows: [SequenceScores] = []
+            var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []
             note("== \(spec.name): \(o.tasks.count) task(s) × \(template.optimizer.steps) steps, lr \(ForgettingExperiment.number(template.optimizer.lr))")
+            var before = model
             try sequence.run(model: model) { index, fused in
+                for step in Self.midTaskSteps(every: o.evalEvery, steps: template.optimizer.steps) {
+                    midTask.append(MidTaskScores(task: index, step: step, scores: try scoreCheckpoint(sequence, task: index, step: step, before: before)))
+                }
                 rows.append(try cachedValue(sequence.taskFolder(index).appendingPathComponent("scores.json"), comm: comm) {
                     note("   scoring after task \(index + 1)")
                     return try score(fused)
                 })
+                before = fused
             }
-            results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, rows: rows))
+            results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, rows: rows, midTask: midTask))
         }
         let report = ContinualReport(base: base, results: results, settings: o, wallSeconds: Date().timeIntervalSince(started))
         let markdown = report.markdown()
@@ -109,6 +131,27 @@ public struct ContinualExperiment {
     }
 
     func note(_ line: String) { events(.note(line)) }
+
+    /// The steps inside a task of `steps` at which to score: every `every`-th, the last excluded (the scores
+    /// after the task are those); none for `every` = 0.
+    static func midTaskSteps(every: Int, steps: Int) -> [Int] {
+        every > 0 ? Array(stride(from: every, to: steps, by: every)) : []
+    }
+
+    /// The scores of task `task`'s checkpoint at `step`, fused into `before` (the model before that task),
+    /// read back from TASK/scores-step-N.json when computed earlier. Collective.
+    /// - Throws: `RunSettingError` when the checkpoint is missing (a task trained without --eval-every).
+    func scoreCheckpoint(_ sequence: TaskSequence, task: Int, step: Int, before: ModelContext) throws -> SequenceScores {
+        let folder = sequence.taskFolder(task)
+        return try cachedValue(folder.appendingPathComponent("scores-step-\(step).json"), comm: comm) {
+            let checkpoint = folder.appendingPathComponent("checkpoints").appendingPathComponent(Checkpoint.name(step: step))
+            guard FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("state.json").path) else {
+                throw RunSettingError(.evalEvery, "\(settings.evalEvery), but \(checkpoint.path) does not exist (was the task trained without --eval-every, or with another value?)")
+            }
+            note("   scoring task \(task + 1) at step \(step)")
+            return try score(try before.fused(adapter: checkpoint.path))
+        }
+    }
 
     /// The model's scores on every task's held-out split and on the retention suite.
     func score(_ model: ModelContext) throws -> SequenceScores {

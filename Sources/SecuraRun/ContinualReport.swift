@@ -1,6 +1,7 @@
 // The continual experiment's report: per method, the accuracy matrix (primary metric of each task's held-out
 // split after each trained task), average score, BWT, FWT and forgetting, and the retention suite's mean after
-// each task; a long-format CSV with every score and a JSON summary per method.
+// each task (and every --eval-every steps inside the tasks); a long-format CSV with every score, the step of
+// its task at which it was taken, and a JSON summary per method.
 import Foundation
 import SecuraEval
 
@@ -8,7 +9,11 @@ import SecuraEval
 struct ContinualResult {
     let method: String
     let lr: Double
+    /// Optimizer steps of each task.
+    let steps: Int
     let rows: [SequenceScores]
+    /// Scores inside the tasks, in task then step order (empty without --eval-every).
+    var midTask: [MidTaskScores] = []
 }
 
 /// What results.json holds per method.
@@ -67,18 +72,41 @@ struct ContinualReport {
                       "| base | " + s.base.map { f($0) }.joined(separator: " | ") + " |"]
             for (i, row) in s.accuracy.enumerated() { lines.append("| \(i + 1). \(names[i]) | " + row.map { f($0) }.joined(separator: " | ") + " |") }
         }
+        if results.contains(where: { !$0.midTask.isEmpty }) {
+            lines += ["", "## Retention suite over the sequence (every \(o.evalEvery) steps; step counted from the first task's start)", "",
+                      "| method | " + "base → each scored step" + " |", "|---|---|"]
+            for r in results {
+                lines.append("| \(r.method) | " + retentionCurve(r).map { "\($0.step): \(f($0.mean))" }.joined(separator: " → ") + " |")
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The retention suite's mean at every scored point of `r`'s sequence: (0, base), then each mid-task and
+    /// after-task score at its step counted from the start of the first task.
+    func retentionCurve(_ r: ContinualResult) -> [(step: Int, mean: Double)] {
+        var points = [(step: 0, mean: Self.mean(base.suite.map(\.primary)))]
+        for (i, row) in r.rows.enumerated() {
+            points += r.midTask.filter { $0.task == i }.map { (i * r.steps + $0.step, Self.mean($0.scores.suite.map(\.primary))) }
+            points.append((step: (i + 1) * r.steps, mean: Self.mean(row.suite.map(\.primary))))
+        }
+        return points
+    }
+
+    /// One line per score: `after_task_index`/`after_task` is the task being (or just) trained and `step` the
+    /// optimizer steps into it when scored (the task's steps for the scores after it; fewer with --eval-every).
     func csv() -> String {
-        var lines = ["method,lr,after_task_index,after_task,scored,kind,metric,score,base"]
+        var lines = ["method,lr,after_task_index,after_task,scored,kind,metric,score,base,step"]
         func g(_ x: Double) -> String { x.isNaN ? "" : String(format: "%.6g", x) }
         for r in results {
             for (i, row) in r.rows.enumerated() {
-                for (kind, scored, before) in [("task", row.tasks, base.tasks), ("suite", row.suite, base.suite)] {
-                    for (j, t) in scored.enumerated() {
-                        lines.append(["\"\(r.method)\"", ForgettingExperiment.number(r.lr), "\(i + 1)", base.tasks[i].name, t.name, kind,
-                                      t.primaryMetric, g(t.primary), g(before[j].primary)].joined(separator: ","))
+                let points = r.midTask.filter { $0.task == i }.map { ($0.step, $0.scores) } + [(r.steps, row)]
+                for (step, scores) in points {
+                    for (kind, scored, before) in [("task", scores.tasks, base.tasks), ("suite", scores.suite, base.suite)] {
+                        for (j, t) in scored.enumerated() {
+                            lines.append(["\"\(r.method)\"", ForgettingExperiment.number(r.lr), "\(i + 1)", base.tasks[i].name, t.name, kind,
+                                          t.primaryMetric, g(t.primary), g(before[j].primary), "\(step)"].joined(separator: ","))
+                        }
                     }
                 }
             }

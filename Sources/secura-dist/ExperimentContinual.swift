@@ -1,8 +1,8 @@
 // `secura-dist experiment continual`: the SECURA paper's experiment 3 at any scale. Each method trains the
 // tasks in order, fused into the model at every task switch; after each task the fused model is scored on
-// every task of the sequence and on the retention suite. Results: OUTPUT/results.md, results.csv,
-// results.json (accuracy matrices, average, BWT, FWT, forgetting, retention-suite means), one folder per
-// method and task. An interrupted experiment continues where it stopped.
+// every task of the sequence and on the retention suite (with --eval-every, also every that many steps inside
+// each task). Results: OUTPUT/results.md, results.csv, results.json (accuracy matrices, average, BWT, FWT,
+// forgetting, retention-suite means), one folder per method and task. An interrupted experiment continues where it stopped.
 import ArgumentParser
 import Foundation
 import SecuraAdapters
@@ -54,6 +54,9 @@ struct Continual: ParsableCommand {
     @Option(help: "At most this many held-out records per task of the sequence.")
     var taskLimit = 50
 
+    @Option(help: "Also score every task and the retention suite every this many steps inside each task (0: after each task only; 0…10⁹). Each run then keeps a checkpoint at those steps.")
+    var evalEvery = 0
+
     @Option(help: "CABR's A for the CABR-family methods: svd or slice.")
     var cabrInit: CABRInit = .slice
 
@@ -69,6 +72,7 @@ struct Continual: ParsableCommand {
 
     func validate() throws {
         guard !taskList.isEmpty else { throw ValidationError("--tasks: give at least one task file") }
+        guard (0...1_000_000_000).contains(evalEvery) else { throw ValidationError("--eval-every must be in 0…10⁹") }
         guard (1...1_000_000_000).contains(stepsPerTask), batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1, maxLength >= 2 else {
             throw ValidationError("--steps-per-task, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive, --max-length at least 2")
         }
@@ -90,6 +94,7 @@ struct Continual: ParsableCommand {
         s.maxLength = maxLength
         s.suiteLimit = suiteLimit
         s.taskLimit = taskLimit
+        s.evalEvery = evalEvery
         s.cabrInit = cabrInit
         s.mode = mode
         return s
