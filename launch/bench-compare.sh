@@ -28,9 +28,9 @@
 #   MODEL [$SECURA_CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf, from launch/fetch-model.sh]
 #   SECURA_BIN [<repo>/.build/release/secura-dist]
 #   BENCH_VENV   an existing venv with torch, transformers, peft, gguf, numpy; otherwise
-#                ${SECURA_CACHE:-~/.cache/secura-dist}/bench-venv is created once (torch's CPU wheel from
-#                TORCH_INDEX [https://download.pytorch.org/whl/cpu]; set TORCH_INDEX= for PyPI's torch;
-#                transformers, peft, gguf, numpy from PyPI)
+#                ${SECURA_CACHE:-~/.cache/secura-dist}/bench-venv is created once with everything from PyPI
+#                (PyPI's Linux torch brings its CUDA libraries: a few GB, unused here; TORCH_INDEX=URL
+#                installs torch from another index instead, e.g. PyTorch's CPU-only wheels, where allowed)
 #   OUT [results/bench-compare/<UTC date-time>]
 set -euo pipefail
 
@@ -81,7 +81,7 @@ else
     echo "bench-compare: installing torch, transformers, peft, gguf, numpy into $venv (once)" >&2
     python3 -m venv "$venv" || die "cannot create a venv at $venv (Debian: apt-get install python3-venv)"
     "$py" -m pip install --quiet --upgrade pip >&2
-    index="${TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
+    index="${TORCH_INDEX:-}"
     "$py" -m pip install --quiet ${index:+--index-url "$index"} torch >&2 || die "pip install torch failed"
     "$py" -m pip install --quiet transformers peft gguf numpy >&2 || die "pip install transformers peft gguf numpy failed"
   fi
