@@ -20,11 +20,16 @@ public struct WeightMovement: Codable, Sendable, Equatable {
     /// masters alone, without the output rule), else nil.
     public var note: String?
 
+    /// Adapted values beyond which the measurement is skipped (it builds every merged weight once: seconds
+    /// for SECURA's q/v of Llama-3-8B, 0.67 G values; minutes for full fine-tuning of all its projections).
+    public static let largestMeasured = 1_000_000_000
+
     /// Measures every adapted site of `adapters` against `base`, the weights the run started from. Runs
-    /// on each rank alike (no communication); nil for IMSM runs and for the output rule on methods
-    /// without merge masters (nothing in the weights to measure).
+    /// on each rank alike (no communication); nil for IMSM runs, for the output rule on methods without
+    /// merge masters (nothing in the weights to measure) and past `largestMeasured` adapted values.
     public static func measure(_ adapters: AdapterSet, base: WeightSource) throws -> WeightMovement? {
-        guard adapters.settings.imsm == nil else { return nil }
+        guard adapters.settings.imsm == nil,
+              adapters.plans.reduce(0, { $0 + $1.inFeatures * $1.outFeatures }) <= largestMeasured else { return nil }
         var perMatrix: [String: Double] = [:]
         var byProjection: [String: [Double]] = [:]
         var note: String?
