@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The fidelity study of issue 15 at the scale of a 2-core machine (results/fidelity/README.md explains it):
-# one BIG-bench task, a learning-rate sweep per method — LoRA, CUR-LoRA, SECURA-M1, SECURA-M1 with the
+# one BIG-bench task, a learning-rate sweep per method — LoRA, DoRA, I-LoRA, CUR-LoRA, SECURA-M1, SECURA-M1 with the
 # scale-free CABR (--cabr-scale unit, the direct test of the step-size hypothesis) and the authors'
 # configuration (output rule, bf16 merges, b_Δ) — plus the paper's ablations (SECURA-M2; fusion only at the
-# end, standing in for Table 3's fusion-step 200 at this run length). Each run records its task score, the
+# end, standing in for Table 3's fusion-step 200 at this run length), at lr 1e-3 and 1e-4. Each run records its task score, the
 # retention suite's scores and its weight movement ‖W_after − W_before‖/‖W_before‖ (results.csv), then
 # launch/plot_fidelity.py draws retention against task gain (each method's frontier over its lrs) and
 # weight movement against lr. Runs already finished are read back, not redone.
 #
-#   launch/study-fidelity.sh [OUTPUT]            (default results/fidelity/run; ~30 min on 2 quiet cores)
+#   launch/study-fidelity.sh [OUTPUT]            (default results/fidelity/run; ~50 min on 2 quiet cores)
 #   STEPS=40 SEEDS=1,2,3 SUITE_LIMIT=100 launch/study-fidelity.sh      (the issue's full size: hours)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +28,7 @@ methods=(
   "secura-m1@lr=1e-4,cabr-scale=unit" "secura-m1@lr=1e-3,cabr-scale=unit" "secura-m1@lr=1e-2,cabr-scale=unit"
   "secura-m1@lr=1e-5,$authors" "secura-m1@lr=1e-4,$authors" "secura-m1@lr=1e-3,$authors"
   secura-m2@lr=1e-3 "secura-m1@lr=1e-3,fusion-step=$steps"
+  secura-m2@lr=1e-4 "secura-m1@lr=1e-4,fusion-step=$steps" dora@lr=1e-4 dora@lr=1e-3 i-lora@lr=1e-3
 )
 list=$(IFS=,; echo "${methods[*]}")
 start=$(date +%s)
