@@ -192,13 +192,7 @@ public final class CABRDelta: LinearDelta {
     /// unchanged).
     public func merge(into w: UnsafeMutablePointer<Float>) {
         let product = mergeProduct()
-        if let longA, let longB {
-            let ab = FloatBuffer(count: rank * rank)
-            BLAS.sgemm(m: rank, n: rank, k: innerRank, a: longA.pointer, lda: innerRank, b: longB.pointer, ldb: rank,
-                       c: ab.pointer, ldc: rank)
-            let longProduct = FloatBuffer(count: rank * inFeatures)
-            BLAS.sgemm(m: rank, n: inFeatures, k: rank, a: ab.pointer, lda: rank, b: r.pointer, ldb: inFeatures,
-                       c: longProduct.pointer, ldc: inFeatures)
+        if let longProduct = longTermProduct() {
             BLAS.axpy(n: rank * inFeatures, alpha: 1, x: longProduct.pointer, y: product.pointer)
         }
         BLAS.sgemm(m: outFeatures, n: inFeatures, k: rank, a: c.pointer, lda: rank, b: product.pointer, ldb: inFeatures,
