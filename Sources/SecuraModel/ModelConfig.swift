@@ -66,9 +66,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
                 throw ModelError.unreadableConfig(path: path, reason: "\(problem)")
             }
+            // A fraction for a whole-number key: Foundation names no key, so find it.
+            if let fraction = JSONFractionLocator.locate(ModelConfig.self, in: data) {
+                throw ModelError.unreadableConfig(path: path, reason: "\(fraction)")
+            }
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ModelError.unreadableConfig(path: path, reason: key.isEmpty
-                ? "a value does not fit its key's type, e.g. a fraction where a whole number belongs (\(context.debugDescription))"
+                ? "a value does not fit its key's type (\(context.debugDescription))"
                 : "key '\(key)': \(context.debugDescription)")
         } catch {
             throw ModelError.unreadableConfig(path: path, reason: "\(error)")

@@ -205,8 +205,15 @@ public enum Checkpoint {
             return state
         } catch let e as CheckpointError {
             throw e
-        } catch DecodingError.dataCorrupted where data.withUnsafeBytes(JSONParser.diagnose) != nil {
-            throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(data.withUnsafeBytes(JSONParser.diagnose)!)")
+        } catch DecodingError.dataCorrupted(let context) {
+            // Foundation places neither a syntax error nor a fraction for a whole-number key.
+            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+                throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(problem)")
+            }
+            if let fraction = JSONFractionLocator.locate(RunState.self, in: data) {
+                throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(fraction)")
+            }
+            throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(context.debugDescription))")
         } catch {
             throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(error))")
         }

@@ -44,8 +44,15 @@ public enum PEFTFormat {
         let config: PEFTAdapterConfig
         do {
             config = try JSONDecoder().decode(PEFTAdapterConfig.self, from: data)
-        } catch DecodingError.dataCorrupted where data.withUnsafeBytes(JSONParser.diagnose) != nil {
-            throw ModelError.unreadableConfig(path: path, reason: "\(data.withUnsafeBytes(JSONParser.diagnose)!)")
+        } catch DecodingError.dataCorrupted(let context) {
+            // Foundation places neither a syntax error nor a fraction for a whole-number key.
+            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+                throw ModelError.unreadableConfig(path: path, reason: "\(problem)")
+            }
+            if let fraction = JSONFractionLocator.locate(PEFTAdapterConfig.self, in: data) {
+                throw ModelError.unreadableConfig(path: path, reason: "\(fraction)")
+            }
+            throw ModelError.unreadableConfig(path: path, reason: "not a PEFT LoRA configuration (\(context.debugDescription))")
         } catch {
             throw ModelError.unreadableConfig(path: path, reason: "not a PEFT LoRA configuration with a list of target_modules (\(error))")
         }

@@ -73,6 +73,16 @@ final class ModelConfigTests: XCTestCase {
             XCTAssert(text.contains("m/config.json") && text.contains("line 1, column 91") && text.contains("key 'num_hidden_layers'")
                       && text.contains("18446744073709551615 is out of range"), text)
         }
+        // Foundation refuses a fraction for a whole-number key with no coding path; the key is found.
+        let fraction = llama4x.replacingOccurrences(of: "\"num_attention_heads\": 4", with: "\"num_attention_heads\": 3.5")
+        XCTAssertThrowsError(try ModelConfig.decode(Data(fraction.utf8), path: "m/config.json")) { error in
+            let text = "\(error)"
+            XCTAssert(text.contains("m/config.json") && text.contains("key 'num_attention_heads': 3.5 is not a whole number"), text)
+        }
+        let nested = llama4x.replacingOccurrences(of: "\"bos_token_id\": 128000", with: "\"bos_token_id\": [128000.5]")
+        XCTAssertThrowsError(try ModelConfig.decode(Data(nested.utf8), path: "m/config.json")) { error in
+            XCTAssert("\(error)".contains("key 'bos_token_id[0]': 128000.5"), "\(error)")
+        }
         let broken = llama4x.replacingOccurrences(of: "\"head_dim\": 24,", with: "\"head_dim\": 24,,")
         XCTAssertThrowsError(try ModelConfig.decode(Data(broken.utf8), path: "m/config.json")) { error in
             let text = "\(error)"
