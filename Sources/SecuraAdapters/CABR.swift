@@ -109,21 +109,46 @@ public final class CABRDelta: LinearDelta {
         longA?.pointer.update(from: initial, count: initial.count)
     }
 
+    /// Whether B was exactly zero at the last training forward (so `backward` skips the same work).
+    private var zeroBAtForward = false
+
+    /// Whether every element of B is zero (+0 or −0). SECURA-M1 resets B after every merge, so with
+    /// `--fusion-step 1` it holds at every forward: the short pair's output and its input gradient are
+    /// exactly zero, and the products that only build them are skipped (ΔW x, dInput's C·A·B·R term, dA's
+    /// t2 term). Results change only in the sign of a zero sum.
+    private var bIsZero: Bool {
+        var any: UInt32 = 0
+        let bits = UnsafeRawPointer(b).assumingMemoryBound(to: UInt32.self)
+        for i in 0..<(innerRank * rank) { any |= bits[i] & 0x7FFF_FFFF }
+        return any == 0
+    }
+
     public func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows n: Int, training: Bool) {
         let (r_, m) = (rank, innerRank)
+        let zeroB = bIsZero
+        if training { zeroBAtForward = zeroB }
+        let longTerm = includesLongTerm && longA != nil
         let p1 = (training ? t1 : t1Eval).pointer(n * r_), p2 = (training ? t2 : t2Eval).pointer(n * m)
         let p3 = t3.pointer(n * r_)
-        BLAS.sgemm(transB: true, m: n, n: r_, k: inFeatures, a: input, lda: inFeatures, b: r.pointer, ldb: inFeatures,
-                   c: p1, ldc: r_)
-        BLAS.sgemm(transB: true, m: n, n: m, k: r_, a: p1, lda: r_, b: b, ldb: r_, c: p2, ldc: m)
-        BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: p2, lda: m, b: a, ldb: m, c: p3, ldc: r_)
-        if let longA, let longB, includesLongTerm {
+        // t1 = x·Rᵀ: the long pair reads it, and training's dB needs it even when B is zero.
+        if training || !zeroB || longTerm {
+            BLAS.sgemm(transB: true, m: n, n: r_, k: inFeatures, a: input, lda: inFeatures, b: r.pointer, ldb: inFeatures,
+                       c: p1, ldc: r_)
+        }
+        if !zeroB {
+            BLAS.sgemm(transB: true, m: n, n: m, k: r_, a: p1, lda: r_, b: b, ldb: r_, c: p2, ldc: m)
+            BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: p2, lda: m, b: a, ldb: m, c: p3, ldc: r_)
+        }
+        if let longA, let longB, longTerm {
             let q = tmp.pointer(n * m)
             BLAS.sgemm(transB: true, m: n, n: m, k: r_, a: p1, lda: r_, b: longB.pointer, ldb: r_, c: q, ldc: m)
-            BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: q, lda: m, b: longA.pointer, ldb: m, beta: 1, c: p3, ldc: r_)
+            BLAS.sgemm(transB: true, m: n, n: r_, k: m, a: q, lda: m, b: longA.pointer, ldb: m, beta: zeroB ? 0 : 1,
+                       c: p3, ldc: r_)
         }
-        BLAS.sgemm(transB: true, m: n, n: outFeatures, k: r_, a: p3, lda: r_, b: c.pointer, ldb: r_, beta: 1,
-                   c: out, ldc: outFeatures)
+        if !zeroB || longTerm {
+            BLAS.sgemm(transB: true, m: n, n: outFeatures, k: r_, a: p3, lda: r_, b: c.pointer, ldb: r_, beta: 1,
+                       c: out, ldc: outFeatures)
+        }
         if let bias {
             for row in 0..<n { BLAS.axpy(n: outFeatures, alpha: 1, x: bias, y: out + row * outFeatures) }
         }
@@ -132,21 +157,30 @@ public final class CABRDelta: LinearDelta {
     public func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>,
                          rows n: Int) {
         let (r_, m) = (rank, innerRank)
+        let zeroB = zeroBAtForward
+        let longTerm = includesLongTerm && longA != nil
         let p1 = t1.pointer(n * r_), p2 = t2.pointer(n * m)
         let g3 = d3.pointer(n * r_), g2 = d2.pointer(n * m), g1 = d1.pointer(n * r_)
         // dt3 = dOut·C ; dA += dt3ᵀ·t2 ; dt2 = dt3·A ; dB += dt2ᵀ·t1 ; dt1 = dt2·B ; dx += dt1·R
+        // (t2 and dt2·B vanish when B was zero at the forward).
         BLAS.sgemm(m: n, n: r_, k: outFeatures, a: dOut, lda: outFeatures, b: c.pointer, ldb: r_, c: g3, ldc: r_)
-        BLAS.sgemm(transA: true, m: r_, n: m, k: n, a: g3, lda: r_, b: p2, ldb: m, beta: 1, c: dA, ldc: m)
+        if !zeroB {
+            BLAS.sgemm(transA: true, m: r_, n: m, k: n, a: g3, lda: r_, b: p2, ldb: m, beta: 1, c: dA, ldc: m)
+        }
         BLAS.sgemm(m: n, n: m, k: r_, a: g3, lda: r_, b: a, ldb: m, c: g2, ldc: m)
         BLAS.sgemm(transA: true, m: m, n: r_, k: n, a: g2, lda: m, b: p1, ldb: r_, beta: 1, c: dB, ldc: r_)
-        BLAS.sgemm(m: n, n: r_, k: m, a: g2, lda: m, b: b, ldb: r_, c: g1, ldc: r_)
-        if let longA, let longB, includesLongTerm {
+        if !zeroB {
+            BLAS.sgemm(m: n, n: r_, k: m, a: g2, lda: m, b: b, ldb: r_, c: g1, ldc: r_)
+        }
+        if let longA, let longB, longTerm {
             let q = tmp.pointer(n * m)
             BLAS.sgemm(m: n, n: m, k: r_, a: g3, lda: r_, b: longA.pointer, ldb: m, c: q, ldc: m)
-            BLAS.sgemm(m: n, n: r_, k: m, a: q, lda: m, b: longB.pointer, ldb: r_, beta: 1, c: g1, ldc: r_)
+            BLAS.sgemm(m: n, n: r_, k: m, a: q, lda: m, b: longB.pointer, ldb: r_, beta: zeroB ? 0 : 1, c: g1, ldc: r_)
         }
-        BLAS.sgemm(m: n, n: inFeatures, k: r_, a: g1, lda: r_, b: r.pointer, ldb: inFeatures, beta: 1,
-                   c: dInput, ldc: inFeatures)
+        if !zeroB || longTerm {
+            BLAS.sgemm(m: n, n: inFeatures, k: r_, a: g1, lda: r_, b: r.pointer, ldb: inFeatures, beta: 1,
+                       c: dInput, ldc: inFeatures)
+        }
         if let dBias {
             for row in 0..<n { BLAS.axpy(n: outFeatures, alpha: 1, x: dOut + row * outFeatures, y: dBias) }
         }

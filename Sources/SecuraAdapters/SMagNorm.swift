@@ -24,26 +24,51 @@ public enum SMagNorm {
         BLAS.sgemm(m: rows, n: d, k: r, a: c + row0 * r, lda: r, b: p, ldb: d, c: delta, ldc: d)
     }
 
-    /// max |(W + ΔW) / (W + ε)| over `count` elements (NaN-free inputs; 0 for an empty shard).
+    /// max |(W + ΔW) / (W + ε)| over `count` elements (NaN-free inputs; 0 for an empty shard). Chunks run on
+    /// `Parallel.threads` workers; a maximum does not depend on their order, so neither does the result.
     public static func localMaximum(weight w: UnsafePointer<Float>, delta: UnsafePointer<Float>, count: Int,
                                     eps: Float) -> Float {
-        var mx: Float = 0
-        for i in 0..<count {
-            let m = abs((w[i] + delta[i]) / (w[i] + eps))
-            if m > mx { mx = m }
+        let chunks = min(count / elementChunk + 1, 64)
+        var maxima = [Float](repeating: 0, count: chunks)
+        maxima.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!
+            Parallel.forRanges(chunks, minChunk: 1) { range in
+                for c in range {
+                    var mx: Float = 0
+                    for i in chunkBounds(c, of: chunks, count: count) {
+                        let m = abs((w[i] + delta[i]) / (w[i] + eps))
+                        mx = m > mx ? m : mx
+                    }
+                    slots[c] = mx
+                }
+            }
         }
-        return mx
+        return maxima.reduce(0) { $1 > $0 ? $1 : $0 }
     }
 
-    /// W += ΔW ⊘ (2 − σ((M_mag/(mx + ε) − 0.5)·scale)) over `count` elements, `mx` the global maximum.
+    /// Elements per chunk of the parallel element-wise loops (a few per worker keeps them balanced).
+    static let elementChunk = 1_024
+
+    @inline(__always)
+    static func chunkBounds(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
+        (c * count / chunks)..<((c + 1) * count / chunks)
+    }
+
+    /// W += ΔW ⊘ (2 − σ((M_mag/(mx + ε) − 0.5)·scale)) over `count` elements, `mx` the global maximum
+    /// (element by element, so the chunks' workers do not change the result).
     public static func apply(weight w: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, count: Int,
                              globalMaximum mx: Float, eps: Float, scale: Float) {
         let inv = 1 / (mx + eps)
-        for i in 0..<count {
-            let m = abs((w[i] + delta[i]) / (w[i] + eps))
-            let z = (m * inv - 0.5) * scale
-            let res = 2 - 1 / (1 + expf(-z))
-            w[i] += delta[i] / res
+        let chunks = min(count / elementChunk + 1, 64)
+        Parallel.forRanges(chunks, minChunk: 1) { range in
+            for c in range {
+                for i in chunkBounds(c, of: chunks, count: count) {
+                    let m = abs((w[i] + delta[i]) / (w[i] + eps))
+                    let z = (m * inv - 0.5) * scale
+                    let res = 2 - 1 / (1 + expf(-z))
+                    w[i] += delta[i] / res
+                }
+            }
         }
     }
 

@@ -33,9 +33,18 @@ public enum CrossEntropy {
                 let out = dLogits + r * v
                 guard t >= 0 else { out.update(repeating: 0, count: v); continue }
                 let row = logits + r * v
-                let (mx, sum) = maxAndSum(row, v)
+                // One exp per logit: exp(x − max) is kept in `out` while summed (the same sum, in the same
+                // order, as `maxAndSum`), then scaled.
+                var mx = -Float.infinity
+                for j in 0..<v { mx = max(mx, row[j]) }
+                var sum: Double = 0
+                for j in 0..<v {
+                    let e = expf(row[j] - mx)
+                    out[j] = e
+                    sum += Double(e)
+                }
                 let inv = Float(1 / sum) * weight
-                for j in 0..<v { out[j] = expf(row[j] - mx) * inv }
+                for j in 0..<v { out[j] *= inv }
                 out[t] -= weight
             }
         }

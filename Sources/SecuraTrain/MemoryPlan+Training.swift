@@ -57,6 +57,12 @@ extension MemoryPlan {
             let masters = plans.reduce(0) { $0 + $1.outFeatures * $1.inFeatures } * 4
             parts.append(Part(name: "\(method.displayName) fp32 merge masters (node-shared)", bytes: masters, scope: .node,
                               hint: "fewer --targets"))
+            // The merge keeps its ΔW panels between its two passes when a rank's shard fits the budget.
+            let kept = SecuraM1Method.keptDeltaFloats(shardFloats: masters / 4 / max(1, x.ranksPerNode), smagnorm: s.smagnorm)
+            if kept > 0 {
+                parts.append(Part(name: "\(method.displayName) merge: ΔW panels kept between its passes", bytes: kept * 4,
+                                  scope: .rank, hint: "fewer --targets"))
+            }
         }
         let stored = x.trainingActivationBytes.stored, recomputed = x.trainingActivationBytes.recomputed
         let activationName = "activations and scratch, micro-batch \(x.microBatch) × \(x.maxLength) tokens"

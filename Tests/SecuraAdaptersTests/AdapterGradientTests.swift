@@ -206,4 +206,38 @@ final class AdapterGradientTests: XCTestCase {
         delta.forward(out: out.pointer, input: x.pointer, rows: n, training: true)
         XCTAssertEqual(out.toArray(), before)
     }
+
+    /// B exactly zero (SECURA-M1 after every merge): the forward and backward skip the products that only
+    /// build the short pair's output and input gradient; dA, dB and dInput still match finite differences
+    /// (whose perturbed B is non-zero, so they run the whole chain), with and without the long pair.
+    func testCABRWithZeroBSkipsOnlyZeroWork() {
+        for longTerm in [false, true] {
+            var rng = SeededRandom(seed: 24)
+            let (_, w) = makeWeight(&rng)
+            var layout = ParameterLayout()
+            CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
+            let params = TrainableParameters(layout: layout)
+            let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
+            randomize(params, &rng)
+            delta.resetB()
+            XCTAssertEqual(delta.values.b, [Float](repeating: 0, count: 20))
+            if longTerm {
+                for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
+            }
+            check("CABR B=0 longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
+            // Without the pair, a zero B leaves the output and the input gradient untouched, bit for bit.
+            if !longTerm {
+                let x = FloatBuffer(rng.normals(n * d)), out = FloatBuffer(rng.normals(n * h))
+                let dOut = FloatBuffer(rng.normals(n * h)), dx = FloatBuffer(rng.normals(n * d))
+                let (outBefore, dxBefore) = (out.toArray(), dx.toArray())
+                params.gradients.zero()
+                delta.forward(out: out.pointer, input: x.pointer, rows: n, training: true)
+                delta.backward(dInput: dx.pointer, dOut: dOut.pointer, input: x.pointer, rows: n)
+                XCTAssertEqual(out.toArray(), outBefore)
+                XCTAssertEqual(dx.toArray(), dxBefore)
+                XCTAssertEqual(params.gradients.values(CABRDelta.names(site).a)!, [Float](repeating: 0, count: 20))
+                XCTAssert(params.gradients.values(CABRDelta.names(site).b)!.contains { $0 != 0 })
+            }
+        }
+    }
 }
