@@ -62,11 +62,12 @@ public enum SMagNorm {
         let chunks = min(count / elementChunk + 1, 64)
         Parallel.forRanges(chunks, minChunk: 1) { range in
             for c in range {
-                for i in chunkBounds(c, of: chunks, count: count) {
-                    let m = abs((w[i] + delta[i]) / (w[i] + eps))
+                VectorMath.forEachVector(chunkBounds(c, of: chunks, count: count)) { i, lanes in
+                    let wv = VectorMath.load(w + i, count: lanes), dv = VectorMath.load(delta + i, count: lanes)
+                    let m = VectorMath.abs((wv + dv) / (wv + eps))
                     let z = (m * inv - 0.5) * scale
-                    let res = 2 - 1 / (1 + expf(-z))
-                    w[i] += delta[i] / res
+                    let res = 2 - 1 / (1 + VectorMath.exp(-z))
+                    VectorMath.store(wv + dv / res, w + i, count: lanes)
                 }
             }
         }

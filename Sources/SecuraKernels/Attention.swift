@@ -67,14 +67,16 @@ public enum Attention {
                 if let cap = s.softcap { for j in first...i { row[j] = cap * tanhf(row[j] / cap) } }
                 var mx = -Float.infinity
                 for j in first...i { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in first...i {
-                    let e = expf(row[j] - mx)
-                    row[j] = e
-                    sum += e
+                var lanes = VectorMath.Vector()
+                VectorMath.forEachVector(first..<(i + 1)) { j, count in
+                    let e = VectorMath.exp(VectorMath.load(row + j, count: count, fill: -.infinity) - mx)
+                    VectorMath.store(e, row + j, count: count)
+                    lanes += e
                 }
-                let inv = 1 / sum
-                for j in first...i { row[j] *= inv }
+                let inv = 1 / lanes.sum()
+                VectorMath.forEachVector(first..<(i + 1)) { j, count in
+                    VectorMath.store(VectorMath.load(row + j, count: count) * inv, row + j, count: count)
+                }
                 for j in 0..<first { row[j] = 0 }
                 for j in (i + 1)..<t { row[j] = 0 }
             }

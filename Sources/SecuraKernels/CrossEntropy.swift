@@ -32,31 +32,38 @@ public enum CrossEntropy {
                 let t = Int(targets[r])
                 let out = dLogits + r * v
                 guard t >= 0 else { out.update(repeating: 0, count: v); continue }
-                let row = logits + r * v
-                // One exp per logit: exp(x − max) is kept in `out` while summed (the same sum, in the same
-                // order, as `maxAndSum`), then scaled.
-                var mx = -Float.infinity
-                for j in 0..<v { mx = max(mx, row[j]) }
-                var sum: Double = 0
-                for j in 0..<v {
-                    let e = expf(row[j] - mx)
-                    out[j] = e
-                    sum += Double(e)
-                }
+                // exp(x − max) is kept in `out` while summed (the same sum as the forward's), then scaled.
+                let (_, sum) = maxAndSum(logits + r * v, v, keeping: out)
                 let inv = Float(1 / sum) * weight
-                for j in 0..<v { out[j] *= inv }
+                VectorMath.forEachVector(0..<v) { j, lanes in
+                    VectorMath.store(VectorMath.load(out + j, count: lanes) * inv, out + j, count: lanes)
+                }
                 out[t] -= weight
             }
         }
     }
 
-    /// Row maximum and Σ exp(x − max), accumulated in Double for long vocabularies.
+    /// Row maximum and Σ exp(x − max), optionally keeping every exp(x − max) in `kept`. Sixteen lanes
+    /// summed in Float over blocks of 256 values, each block's total added in Double, so a long vocabulary
+    /// loses no precision to the running sum.
     @inline(__always)
-    static func maxAndSum(_ row: UnsafePointer<Float>, _ v: Int) -> (Float, Double) {
+    static func maxAndSum(_ row: UnsafePointer<Float>, _ v: Int, keeping kept: UnsafeMutablePointer<Float>? = nil)
+        -> (Float, Double) {
         var mx = -Float.infinity
         for j in 0..<v { mx = max(mx, row[j]) }
         var sum: Double = 0
-        for j in 0..<v { sum += Double(expf(row[j] - mx)) }
+        var block = 0
+        while block < v {
+            let end = min(v, block + 256)
+            var lanes = VectorMath.Vector()
+            VectorMath.forEachVector(block..<end) { j, count in
+                let e = VectorMath.exp(VectorMath.load(row + j, count: count, fill: -.infinity) - mx)
+                if let kept { VectorMath.store(e, kept + j, count: count) }
+                lanes += e
+            }
+            sum += Double(lanes.sum())
+            block = end
+        }
         return (mx, sum)
     }
 }

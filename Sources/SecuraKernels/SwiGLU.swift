@@ -7,9 +7,10 @@ public enum SwiGLU {
     public static func forward(out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>,
                                up: UnsafePointer<Float>, count: Int) {
         Parallel.forRanges(count, minChunk: 4096) { range in
-            for i in range {
-                let g = gate[i]
-                out[i] = g / (1 + expf(-g)) * up[i]
+            VectorMath.forEachVector(range) { i, lanes in
+                let g = VectorMath.load(gate + i, count: lanes)
+                let y = g / (1 + VectorMath.exp(-g)) * VectorMath.load(up + i, count: lanes)
+                VectorMath.store(y, out + i, count: lanes)
             }
         }
     }
@@ -19,12 +20,11 @@ public enum SwiGLU {
                                 dOut: UnsafePointer<Float>, gate: UnsafePointer<Float>,
                                 up: UnsafePointer<Float>, count: Int) {
         Parallel.forRanges(count, minChunk: 4096) { range in
-            for i in range {
-                let g = gate[i]
-                let sig = 1 / (1 + expf(-g))
-                let silu = g * sig
-                dUp[i] = dOut[i] * silu
-                dGate[i] = dOut[i] * up[i] * (sig * (1 + g * (1 - sig)))
+            VectorMath.forEachVector(range) { i, lanes in
+                let g = VectorMath.load(gate + i, count: lanes), d = VectorMath.load(dOut + i, count: lanes)
+                let sig = 1 / (1 + VectorMath.exp(-g))
+                VectorMath.store(d * (g * sig), dUp + i, count: lanes)
+                VectorMath.store(d * VectorMath.load(up + i, count: lanes) * (sig * (1 + g * (1 - sig))), dGate + i, count: lanes)
             }
         }
     }
