@@ -41,6 +41,16 @@ def number(x):
         return None
 
 
+def save(fig, ax, path, xlabel, ylabel, title):
+    """Labels `ax`, adds its legend and writes `fig` to `path`."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(path, folder):
     rows = list(csv.DictReader(open(path)))
     if not rows:
@@ -86,20 +96,12 @@ def main(path, folder):
             ax2.plot([m[0] for m in moves], [m[1] for m in moves], marker="o", label=fam)
     ax.axhline(1.0, color="grey", lw=0.5)
     ax.axvline(0.0, color="grey", lw=0.5)
-    ax.set_xlabel("task gain (held-out primary metric, after − before)")
-    ax.set_ylabel("mean retention of the suite (after / before)")
-    ax.set_title("Retention against task gain; points are learning rates")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(f"{folder}/frontier.png", dpi=120)
+    save(fig, ax, f"{folder}/frontier.png", "task gain (held-out primary metric, after − before)",
+         "mean retention of the suite (after / before)", "Retention against task gain; points are learning rates")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
-    ax2.set_xlabel("learning rate")
-    ax2.set_ylabel("mean ‖W_after − W_before‖ / ‖W_before‖ (adapted q/v)")
-    ax2.set_title("How far each method moves the weights")
-    ax2.legend(fontsize=7)
-    fig2.tight_layout()
-    fig2.savefig(f"{folder}/movement.png", dpi=120)
+    save(fig2, ax2, f"{folder}/movement.png", "learning rate", "mean ‖W_after − W_before‖ / ‖W_before‖ (adapted q/v)",
+         "How far each method moves the weights")
     with open(f"{folder}/study.md", "w") as out:
         out.write("\n".join(table) + "\n")
     print("\n".join(table))

@@ -5,23 +5,16 @@ import Foundation
 import FuzzSupport
 import SecuraTrain
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    guard let config = try? PEFTFormat.decodeConfig(Data(bytes), path: "adapter_config.json") else { return 0 }
-    _ = try? PEFTFormat.settings(config, path: "adapter_config.json")
-    return 0
+@main
+enum FuzzAdapterConfig {
+    static func main() { FuzzDriver.main("adapter-config", testOneInput) }
 }
 
-@_cdecl("fuzz_adapter_config_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        let config = try PEFTFormat.decodeConfig(Data(bytes), path: "adapter_config.json")
+        _ = try? PEFTFormat.settings(config, path: "adapter_config.json")
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("adapter-config") }
-}
-#endif

@@ -4,23 +4,16 @@ import Foundation
 import FuzzSupport
 import SecuraData
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    _ = try? BigBenchReader.parse(Data(bytes), path: "task.json", skipBadLines: false)
-    _ = try? BigBenchReader.parse(Data(bytes), path: "task.json", skipBadLines: true)
-    return 0
+@main
+enum FuzzBigbench {
+    static func main() { FuzzDriver.main("bigbench", testOneInput) }
 }
 
-@_cdecl("fuzz_bigbench_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        _ = try? BigBenchReader.parse(Data(bytes), path: "task.json", skipBadLines: false)
+        _ = try? BigBenchReader.parse(Data(bytes), path: "task.json", skipBadLines: true)
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("bigbench") }
-}
-#endif

@@ -5,24 +5,16 @@ import Foundation
 import FuzzSupport
 import SecuraModel
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    let data = Data(bytes)
-    guard let raw = try? ModelConfig.decode(data, path: "config.json") else { return 0 }
-    _ = try? DecoderConfig(raw, path: "config.json")
-    return 0
+@main
+enum FuzzConfig {
+    static func main() { FuzzDriver.main("config", testOneInput) }
 }
 
-@_cdecl("fuzz_config_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        let raw = try ModelConfig.decode(Data(bytes), path: "config.json")
+        _ = try? DecoderConfig(raw, path: "config.json")
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("config") }
-}
-#endif

@@ -8,31 +8,24 @@ import SecuraIO
 import SecuraModel
 import SecuraTokenizer
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    guard let file = try? GGUFFile(bytes: bytes, path: "fuzz.gguf") else { return 0 }
-    for info in file.tensors where info.elementCount <= 1 << 16 {
-        _ = try? file.floats(info.name)
-    }
-    if let model = try? GGUFModel(file: file) {
-        _ = try? DecoderConfig(model.config, path: file.path)
-    }
-    if let data = try? TokenizerLoader.ggufData(file), let tokenizer = try? Tokenizer(gguf: data, source: file.path) {
-        _ = tokenizer.decode(tokenizer.encode("Hello, world! 123 <|im_start|>"))
-    }
-    return 0
+@main
+enum FuzzGGUF {
+    static func main() { FuzzDriver.main("gguf", testOneInput) }
 }
 
-@_cdecl("fuzz_gguf_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        let file = try GGUFFile(bytes: bytes, path: "fuzz.gguf")
+        for info in file.tensors where info.elementCount <= 1 << 16 {
+            _ = try? file.floats(info.name)
+        }
+        if let model = try? GGUFModel(file: file) {
+            _ = try? DecoderConfig(model.config, path: file.path)
+        }
+        if let data = try? TokenizerLoader.ggufData(file), let tokenizer = try? Tokenizer(gguf: data, source: file.path) {
+            _ = tokenizer.decode(tokenizer.encode("Hello, world! 123 <|im_start|>"))
+        }
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("gguf") }
-}
-#endif

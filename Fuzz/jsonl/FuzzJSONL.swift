@@ -4,23 +4,16 @@ import Foundation
 import FuzzSupport
 import SecuraData
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    _ = try? JSONLReader.parse(Data(bytes), path: "task.jsonl", skipBadLines: false)
-    _ = try? JSONLReader.parse(Data(bytes), path: "task.jsonl", skipBadLines: true)
-    return 0
+@main
+enum FuzzJSONL {
+    static func main() { FuzzDriver.main("jsonl", testOneInput) }
 }
 
-@_cdecl("fuzz_jsonl_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        _ = try? JSONLReader.parse(Data(bytes), path: "task.jsonl", skipBadLines: false)
+        _ = try? JSONLReader.parse(Data(bytes), path: "task.jsonl", skipBadLines: true)
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("jsonl") }
-}
-#endif

@@ -4,25 +4,18 @@
 import FuzzSupport
 import SecuraIO
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    guard let file = try? SafeTensorsFile(bytes: bytes, path: "fuzz.safetensors") else { return 0 }
-    for entry in file.entries where entry.elementCount <= 1 << 16 {
-        _ = try? file.floats(entry.name)
-    }
-    return 0
+@main
+enum FuzzSafetensors {
+    static func main() { FuzzDriver.main("safetensors", testOneInput) }
 }
 
-@_cdecl("fuzz_safetensors_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        let file = try SafeTensorsFile(bytes: bytes, path: "fuzz.safetensors")
+        for entry in file.entries where entry.elementCount <= 1 << 16 {
+            _ = try? file.floats(entry.name)
+        }
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("safetensors") }
-}
-#endif

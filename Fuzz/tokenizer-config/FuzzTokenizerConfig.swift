@@ -5,7 +5,11 @@ import Foundation
 import FuzzSupport
 import SecuraTokenizer
 
-#if FUZZING
+@main
+enum FuzzTokenizerConfig {
+    static func main() { FuzzDriver.main("tokenizer-config", testOneInput) }
+}
+
 /// A small byte-level BPE tokenizer.json (printable ASCII, space and newline markers, a few merges,
 /// ChatML special tokens) that every input's tokenizer_config.json is applied to.
 let baseTokenizer: Data = {
@@ -29,25 +33,13 @@ let baseTokenizer: Data = {
 /// Checked once: a base that fails to load would make every input a trivial rejection.
 let baseLoads = (try? Tokenizer(tokenizerJSONData: baseTokenizer, source: "tokenizer.json")) != nil
 
-/// One input: any thrown error is a clean rejection.
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
 @_cdecl("LLVMFuzzerTestOneInput")
 func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    precondition(baseLoads, "the fixed base tokenizer.json of fuzz-tokenizer-config does not load")
-    guard let tokenizer = try? Tokenizer(tokenizerJSONData: baseTokenizer, source: "tokenizer.json",
-                                         configData: Data(bytes), configSource: "tokenizer_config.json")
-    else { return 0 }
-    _ = try? tokenizer.chatTemplate(date: Date(timeIntervalSince1970: 0))
-    return 0
+    FuzzDriver.testOneInput(data, size) { bytes in
+        precondition(baseLoads, "the fixed base tokenizer.json of fuzz-tokenizer-config does not load")
+        let tokenizer = try Tokenizer(tokenizerJSONData: baseTokenizer, source: "tokenizer.json",
+                                      configData: Data(bytes), configSource: "tokenizer_config.json")
+        _ = try? tokenizer.chatTemplate(date: Date(timeIntervalSince1970: 0))
+    }
 }
-
-@_cdecl("fuzz_tokenizer_config_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
-}
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("tokenizer-config") }
-}
-#endif

@@ -5,23 +5,16 @@ import Foundation
 import FuzzSupport
 import SecuraTokenizer
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    guard let tokenizer = try? Tokenizer(tokenizerJSONData: Data(bytes), source: "tokenizer.json") else { return 0 }
-    _ = tokenizer.decode(tokenizer.encode("Hello, world! 123 \u{00e9}\u{4e2d} <|im_start|>user\n"))
-    return 0
+@main
+enum FuzzTokenizer {
+    static func main() { FuzzDriver.main("tokenizer", testOneInput) }
 }
 
-@_cdecl("fuzz_tokenizer_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        let tokenizer = try Tokenizer(tokenizerJSONData: Data(bytes), source: "tokenizer.json")
+        _ = tokenizer.decode(tokenizer.encode("Hello, world! 123 \u{00e9}\u{4e2d} <|im_start|>user\n"))
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("tokenizer") }
-}
-#endif

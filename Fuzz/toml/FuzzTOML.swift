@@ -4,22 +4,15 @@ import Foundation
 import FuzzSupport
 import SecuraIO
 
-#if FUZZING
-/// One input: any thrown error is a clean rejection.
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = FuzzDriver.bytes(data, size)
-    _ = try? FlagFile.arguments(Data(bytes), path: "run.toml")
-    return 0
+@main
+enum FuzzTOML {
+    static func main() { FuzzDriver.main("toml", testOneInput) }
 }
 
-@_cdecl("fuzz_toml_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzDriver.run(argc, argv, testOneInput)
+/// One input; a thrown error is a clean rejection (FuzzDriver.testOneInput).
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzDriver.testOneInput(data, size) { bytes in
+        _ = try? FlagFile.arguments(Data(bytes), path: "run.toml")
+    }
 }
-#else
-@main
-enum FuzzUsage {
-    static func main() { FuzzDriver.usage("toml") }
-}
-#endif

@@ -91,17 +91,10 @@ public struct ContinualExperiment {
         }
         var results: [ContinualResult] = []
         for spec in o.methods {
-            var template = TrainConfiguration(model: o.model, data: DataSettings(path: "-"), output: OutputSettings(folder: "-"))
-            template.method.cabrInit = o.cabrInit
-            template.optimizer.steps = o.stepsPerTask
-            template.optimizer.batchSize = o.batchSize
-            template.optimizer.lr = o.lr
-            template.optimizer.seed = o.seed
-            template.prompt.maxLength = o.maxLength
-            template.data.validationLimit = 20
-            template.cadence.logEvery = 10
-            template.cadence.saveEvery = o.evalEvery
-            try spec.apply(to: &template)
+            // TaskSequence sets each task's data file and folder.
+            let template = try TrainConfiguration.experimentRun(spec, model: o.model, data: "-", folder: "-", cabrInit: o.cabrInit,
+                                                                steps: o.stepsPerTask, batchSize: o.batchSize, lr: o.lr, seed: o.seed,
+                                                                maxLength: o.maxLength, saveEvery: o.evalEvery)
             let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))")
             let sequence = TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers, events: events)
             var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []

@@ -118,7 +118,9 @@ public struct ForgettingExperiment {
     /// Trains `spec` on `task` with `seed` and scores the result (or reads the scores of a run done before).
     func run(_ spec: MethodSpec, task: String, seed: UInt64, several: Bool, model: ModelContext, out: URL) throws -> ForgettingRecord {
         let taskName = EvalTask.taskName(task)
-        var c = try trainConfiguration(task: task, spec: spec, seed: seed, folder: "")
+        var c = try TrainConfiguration.experimentRun(spec, model: settings.model, data: task, folder: "", cabrInit: settings.cabrInit,
+                                                     steps: settings.steps, batchSize: settings.batchSize, lr: settings.lr, seed: seed,
+                                                     maxLength: settings.maxLength)
         let name = "\(spec.slug)-lr\(Self.number(c.optimizer.lr))" + (several ? "-seed\(seed)" : "")
         let folder = out.appendingPathComponent(taskName).appendingPathComponent(name)
         c.output = OutputSettings(folder: folder.path)
@@ -140,25 +142,6 @@ public struct ForgettingExperiment {
     }
 
     func note(_ line: String) { events(.note(line)) }
-
-    /// One run of the experiment: the method (with its own settings) on the task, the experiment's optimizer
-    /// settings, a progress line every 10 steps and the validation loss on 20 held-out examples at the start and end.
-    func trainConfiguration(task: String, spec: MethodSpec, seed: UInt64, folder: String) throws -> TrainConfiguration {
-        let o = settings
-        var data = DataSettings(path: task)
-        data.validationLimit = 20
-        var c = TrainConfiguration(model: o.model, data: data, output: OutputSettings(folder: folder))
-        c.method.cabrInit = o.cabrInit
-        c.optimizer.steps = o.steps
-        c.optimizer.batchSize = o.batchSize
-        c.optimizer.lr = o.lr
-        c.optimizer.seed = seed
-        c.prompt.maxLength = o.maxLength
-        c.cadence.logEvery = 10
-        c.cadence.evalEvery = 0
-        try spec.apply(to: &c)
-        return c
-    }
 
     /// Scores each file with the model (+ adapter), capped at `limit` records per file, on `seed`'s split.
     func evaluate(_ model: ModelContext, adapter: String?, files: [String], limit: Int, seed: UInt64) throws -> [TaskResult] {

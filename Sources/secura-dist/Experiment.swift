@@ -24,8 +24,7 @@ struct Forgetting: ParsableCommand {
             --methods lora,secura-m1 --lr 1e-3 --steps 50 --output results/forgetting
             """)
 
-    @Option(help: "A GGUF file or a Hugging Face folder.")
-    var model: String
+    @OptionGroup var experiment: ExperimentOptions
 
     @Option(parsing: .upToNextOption, help: "Task files to fine-tune on (BIG-bench task.json or JSON Lines); several allowed.")
     var task: [String]
@@ -40,23 +39,11 @@ struct Forgetting: ParsableCommand {
     @Option(help: "Optimizer steps per run.")
     var steps = 100
 
-    @Option(help: "Global batch size per step.")
-    var batchSize = 4
-
     @Option(help: "Seed of training and of the train/test split.")
     var seed: UInt64 = 42
 
     @Option(help: "Several seeds, comma-separated (e.g. 1,2,3): every run once per seed, tables with the mean and a 95 % bootstrap interval. Replaces --seed.")
     var seeds: String?
-
-    @Option(help: "Longest training sequence in tokens.")
-    var maxLength = 256
-
-    @Option(help: "Retention suite file names (without .jsonl) in --suite-dir, comma-separated.")
-    var suite = RetentionSuite.defaultNames.joined(separator: ",")
-
-    @Option(help: "Folder of the retention suite's files.")
-    var suiteDir = RetentionSuite.defaultDirectory
 
     @Option(help: "At most this many records per retention task.")
     var suiteLimit = 100
@@ -67,17 +54,11 @@ struct Forgetting: ParsableCommand {
     @Option(help: "CABR's A for the CABR-family methods: svd (LAPACK/ScaLAPACK) or slice (the identity A = W[:r, :m], equal to the SVD's to ~3e-7 and much faster).")
     var cabrInit: CABRInit = .slice
 
-    @Option(help: "Scoring mode: teacher-forced (the paper's protocol) or generate.")
-    var mode: ScoringMode = .teacherForced
-
-    @Option(help: "Output folder.")
-    var output: String
-
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
         guard !task.isEmpty else { throw ValidationError("give at least one --task FILE") }
-        guard steps >= 1, batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1 else {
+        guard steps >= 1, experiment.batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1 else {
             throw ValidationError("--steps, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive")
         }
         do {
@@ -100,18 +81,17 @@ struct Forgetting: ParsableCommand {
 
     /// The experiment these flags describe.
     func settings() throws -> ForgettingSettings {
-        var s = ForgettingSettings(model: model, tasks: task, methods: try MethodSpec.list(methods),
-                                   suiteFiles: RetentionSuite.files(in: suiteDir, names: suite.split(separator: ",").map(String.init)),
-                                   output: output)
+        var s = ForgettingSettings(model: experiment.model, tasks: task, methods: try MethodSpec.list(methods),
+                                   suiteFiles: experiment.suiteFiles, output: experiment.output)
         s.lr = lr
         s.steps = steps
-        s.batchSize = batchSize
+        s.batchSize = experiment.batchSize
         s.seeds = try seedList()
-        s.maxLength = maxLength
+        s.maxLength = experiment.maxLength
         s.suiteLimit = suiteLimit
         s.taskLimit = taskLimit
         s.cabrInit = cabrInit
-        s.mode = mode
+        s.mode = experiment.mode
         return s
     }
 
@@ -121,7 +101,7 @@ struct Forgetting: ParsableCommand {
                                                     events: RunPrinter(comm: comm).callAsFunction).run()
             let say = RootPrinter(comm: comm)
             say(markdown)
-            say("results in \(output)/results.md and results.csv; plot with: launch/plot-forgetting.sh \(output)")
+            say("results in \(experiment.output)/results.md and results.csv; plot with: launch/plot-forgetting.sh \(experiment.output)")
         }
     }
 }

@@ -18,8 +18,7 @@ struct Continual: ParsableCommand {
             Strategies are per-method settings: full is SEQ; full@ewc-lambda=1e4,ewc-samples=200 adds EWC;             lora@replay-size=1000,replay-ratio=0.25 adds experience replay. Plots: launch/plot-continual.sh OUTPUT.
             """)
 
-    @Option(help: "A GGUF file or a Hugging Face folder.")
-    var model: String
+    @OptionGroup var experiment: ExperimentOptions
 
     @Option(help: "Task files in training order, comma-separated (BIG-bench task.json or JSON Lines).")
     var tasks: String
@@ -30,23 +29,11 @@ struct Continual: ParsableCommand {
     @Option(help: "Optimizer steps per task (1…10⁹).")
     var stepsPerTask = 50
 
-    @Option(help: "Global batch size per step.")
-    var batchSize = 4
-
     @Option(help: "Learning rate of every run (the paper: 1e-5).")
     var lr: Double = 1e-5
 
     @Option(help: "Seed of training and of each task's held-out split.")
     var seed: UInt64 = 42
-
-    @Option(help: "Longest training sequence in tokens.")
-    var maxLength = 256
-
-    @Option(help: "Retention suite file names (without .jsonl) in --suite-dir, comma-separated.")
-    var suite = RetentionSuite.defaultNames.joined(separator: ",")
-
-    @Option(help: "Folder of the retention suite's files.")
-    var suiteDir = RetentionSuite.defaultDirectory
 
     @Option(help: "At most this many records per retention task.")
     var suiteLimit = 50
@@ -60,12 +47,6 @@ struct Continual: ParsableCommand {
     @Option(help: "CABR's A for the CABR-family methods: svd or slice.")
     var cabrInit: CABRInit = .slice
 
-    @Option(help: "Scoring mode: teacher-forced (the paper's protocol) or generate.")
-    var mode: ScoringMode = .teacherForced
-
-    @Option(help: "Output folder.")
-    var output: String
-
     @OptionGroup var runtime: RuntimeOptions
 
     var taskList: [String] { tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -73,7 +54,8 @@ struct Continual: ParsableCommand {
     func validate() throws {
         guard !taskList.isEmpty else { throw ValidationError("--tasks: give at least one task file") }
         guard (0...1_000_000_000).contains(evalEvery) else { throw ValidationError("--eval-every must be in 0…10⁹") }
-        guard (1...1_000_000_000).contains(stepsPerTask), batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1, maxLength >= 2 else {
+        guard (1...1_000_000_000).contains(stepsPerTask), experiment.batchSize >= 1, lr > 0, suiteLimit >= 1, taskLimit >= 1,
+              experiment.maxLength >= 2 else {
             throw ValidationError("--steps-per-task, --batch-size, --suite-limit and --task-limit must be at least 1, --lr positive, --max-length at least 2")
         }
         do {
@@ -84,19 +66,18 @@ struct Continual: ParsableCommand {
     }
 
     func settings() throws -> ContinualSettings {
-        var s = ContinualSettings(model: model, tasks: taskList, methods: try MethodSpec.list(methods),
-                                  suiteFiles: RetentionSuite.files(in: suiteDir, names: suite.split(separator: ",").map(String.init)),
-                                  output: output)
+        var s = ContinualSettings(model: experiment.model, tasks: taskList, methods: try MethodSpec.list(methods),
+                                  suiteFiles: experiment.suiteFiles, output: experiment.output)
         s.stepsPerTask = stepsPerTask
-        s.batchSize = batchSize
+        s.batchSize = experiment.batchSize
         s.lr = lr
         s.seed = seed
-        s.maxLength = maxLength
+        s.maxLength = experiment.maxLength
         s.suiteLimit = suiteLimit
         s.taskLimit = taskLimit
         s.evalEvery = evalEvery
         s.cabrInit = cabrInit
-        s.mode = mode
+        s.mode = experiment.mode
         return s
     }
 
@@ -106,7 +87,7 @@ struct Continual: ParsableCommand {
                                                    events: RunPrinter(comm: comm).callAsFunction).run()
             let say = RootPrinter(comm: comm)
             say(markdown)
-            say("results in \(output)/results.md, results.csv and results.json")
+            say("results in \(experiment.output)/results.md, results.csv and results.json")
         }
     }
 }

@@ -158,18 +158,28 @@ final class AdapterGradientTests: XCTestCase {
         check("CUR-LoRA", params: params, context: AdapterContext(), weight: w, delta: delta)
     }
 
+    /// CABR (rank 4, inner rank 5; SECURA-M2's delta when `longTerm`) on a random weight, with random
+    /// parameters, b_Δ when `deltaBias`, B reset to zero when `zeroB`, and a random long pair. Draws from `rng`
+    /// in that order.
+    func makeCABR(_ rng: inout SeededRandom, longTerm: Bool, deltaBias: Bool = false, zeroB: Bool = false)
+        -> (delta: CABRDelta, params: TrainableParameters, weight: WeightView) {
+        let (_, w) = makeWeight(&rng)
+        var layout = ParameterLayout()
+        CABRDelta.register(site, rank: 4, innerRank: 5, deltaBias: deltaBias, outFeatures: h, in: &layout)
+        let params = TrainableParameters(layout: layout)
+        let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
+        randomize(params, &rng)
+        if zeroB { delta.resetB() }
+        if longTerm {
+            for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
+        }
+        return (delta, params, w)
+    }
+
     func testCABRAndSecuraM2() {
         for longTerm in [false, true] {
             var rng = SeededRandom(seed: 4)
-            let (_, w) = makeWeight(&rng)
-            var layout = ParameterLayout()
-            CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
-            let params = TrainableParameters(layout: layout)
-            let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
-            randomize(params, &rng)
-            if longTerm {
-                for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
-            }
+            let (delta, params, w) = makeCABR(&rng, longTerm: longTerm)
             check("CABR longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
         }
     }
@@ -180,15 +190,8 @@ final class AdapterGradientTests: XCTestCase {
     func testCABRWithDeltaBias() {
         for longTerm in [false, true] {
             var rng = SeededRandom(seed: 14)
-            let (_, w) = makeWeight(&rng)
-            var layout = ParameterLayout()
-            CABRDelta.register(site, rank: 4, innerRank: 5, deltaBias: true, outFeatures: h, in: &layout)
-            let params = TrainableParameters(layout: layout)
-            let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
-            randomize(params, &rng)
-            if longTerm {
-                for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
-            }
+            let (delta, params, w) = makeCABR(&rng, longTerm: longTerm, deltaBias: true)
+            XCTAssertNotNil(params.layout.entry(CABRDelta.biasName(site)), "b_Δ not registered")
             check("CABR + b_Δ longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
         }
     }
@@ -213,17 +216,8 @@ final class AdapterGradientTests: XCTestCase {
     func testCABRWithZeroBSkipsOnlyZeroWork() {
         for longTerm in [false, true] {
             var rng = SeededRandom(seed: 24)
-            let (_, w) = makeWeight(&rng)
-            var layout = ParameterLayout()
-            CABRDelta.register(site, rank: 4, innerRank: 5, in: &layout)
-            let params = TrainableParameters(layout: layout)
-            let delta = CABRDelta(site: site, weight: w, rank: 4, innerRank: 5, longTerm: longTerm, parameters: params)
-            randomize(params, &rng)
-            delta.resetB()
+            let (delta, params, w) = makeCABR(&rng, longTerm: longTerm, zeroB: true)
             XCTAssertEqual(delta.values.b, [Float](repeating: 0, count: 20))
-            if longTerm {
-                for i in 0..<20 { delta.longA!.pointer[i] = rng.normal(); delta.longB!.pointer[i] = rng.normal() }
-            }
             check("CABR B=0 longTerm=\(longTerm)", params: params, context: AdapterContext(), weight: w, delta: delta)
             // Without the pair, a zero B leaves the output and the input gradient untouched, bit for bit.
             if !longTerm {

@@ -8,55 +8,9 @@ import TestSupport
 @testable import SecuraAdapters
 
 final class IMSMAuthorsGateTests: XCTestCase {
-    struct Setup {
-        let gate: IMSMGate
-        let params: TrainableParameters
-        let context: AdapterContext
-    }
-
-    func makeGate(_ mode: IMSMMode, _ variant: IMSMGateVariant, width c: Int, rank r: Int, dropout: Float) -> Setup {
-        var layout = ParameterLayout()
-        IMSMGate.register(mode: mode, width: c, rank: r, in: &layout)
-        let params = TrainableParameters(layout: layout), context = AdapterContext()
-        let gate = IMSMGate(mode: mode, width: c, rank: r, dropout: dropout, variant: variant, parameters: params,
-                            context: context)
-        return Setup(gate: gate, params: params, context: context)
-    }
-
-    func setWeights(_ s: Setup, a: [Float], b: [Float]) {
+    func setWeights(_ s: IMSMGateSetup, a: [Float], b: [Float]) {
         s.params.values.pointer(IMSMGate.nameA)!.update(from: a, count: a.count)
         s.params.values.pointer(IMSMGate.nameB)!.update(from: b, count: b.count)
-    }
-
-    /// What one training forward + backward with dĥ = probe gives.
-    struct Result {
-        var out: [Float], dH: [Float], dHp: [Float], dA: [Float], dB: [Float]
-    }
-
-    /// A training forward (with `masks`, else the context's) and its backward.
-    func run(_ s: Setup, _ h: [Float], _ hp: [Float], _ probe: [Float], _ lengths: [Int], _ t: Int,
-             masks: (afterA: [Float], afterB: [Float])? = nil) -> Result {
-        let hb = FloatBuffer(h), hpb = FloatBuffer(hp), pb = FloatBuffer(probe), out = FloatBuffer(count: h.count)
-        let dH = FloatBuffer(count: h.count), dHp = FloatBuffer(count: h.count)
-        s.params.gradients.zero()
-        if let masks {
-            let ma = FloatBuffer(masks.afterA), mb = FloatBuffer(masks.afterB)
-            s.gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t,
-                           masks: (UnsafePointer(ma.pointer), UnsafePointer(mb.pointer)))
-        } else {
-            s.gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t,
-                           training: true)
-        }
-        s.gate.backward(dTuned: dHp.pointer, dBase: dH.pointer, dOut: pb.pointer, base: hb.pointer, tuned: hpb.pointer,
-                        promptLengths: lengths, length: t)
-        return Result(out: out.toArray(), dH: dH.toArray(), dHp: dHp.toArray(),
-                      dA: s.params.gradients.values(IMSMGate.nameA)!, dB: s.params.gradients.values(IMSMGate.nameB)!)
-    }
-
-    func evaluate(_ s: Setup, _ h: [Float], _ hp: [Float], _ lengths: [Int], _ t: Int) -> [Float] {
-        let out = FloatBuffer(count: h.count), hb = FloatBuffer(h), hpb = FloatBuffer(hp)
-        s.gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t, training: false)
-        return out.toArray()
     }
 
     // MARK: PyTorch reference
@@ -102,12 +56,12 @@ final class IMSMAuthorsGateTests: XCTestCase {
     func testMatchesPyTorchReferenceWithTheSameMasks() throws {
         let r = try loadReference(), ref = r.ref
         for mode in Self.modes {
-            let s = makeGate(mode, .authors, width: ref.C, rank: ref.R, dropout: ref.dropout)
+            let s = IMSMGateSetup(mode, .authors, width: ref.C, rank: ref.R, dropout: ref.dropout)
             setWeights(s, a: try r.field(mode, "gate_A"), b: r.b)
             let masks = (afterA: try r.field(mode, "mask_after_A"), afterB: try r.field(mode, "mask_after_B"))
             XCTAssertTrue(masks.afterA.contains(0) && masks.afterB.contains(0), "\(mode.rawValue): the masks drop nothing")
-            let got = run(s, r.h, r.hp, r.probe, ref.prompt_lengths, ref.T, masks: masks)
-            let eval = evaluate(s, r.h, r.hp, ref.prompt_lengths, ref.T)
+            let got = s.run(r.h, r.hp, r.probe, ref.prompt_lengths, ref.T, masks: masks)
+            let eval = s.forward(r.h, r.hp, ref.prompt_lengths, ref.T, training: false)
             for (name, value) in [("out", got.out), ("out_eval", eval), ("grad_h", got.dH), ("grad_h_tuned", got.dHp),
                                   ("grad_gate_A", got.dA), ("grad_gate_B", got.dB)] {
                 let want = try r.field(mode, name)
@@ -126,21 +80,21 @@ final class IMSMAuthorsGateTests: XCTestCase {
         for mode in Self.modes {
             let a = try r.field(mode, "gate_A")
             let want = (out: try r.field(mode, "out"), dA: try r.field(mode, "grad_gate_A"), dB: try r.field(mode, "grad_gate_B"))
-            let ours = makeGate(mode, .loraStyle, width: ref.C, rank: ref.R, dropout: ref.dropout)
+            let ours = IMSMGateSetup(mode, .loraStyle, width: ref.C, rank: ref.R, dropout: ref.dropout)
             setWeights(ours, a: a, b: r.b)
             ours.context.rowSeeds = AdapterContext.rowSeeds(seed: 7, step: 3, samples: Array(0..<ref.B), length: ref.T)
-            let old = run(ours, r.h, r.hp, r.probe, ref.prompt_lengths, ref.T)
+            let old = ours.run(r.h, r.hp, r.probe, ref.prompt_lengths, ref.T)
             for (name, value, reference) in [("out", old.out, want.out), ("grad_gate_A", old.dA, want.dA), ("grad_gate_B", old.dB, want.dB)] {
                 XCTAssertNotNil(closenessFailure(value, reference, atol: Self.atol, rtol: Self.rtol),
                                 "\(mode.rawValue) \(name): the lora-style placement passes the authors' reference")
             }
-            let s = makeGate(mode, .authors, width: ref.C, rank: ref.R, dropout: ref.dropout)
+            let s = IMSMGateSetup(mode, .authors, width: ref.C, rank: ref.R, dropout: ref.dropout)
             setWeights(s, a: a, b: r.b)
-            let unmasked = run(s, r.h, r.hp, r.probe, ref.prompt_lengths, ref.T,
+            let unmasked = s.run(r.h, r.hp, r.probe, ref.prompt_lengths, ref.T,
                                masks: (Array(repeating: 1, count: n * ref.R), Array(repeating: 1, count: n * ref.C)))
             XCTAssertNotNil(closenessFailure(unmasked.out, want.out, atol: Self.atol, rtol: Self.rtol), "\(mode.rawValue) no masks")
             let ma = try r.field(mode, "mask_after_A"), mb = try r.field(mode, "mask_after_B")
-            let shifted = run(s, r.h, r.hp, r.probe, ref.prompt_lengths, ref.T,
+            let shifted = s.run(r.h, r.hp, r.probe, ref.prompt_lengths, ref.T,
                               masks: (Array(ma[ref.R...] + ma[..<ref.R]), Array(mb[ref.C...] + mb[..<ref.C])))
             XCTAssertNotNil(closenessFailure(shifted.dB, want.dB, atol: Self.atol, rtol: Self.rtol), "\(mode.rawValue) shifted masks")
         }
@@ -153,7 +107,7 @@ final class IMSMAuthorsGateTests: XCTestCase {
         let c = 6, r = 3, t = 5, lengths = [3, 2], n = 10
         var rng = SeededRandom(seed: 21)
         for mode in Self.modes {
-            let s = makeGate(mode, .authors, width: c, rank: r, dropout: 0.3)
+            let s = IMSMGateSetup(mode, .authors, width: c, rank: r, dropout: 0.3)
             s.gate.initialize(&rng)
             s.context.rowSeeds = AdapterContext.rowSeeds(seed: 7, step: 3, samples: [0, 1], length: t)
             let h = rng.normals(n * c), hp = zip(h, rng.normals(n * c)).map { $0 + 0.5 * $1 }, probe = rng.normals(n * c)
@@ -162,53 +116,25 @@ final class IMSMAuthorsGateTests: XCTestCase {
             Dropout(rate: 0.3, siteKey: IMSMGate.dropoutKeyAfterB).mask(out: mb.pointer, rows: n, features: c, context: s.context)
             let (a, b) = (ma.toArray(), mb.toArray())
             XCTAssertTrue(a.contains(0) && b.contains(0) && a.contains(1 / 0.7) && b.contains(1 / 0.7), mode.rawValue)
-            let fromContext = run(s, h, hp, probe, lengths, t)
-            let explicit = run(s, h, hp, probe, lengths, t, masks: (a, b))
+            let fromContext = s.run(h, hp, probe, lengths, t)
+            let explicit = s.run(h, hp, probe, lengths, t, masks: (a, b))
             XCTAssertEqual(fromContext.out, explicit.out, mode.rawValue)
             XCTAssertEqual(fromContext.dA, explicit.dA, mode.rawValue)
             XCTAssertEqual(fromContext.dB, explicit.dB, mode.rawValue)
             XCTAssertEqual(fromContext.dHp, explicit.dHp, mode.rawValue)
-            XCTAssertNotEqual(fromContext.out, evaluate(s, h, hp, lengths, t), "\(mode.rawValue): dropout had no effect")
+            XCTAssertNotEqual(fromContext.out, s.forward(h, hp, lengths, t, training: false), "\(mode.rawValue): dropout had no effect")
         }
     }
 
     func checkFiniteDifferences(_ mode: IMSMMode, dropout: Float, file: StaticString = #filePath, line: UInt = #line) {
-        let c = 6, r = 2, t = 5, lengths = [3, 2], n = 10
-        let label = "authors \(mode.rawValue) p=\(dropout)"
+        let c = 6, r = 2
         var rng = SeededRandom(seed: 22)
-        let s = makeGate(mode, .authors, width: c, rank: r, dropout: dropout)
+        let s = IMSMGateSetup(mode, .authors, width: c, rank: r, dropout: dropout)
         s.gate.initialize(&rng)
         let bp = s.params.values.pointer(IMSMGate.nameB)!
         for i in 0..<(c * r) { bp[i] *= 4 }   // gates spread over (0, 1)
-        s.context.rowSeeds = AdapterContext.rowSeeds(seed: 7, step: 3, samples: [0, 1], length: t)
-        var h = rng.normals(n * c)
-        var hp = zip(h, rng.normals(n * c)).map { $0 + 0.5 * $1 }
-        let probe = rng.normals(n * c)
-        let g = run(s, h, hp, probe, lengths, t)
-        // Every objective reruns the training forward, whose masks come from the same context.
-        func objective(_ h: [Float], _ hp: [Float]) -> Double {
-            let out = FloatBuffer(count: h.count), hb = FloatBuffer(h), hpb = FloatBuffer(hp)
-            s.gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t, training: true)
-            return probeDot(out.toArray(), probe)
-        }
-        let (h0, hp0) = (h, hp)
-        assertGradientMatchesFiniteDifferences("\(label) dH'", values: &hp, analytic: g.dHp, step: 1e-3, file: file, line: line) {
-            objective(h0, $0)
-        }
-        assertGradientMatchesFiniteDifferences("\(label) dH", values: &h, analytic: g.dH, step: 1e-3, file: file, line: line) {
-            objective($0, hp0)
-        }
-        for (name, analytic) in [(IMSMGate.nameA, g.dA), (IMSMGate.nameB, g.dB)] {
-            let ptr = s.params.values.pointer(name)!
-            var values = s.params.values.values(name)!
-            XCTAssertTrue(analytic.contains { $0 != 0 }, "\(label): zero \(name) gradient", file: file, line: line)
-            assertGradientMatchesFiniteDifferences("\(label) d\(name)", values: &values, analytic: analytic, step: 1e-3,
-                                                   file: file, line: line) { v in
-                ptr.update(from: v, count: v.count)
-                return objective(h0, hp0)
-            }
-            ptr.update(from: values, count: values.count)
-        }
+        s.checkFiniteDifferences("authors \(mode.rawValue) p=\(dropout)", lengths: [3, 2], length: 5, rng: &rng,
+                                 file: file, line: line)
     }
 
     func testFiniteDifferences() {
@@ -225,7 +151,7 @@ final class IMSMAuthorsGateTests: XCTestCase {
     func testInitializationIsTorchLinearDefault() throws {
         let c = 64, r = 8
         for mode in Self.modes {
-            let s = makeGate(mode, .authors, width: c, rank: r, dropout: 0.1)
+            let s = IMSMGateSetup(mode, .authors, width: c, rank: r, dropout: 0.1)
             var rng = SeededRandom(seed: 5)
             s.gate.initialize(&rng)
             for (name, bound) in [(IMSMGate.nameA, 1 / Float(mode.inputBlocks * c).squareRoot()), (IMSMGate.nameB, 1 / Float(r).squareRoot())] {
@@ -236,7 +162,7 @@ final class IMSMAuthorsGateTests: XCTestCase {
                 XCTAssertTrue(top <= bound && top > 0.97 * bound, "\(mode.rawValue) \(name): max |w| \(top), bound \(bound)")
                 XCTAssertEqual(std * Float(3).squareRoot() / bound, 1, accuracy: 0.1, "\(mode.rawValue) \(name) std")
             }
-            let again = makeGate(mode, .authors, width: c, rank: r, dropout: 0.1)
+            let again = IMSMGateSetup(mode, .authors, width: c, rank: r, dropout: 0.1)
             var same = SeededRandom(seed: 5)
             again.gate.initialize(&same)
             XCTAssertTrue(again.params.values.storage.toArray() == s.params.values.storage.toArray(), "\(mode.rawValue): not seeded")
@@ -254,11 +180,11 @@ final class IMSMAuthorsGateTests: XCTestCase {
         let c = 16, t = 7, lengths = [4, 3], n = 14
         var rng = SeededRandom(seed: 23)
         for mode in Self.modes {
-            let s = makeGate(mode, .authors, width: c, rank: 4, dropout: 0.3)
+            let s = IMSMGateSetup(mode, .authors, width: c, rank: 4, dropout: 0.3)
             s.gate.initialize(&rng)
             s.context.rowSeeds = AdapterContext.rowSeeds(seed: 1, step: 0, samples: [0, 1], length: t)
             let h = rng.normals(n * c, std: 3)
-            let out = run(s, h, h, rng.normals(n * c), lengths, t).out
+            let out = s.run(h, h, rng.normals(n * c), lengths, t).out
             XCTAssertEqual(out.map(\.bitPattern), h.map(\.bitPattern), mode.rawValue)
         }
     }

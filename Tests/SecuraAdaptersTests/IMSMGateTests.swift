@@ -7,23 +7,8 @@ import TestSupport
 @testable import SecuraAdapters
 
 final class IMSMGateTests: XCTestCase {
-    /// A gate bound to its own parameters, and its dropout context.
-    struct Setup {
-        let gate: IMSMGate
-        let params: TrainableParameters
-        let context: AdapterContext
-    }
-
-    func makeGate(_ mode: IMSMMode, width c: Int, rank r: Int, dropout: Float) -> Setup {
-        var layout = ParameterLayout()
-        IMSMGate.register(mode: mode, width: c, rank: r, in: &layout)
-        let params = TrainableParameters(layout: layout), context = AdapterContext()
-        return Setup(gate: IMSMGate(mode: mode, width: c, rank: r, dropout: dropout, parameters: params, context: context),
-                     params: params, context: context)
-    }
-
     /// Random W_A ~ N(0, 1/kC) and W_B ~ N(0, 4/R): gates spread over (0, 1).
-    func randomize(_ s: Setup, _ rng: inout SeededRandom) {
+    func randomize(_ s: IMSMGateSetup, _ rng: inout SeededRandom) {
         for e in s.params.layout.entries {
             let std: Float = e.name == IMSMGate.nameA ? 1 / Float(e.shape[1]).squareRoot() : 2 / Float(e.shape[1]).squareRoot()
             let p = s.params.values.pointer(e.name)!
@@ -31,63 +16,15 @@ final class IMSMGateTests: XCTestCase {
         }
     }
 
-    func forward(_ gate: IMSMGate, _ h: [Float], _ hp: [Float], _ lengths: [Int], _ t: Int, training: Bool) -> [Float] {
-        let out = FloatBuffer(count: h.count), hb = FloatBuffer(h), hpb = FloatBuffer(hp)
-        gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t,
-                     training: training)
-        return out.toArray()
-    }
-
-    /// Training forward then backward with dĥ = probe: (dh, dh', dW_A, dW_B) (the last two empty for no-gate).
-    func gradients(_ s: Setup, _ h: [Float], _ hp: [Float], _ probe: [Float], _ lengths: [Int], _ t: Int)
-        -> (dH: [Float], dHp: [Float], dA: [Float], dB: [Float]) {
-        let hb = FloatBuffer(h), hpb = FloatBuffer(hp), pb = FloatBuffer(probe), out = FloatBuffer(count: h.count)
-        let dH = FloatBuffer(count: h.count), dHp = FloatBuffer(count: h.count)
-        s.params.gradients.zero()
-        s.gate.forward(out: out.pointer, base: hb.pointer, tuned: hpb.pointer, promptLengths: lengths, length: t, training: true)
-        s.gate.backward(dTuned: dHp.pointer, dBase: dH.pointer, dOut: pb.pointer, base: hb.pointer, tuned: hpb.pointer,
-                        promptLengths: lengths, length: t)
-        return (dH.toArray(), dHp.toArray(), s.params.gradients.values(IMSMGate.nameA) ?? [],
-                s.params.gradients.values(IMSMGate.nameB) ?? [])
-    }
-
     // MARK: finite differences
 
     func checkFiniteDifferences(_ mode: IMSMMode, dropout: Float, lengths: [Int], file: StaticString = #filePath,
                                 line: UInt = #line) {
-        let c = 6, r = 2, t = 5, n = lengths.count * t
-        let label = "\(mode.rawValue) p=\(dropout) P=\(lengths)"
         var rng = SeededRandom(seed: 11)
-        let s = makeGate(mode, width: c, rank: r, dropout: dropout)
+        let s = IMSMGateSetup(mode, width: 6, rank: 2, dropout: dropout)
         randomize(s, &rng)
-        s.context.rowSeeds = AdapterContext.rowSeeds(seed: 7, step: 3, samples: Array(0..<lengths.count), length: t)
-        var h = rng.normals(n * c)
-        var hp = zip(h, rng.normals(n * c)).map { $0 + 0.5 * $1 }
-        let probe = rng.normals(n * c)
-        let g = gradients(s, h, hp, probe, lengths, t)
-        XCTAssertTrue(g.dHp.contains { $0 != 0 } && g.dH.contains { $0 != 0 }, "\(label): zero gradients", file: file, line: line)
-        // Every objective reruns the training forward: with dropout the masks come from the same context.
-        func objective(_ h: [Float], _ hp: [Float]) -> Double {
-            probeDot(forward(s.gate, h, hp, lengths, t, training: true), probe)
-        }
-        let (h0, hp0) = (h, hp)
-        // The helper's default tolerances: with fp32 forwards and step 1e-3 the differences carry ~5e-4 of
-        // rounding noise. testMatchesPyTorchReference checks the same gradients to 1e-5 + 1e-4·|r|.
-        assertGradientMatchesFiniteDifferences("\(label) dH'", values: &hp, analytic: g.dHp, step: 1e-3,
-                                               file: file, line: line) { objective(h0, $0) }
-        assertGradientMatchesFiniteDifferences("\(label) dH", values: &h, analytic: g.dH, step: 1e-3,
-                                               file: file, line: line) { objective($0, hp0) }
-        for (name, analytic) in [(IMSMGate.nameA, g.dA), (IMSMGate.nameB, g.dB)] where mode != .noGate {
-            let ptr = s.params.values.pointer(name)!
-            var values = s.params.values.values(name)!
-            XCTAssertTrue(analytic.contains { $0 != 0 }, "\(label): zero \(name) gradient", file: file, line: line)
-            assertGradientMatchesFiniteDifferences("\(label) d\(name)", values: &values, analytic: analytic, step: 1e-3,
-                                                   file: file, line: line) { v in
-                ptr.update(from: v, count: v.count)
-                return objective(h0, hp0)
-            }
-            ptr.update(from: values, count: values.count)
-        }
+        s.checkFiniteDifferences("\(mode.rawValue) p=\(dropout) P=\(lengths)", lengths: lengths, length: 5, rng: &rng,
+                                 file: file, line: line)
     }
 
     func testFiniteDifferencesWithoutDropout() {
@@ -107,16 +44,16 @@ final class IMSMGateTests: XCTestCase {
     func testDropoutChangesTrainingOutputOnlyAndIsReproducible() {
         let c = 6, t = 5, lengths = [3, 2], n = 10
         var rng = SeededRandom(seed: 12)
-        let s = makeGate(.full, width: c, rank: 2, dropout: 0.3)
+        let s = IMSMGateSetup(.full, width: c, rank: 2, dropout: 0.3)
         randomize(s, &rng)
         let h = rng.normals(n * c), hp = rng.normals(n * c)
         s.context.rowSeeds = AdapterContext.rowSeeds(seed: 7, step: 3, samples: [0, 1], length: t)
-        let train = forward(s.gate, h, hp, lengths, t, training: true)
-        XCTAssertEqual(train, forward(s.gate, h, hp, lengths, t, training: true))
-        XCTAssertNotEqual(train, forward(s.gate, h, hp, lengths, t, training: false))
-        let plain = makeGate(.full, width: c, rank: 2, dropout: 0)
+        let train = s.forward(h, hp, lengths, t, training: true)
+        XCTAssertEqual(train, s.forward(h, hp, lengths, t, training: true))
+        XCTAssertNotEqual(train, s.forward(h, hp, lengths, t, training: false))
+        let plain = IMSMGateSetup(.full, width: c, rank: 2, dropout: 0)
         plain.params.values.storage.pointer.update(from: s.params.values.storage.pointer, count: s.params.count)
-        XCTAssertEqual(forward(s.gate, h, hp, lengths, t, training: false), forward(plain.gate, h, hp, lengths, t, training: true))
+        XCTAssertEqual(s.forward(h, hp, lengths, t, training: false), plain.forward(h, hp, lengths, t, training: true))
     }
 
     // MARK: PyTorch reference
@@ -137,18 +74,18 @@ final class IMSMGateTests: XCTestCase {
         for mode in IMSMMode.allCases {
             let expected = try XCTUnwrap(ref.modes[mode.rawValue], mode.rawValue)
             let want = { (name: String) throws -> [Float] in try XCTUnwrap(expected[name], name).map { Float($0) } }
-            let s = makeGate(mode, width: ref.C, rank: ref.R, dropout: 0.1)   // dropout only acts when training
+            let s = IMSMGateSetup(mode, width: ref.C, rank: ref.R, dropout: 0.1)   // dropout only acts when training
             if mode != .noGate {
                 let a = try input(mode == .full ? "gate_A_full" : "gate_A_no_query"), b = try input("gate_B")
                 s.params.values.pointer(IMSMGate.nameA)!.update(from: a, count: a.count)
                 s.params.values.pointer(IMSMGate.nameB)!.update(from: b, count: b.count)
             }
-            let out = forward(s.gate, h, hp, ref.prompt_lengths, ref.T, training: false)
+            let out = s.forward(h, hp, ref.prompt_lengths, ref.T, training: false)
             assertAllClose(out, try want("out"), atol: 1e-5, rtol: 1e-4, "\(mode.rawValue) out")
             // Gradients need a training forward; with dropout off it equals the evaluation one.
-            let off = makeGate(mode, width: ref.C, rank: ref.R, dropout: 0)
+            let off = IMSMGateSetup(mode, width: ref.C, rank: ref.R, dropout: 0)
             off.params.values.storage.pointer.update(from: s.params.values.storage.pointer, count: s.params.count)
-            let g = gradients(off, h, hp, probe, ref.prompt_lengths, ref.T)
+            let g = off.run(h, hp, probe, ref.prompt_lengths, ref.T)
             assertAllClose(g.dH, try want("grad_h"), atol: 1e-5, rtol: 1e-4, "\(mode.rawValue) grad h")
             assertAllClose(g.dHp, try want("grad_h_tuned"), atol: 1e-5, rtol: 1e-4, "\(mode.rawValue) grad h'")
             if mode != .noGate {
@@ -165,12 +102,12 @@ final class IMSMGateTests: XCTestCase {
         let c = 16, r = 4, t = 7, lengths = [4, 3], n = 14
         for mode in IMSMMode.allCases {
             var rng = SeededRandom(seed: 13)
-            let s = makeGate(mode, width: c, rank: r, dropout: 0.3)
+            let s = IMSMGateSetup(mode, width: c, rank: r, dropout: 0.3)
             randomize(s, &rng)
             s.context.rowSeeds = AdapterContext.rowSeeds(seed: 1, step: 0, samples: [0, 1], length: t)
             let h = rng.normals(n * c, std: 3)
             for training in [false, true] {
-                let out = forward(s.gate, h, h, lengths, t, training: training)
+                let out = s.forward(h, h, lengths, t, training: training)
                 XCTAssertEqual(out.map(\.bitPattern), h.map(\.bitPattern), "\(mode.rawValue) training=\(training)")
             }
             let q = FloatBuffer(rng.normals(c)), hb = FloatBuffer(Array(h[0..<c])), out = FloatBuffer(count: c)
@@ -184,15 +121,15 @@ final class IMSMGateTests: XCTestCase {
         let c = 16, r = 4, t = 7, lengths = [4, 3], n = 14
         var rng = SeededRandom(seed: 14)
         let h = rng.normals(n * c), hp = rng.normals(n * c)
-        let average = forward(makeGate(.noGate, width: c, rank: r, dropout: 0).gate, h, hp, lengths, t, training: false)
+        let average = IMSMGateSetup(.noGate, width: c, rank: r, dropout: 0).forward(h, hp, lengths, t, training: false)
         for mode in [IMSMMode.full, .noQuery] {
-            let s = makeGate(mode, width: c, rank: r, dropout: 0.1)
+            let s = IMSMGateSetup(mode, width: c, rank: r, dropout: 0.1)
             var seeds = SeededRandom(seed: 3)
             s.gate.initialize(&seeds)
             let a = s.params.values.values(IMSMGate.nameA)!, bound = 1 / Float(mode.inputBlocks * c).squareRoot()
             XCTAssertTrue(a.allSatisfy { abs($0) <= bound } && a.contains { $0 != 0 }, "\(mode.rawValue) W_A")
             XCTAssertTrue(s.params.values.values(IMSMGate.nameB)!.allSatisfy { $0 == 0 }, "\(mode.rawValue) W_B")
-            XCTAssertEqual(forward(s.gate, h, hp, lengths, t, training: false), average, "\(mode.rawValue)")
+            XCTAssertEqual(s.forward(h, hp, lengths, t, training: false), average, "\(mode.rawValue)")
         }
     }
 
@@ -201,10 +138,10 @@ final class IMSMGateTests: XCTestCase {
         let c = 16, r = 4, t = 7, lengths = [4, 3], n = 14
         for mode in IMSMMode.allCases {
             var rng = SeededRandom(seed: 15)
-            let s = makeGate(mode, width: c, rank: r, dropout: 0.1)
+            let s = IMSMGateSetup(mode, width: c, rank: r, dropout: 0.1)
             randomize(s, &rng)
             let h = FloatBuffer(rng.normals(n * c)), hp = FloatBuffer(rng.normals(n * c))
-            let batch = forward(s.gate, h.toArray(), hp.toArray(), lengths, t, training: false)
+            let batch = s.forward(h.toArray(), hp.toArray(), lengths, t, training: false)
             let single = FloatBuffer(count: n * c), qb = FloatBuffer(count: c), qt = FloatBuffer(count: c)
             for (b, p) in lengths.enumerated() {
                 IMSMGate.promptMean(out: qb.pointer, hidden: h.pointer + b * t * c, promptLength: p, width: c)

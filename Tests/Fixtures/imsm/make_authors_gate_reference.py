@@ -7,7 +7,8 @@ Run from the repository root:
     /work/venv-ref/bin/python Tests/Fixtures/imsm/make_authors_gate_reference.py
 
 Needs only torch, no network. CI never runs it; it only reads the committed JSON. Fixed seed, one CPU
-thread, deterministic algorithms: a rerun writes a byte-identical file (the sha256 prefix is printed).
+thread, deterministic algorithms: a rerun on the same machine writes a byte-identical file (the sha256
+prefix is printed; imsm_fixture.py holds what this script shares with make_reference.py).
 
 What the authors' code does (github.com/ECNU-Text-Computing/IMSM, siamese_model.py, read for this script;
 nothing here is copied from it): each of the gate's two matrices is a torch module
@@ -37,8 +38,6 @@ float32 values:
     grad_h, grad_h_tuned [B*T*C], grad_gate_A [R*kC], grad_gate_B [C*R] (of the training forward)
     init.modes.<mode>.bound_A = 1/sqrt(kC), init.bound_B = 1/sqrt(R)
 """
-import hashlib
-import json
 import math
 import os
 
@@ -46,29 +45,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-C, R, B, T = 16, 4, 2, 7
-PROMPT_LENGTHS = [4, 3]
+from imsm_fixture import B, C, PROMPT_LENGTHS, R, T, check_gradients, draw_inputs, f32, flat, forward_backward, \
+    gate_input, write_reference
+
 P = 0.2
 SEED = 20241223
 MODES = {"full": 4, "no-query": 2}
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "authors_gate.json")
-
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
-
-
-def f32(t):
-    """Rounds to float32 and returns float64, so the stored values are exact float32 values."""
-    return t.float().double()
-
-
-def gate_input(mode, h, hp, lengths):
-    """x [B, T, kC]: [q̄; h; h'; q̄'] (full) or [h; h'] (no-query)."""
-    if mode == "no-query":
-        return torch.cat([h, hp], dim=-1)
-    qb = torch.stack([h[b, :p].mean(0) for b, p in enumerate(lengths)])
-    qt = torch.stack([hp[b, :p].mean(0) for b, p in enumerate(lengths)])
-    return torch.cat([qb[:, None, :].expand(-1, T, -1), h, hp, qt[:, None, :].expand(-1, T, -1)], dim=-1)
+assert all(p > 0 for p in PROMPT_LENGTHS), "the authors' query mean divides by the prompt length"
 
 
 def gate(x, wa, wb, mask_a, mask_b):
@@ -79,10 +63,6 @@ def gate(x, wa, wb, mask_a, mask_b):
 def imsm(mode, h, hp, wa, wb, mask_a, mask_b):
     g = gate(gate_input(mode, h, hp, PROMPT_LENGTHS), wa, wb, mask_a, mask_b)
     return g * h + (1 - g) * hp
-
-
-def flat(t):
-    return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
 def check_init_bounds(k):
@@ -96,11 +76,7 @@ def check_init_bounds(k):
 
 def main():
     torch.manual_seed(SEED)
-    gen = torch.Generator().manual_seed(SEED)
-    normal = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)
-    h = f32(normal(B, T, C))
-    hp = f32(h + 0.5 * normal(B, T, C))           # a tuned model close to the frozen one
-    G = f32(normal(B, T, C))
+    _, h, hp, G = draw_inputs(SEED)
     linear_b = nn.Linear(R, C, bias=False)
     wb = f32(3 * linear_b.weight.detach().double())
 
@@ -129,11 +105,8 @@ def main():
         for name, m in [("after A", mask_a), ("after B", mask_b)]:
             assert set(m.unique().tolist()) == {0.0, 1 / (1 - P)}, f"{mode} mask {name}: {m.unique()}"
 
-        a = wa.clone().requires_grad_(True)
-        b = wb.clone().requires_grad_(True)
-        hh, hhp = h.clone().requires_grad_(True), hp.clone().requires_grad_(True)
-        out = imsm(mode, hh, hhp, a, b, mask_a, mask_b)
-        (out * G).sum().backward()
+        f = lambda x1, x2, p1, p2: imsm(mode, x1, x2, p1, p2, mask_a, mask_b)
+        out, (grad_h, grad_hp, grad_a, grad_b) = forward_backward(f, G, h, hp, wa, wb)
         ones_a, ones_b = torch.ones_like(mask_a), torch.ones_like(mask_b)
         out_eval = imsm(mode, h, hp, wa, wb, ones_a, ones_b)
         with torch.no_grad():
@@ -145,31 +118,24 @@ def main():
         g = gate(x, wa, wb, mask_a, mask_b)
         print(f"{mode}: gate range [{g.min().item():.3f}, {g.max().item():.3f}], "
               f"dropped {int((mask_a == 0).sum())}/{mask_a.numel()} after A, {int((mask_b == 0).sum())}/{mask_b.numel()} after B")
-        assert torch.autograd.gradcheck(
-            lambda x1, x2, p1, p2: (imsm(mode, x1, x2, p1, p2, mask_a, mask_b) * G).sum(),
-            (h.clone().requires_grad_(True), hp.clone().requires_grad_(True),
-             wa.clone().requires_grad_(True), wb.clone().requires_grad_(True)))
+        check_gradients(f, G, h, hp, wa, wb)
         # The placement matters: the masks on u and z are not a mask on x.
         assert not torch.allclose(out, out_eval), f"{mode}: dropout had no effect"
         modes[mode] = {
             "gate_A": flat(wa), "mask_after_A": flat(mask_a), "mask_after_B": flat(mask_b),
             "out": flat(out), "out_eval": flat(out_eval),
-            "grad_h": flat(hh.grad), "grad_h_tuned": flat(hhp.grad),
-            "grad_gate_A": flat(a.grad), "grad_gate_B": flat(b.grad),
+            "grad_h": flat(grad_h), "grad_h_tuned": flat(grad_hp),
+            "grad_gate_A": flat(grad_a), "grad_gate_B": flat(grad_b),
         }
 
-    ref = {
+    write_reference(OUT, {
         "C": C, "R": R, "B": B, "T": T, "prompt_lengths": PROMPT_LENGTHS, "dropout": P, "seed": SEED,
         "torch_version": torch.__version__, "dtype": "float64 (inputs and masks are float32 values)",
         "loss": "sum(out * G)", "source": "github.com/ECNU-Text-Computing/IMSM siamese_model.py (mode 5 = full, mode 2 = no-query)",
         "inputs": {"h": flat(h), "h_tuned": flat(hp), "G": flat(G), "gate_B": flat(wb)},
         "init": {"bound_B": 1 / math.sqrt(R), "modes": init},
         "modes": modes,
-    }
-    text = json.dumps(ref, separators=(",", ":")) + "\n"
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"{os.path.relpath(OUT)}: {len(text)} bytes, sha256 {hashlib.sha256(text.encode()).hexdigest()[:16]}")
+    })
 
 
 if __name__ == "__main__":

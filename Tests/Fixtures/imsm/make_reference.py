@@ -6,7 +6,8 @@ Run from the repository root:
     /work/venv-ref/bin/python Tests/Fixtures/imsm/make_reference.py
 
 Needs only torch, no network. CI never runs it; it only reads the committed JSON. Fixed seed, one CPU
-thread, deterministic algorithms: a rerun writes a byte-identical file (the sha256 prefix is printed).
+thread, deterministic algorithms: a rerun on the same machine writes a byte-identical file (the sha256
+prefix is printed; see imsm_fixture.py, which holds what this script shares with the authors' gate one).
 
 The gate is written here from the equations of docs/DESIGN.md §1.10, not from the Swift code. For B
 sequences of T positions, h and h' [B, T, C] (frozen and tuned final-norm hidden states) and prompt
@@ -27,36 +28,21 @@ exactly the same values. All arrays are flat, row-major:
 Self-checks: torch.autograd.gradcheck of each mode, W_B = 0 gives the no-gate output, and h' = h gives
 ĥ = h in every mode (to float64 rounding: g*h + (1-g)*h is not bit-exact in this form).
 """
-import hashlib
-import json
 import os
 
 import torch
 
-C, R, B, T = 16, 4, 2, 7
-PROMPT_LENGTHS = [4, 3]
+from imsm_fixture import B, C, PROMPT_LENGTHS, R, T, check_gradients, draw_inputs, f32, flat, forward_backward, \
+    gate_input, write_reference
+
 SEED = 20240611
 MODES = ["full", "no-query", "no-gate"]
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
 
-torch.set_num_threads(1)
-torch.use_deterministic_algorithms(True)
-
-
-def f32(t):
-    """Rounds to float32 and returns float64, so the stored inputs are exact float32 values."""
-    return t.float().double()
-
 
 def gate(mode, h, hp, wa, wb, lengths):
     """g [B, T, C] of the gated modes."""
-    if mode == "full":
-        qb = torch.stack([h[b, :p].mean(0) if p > 0 else h.new_zeros(C) for b, p in enumerate(lengths)])
-        qt = torch.stack([hp[b, :p].mean(0) if p > 0 else hp.new_zeros(C) for b, p in enumerate(lengths)])
-        x = torch.cat([qb[:, None, :].expand(-1, T, -1), h, hp, qt[:, None, :].expand(-1, T, -1)], dim=-1)
-    else:
-        x = torch.cat([h, hp], dim=-1)
-    return torch.sigmoid(x @ wa.T @ wb.T)
+    return torch.sigmoid(gate_input(mode, h, hp, lengths) @ wa.T @ wb.T)
 
 
 def imsm(mode, h, hp, wa, wb, lengths):
@@ -67,56 +53,39 @@ def imsm(mode, h, hp, wa, wb, lengths):
     return g * h + (1 - g) * hp
 
 
-def flat(t):
-    return [float(v) for v in t.detach().reshape(-1).tolist()]
-
-
 def main():
-    gen = torch.Generator().manual_seed(SEED)
-    normal = lambda *shape: torch.randn(*shape, generator=gen, dtype=torch.float64)
-    h = f32(normal(B, T, C))
-    hp = f32(h + 0.5 * normal(B, T, C))           # a tuned model close to the frozen one
-    G = f32(normal(B, T, C))
+    normal, h, hp, G = draw_inputs(SEED)
     wa = {"full": f32(normal(R, 4 * C) / (4 * C) ** 0.5), "no-query": f32(normal(R, 2 * C) / (2 * C) ** 0.5)}
     wb = f32(normal(C, R) * 2 / R ** 0.5)          # large enough that g spreads over (0, 1)
 
     modes = {}
     for mode in MODES:
-        a = wa.get(mode, torch.zeros(R, 4 * C, dtype=torch.float64)).clone().requires_grad_(True)
-        b = wb.clone().requires_grad_(True)
-        hh, hhp = h.clone().requires_grad_(True), hp.clone().requires_grad_(True)
-        out = imsm(mode, hh, hhp, a, b, PROMPT_LENGTHS)
-        (out * G).sum().backward()
-        entry = {"out": flat(out), "grad_h": flat(hh.grad), "grad_h_tuned": flat(hhp.grad)}
+        f = lambda x, y, p, q: imsm(mode, x, y, p, q, PROMPT_LENGTHS)
+        a = wa.get(mode, torch.zeros(R, 4 * C, dtype=torch.float64))
+        out, (grad_h, grad_hp, grad_a, grad_b) = forward_backward(f, G, h, hp, a, wb)
+        entry = {"out": flat(out), "grad_h": flat(grad_h), "grad_h_tuned": flat(grad_hp)}
         if mode != "no-gate":
-            entry["grad_gate_A"] = flat(a.grad)
-            entry["grad_gate_B"] = flat(b.grad)
+            entry["grad_gate_A"] = flat(grad_a)
+            entry["grad_gate_B"] = flat(grad_b)
             g = gate(mode, h, hp, wa[mode], wb, PROMPT_LENGTHS)
             print(f"{mode}: gate range [{g.min().item():.3f}, {g.max().item():.3f}]")
         # Self-checks.
-        assert torch.autograd.gradcheck(
-            lambda x, y, p, q: (imsm(mode, x, y, p, q, PROMPT_LENGTHS) * G).sum(),
-            (h.clone().requires_grad_(True), hp.clone().requires_grad_(True),
-             a.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)))
+        check_gradients(f, G, h, hp, a, wb)
         # Mathematically exact; g*h + (1-g)*h rounds, so to float64 precision here (Swift tests it bit for bit).
-        same = imsm(mode, h, h, a.detach(), b.detach(), PROMPT_LENGTHS)
+        same = imsm(mode, h, h, a, wb, PROMPT_LENGTHS)
         assert torch.allclose(same, h, rtol=1e-14, atol=0), f"{mode}: h' = h must give h"
         modes[mode] = entry
     zero_b = torch.zeros(C, R, dtype=torch.float64)
     for mode in ["full", "no-query"]:
         assert torch.allclose(imsm(mode, h, hp, wa[mode], zero_b, PROMPT_LENGTHS), (h + hp) / 2, rtol=0, atol=1e-15)
 
-    ref = {
+    write_reference(OUT, {
         "C": C, "R": R, "B": B, "T": T, "prompt_lengths": PROMPT_LENGTHS, "seed": SEED,
         "torch_version": torch.__version__, "dtype": "float64 (inputs are float32 values)", "loss": "sum(out * G)",
         "inputs": {"h": flat(h), "h_tuned": flat(hp), "G": flat(G), "gate_A_full": flat(wa["full"]),
                    "gate_A_no_query": flat(wa["no-query"]), "gate_B": flat(wb)},
         "modes": modes,
-    }
-    text = json.dumps(ref, separators=(",", ":")) + "\n"
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"{os.path.relpath(OUT)}: {len(text)} bytes, sha256 {hashlib.sha256(text.encode()).hexdigest()[:16]}")
+    })
 
 
 if __name__ == "__main__":
