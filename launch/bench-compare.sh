@@ -133,7 +133,7 @@ for layout in "2 1" "1 2"; do
   fi
   micro=$((BATCH / ranks))
   for m in $METHODS; do
-    run "limit-$m-$tag" "$ranks" bench --model "$model" --limit --method "$m" --tokens "$SEQ_LEN" --batch "$BATCH" \
+    run "limit-$m-$tag" "$ranks" bench --model "$model" --limit --method "$m" --tokens "$SEQ_LEN" --batch "$BATCH" --iterations 5 \
       --threads "$threads" --json
     printf 'limit\t%s\t%s\t%s\n' "$m" "$label" "$work/logs/limit-$m-$tag.out" >> "$manifest"
     run "train-$m-$tag" "$ranks" train --model "$model" --data "$work/data.jsonl" --output "$work/train-$m-$tag" \

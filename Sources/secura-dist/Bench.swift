@@ -48,7 +48,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Flag(help: "Measure the machine's limit for a training step instead: sgemm at the model's projection shapes (every rank at once under mpirun) and the step's FLOPs for --batch sequences of --tokens.")
+    @Flag(help: "Measure the machine's limit for a training step instead: sgemm at the model's projection shapes (every rank at once under mpirun; the fastest of --iterations repetitions per shape) and the step's FLOPs for --batch sequences of --tokens.")
     var limit = false
 
     @Option(help: "With --limit: the method whose adapter FLOPs are counted.")

@@ -40,43 +40,42 @@ public struct SecuraM1Method: CABRFamilyMethod {
         let cabr = adapters.cabr
         let sites = cabr.keys.sorted()
         let products = sites.map { cabr[$0]!.mergeProduct() }
-        let rowsPerPanel = masterPanelRows
-        // The maxima pass's ΔW panels are kept for the apply pass when this rank's shard of them fits the
-        // budget (SmolLM2: 53 MB per node), instead of multiplied out a second time; the same product
-        // either way, so the same weights.
-        let shardFloats = sites.reduce(0) { total, site in
-            let delta = cabr[site]!
-            return total + comm.nodeShard(rows: delta.outFeatures, panel: rowsPerPanel).count * delta.inFeatures
+        // This rank's row shard of every matrix, in whole panels of `masterPanelRows` rows.
+        let panels: [[Range<Int>]] = sites.map { site in
+            let shard = comm.nodeShard(rows: cabr[site]!.outFeatures, panel: masterPanelRows)
+            return stride(from: shard.lowerBound, to: shard.upperBound, by: masterPanelRows).map {
+                $0..<min($0 + masterPanelRows, shard.upperBound)
+            }
         }
-        var kept: [[FloatBuffer]]? = keptDeltaFloats(shardFloats: shardFloats, smagnorm: s.smagnorm, budget: keptBudget) > 0 ? [] : nil
-        func forEachPanel(_ i: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
-            let delta = cabr[sites[i]]!, w = adapters.masters[sites[i]]!
-            let h = delta.outFeatures, d = delta.inFeatures
-            let shard = comm.nodeShard(rows: h, panel: rowsPerPanel)
-            let keeping = kept != nil && kept!.count == i, reading = kept != nil && kept!.count > i
-            if keeping { kept!.append([]) }
-            let scratch = keeping || reading ? nil : FloatBuffer(count: rowsPerPanel * d)
-            var row = shard.lowerBound, panel = 0
-            while row < shard.upperBound {
-                let rows = min(rowsPerPanel, shard.upperBound - row)
-                let buffer: FloatBuffer
-                if reading {
-                    buffer = kept![i][panel]
-                } else {
-                    buffer = scratch ?? FloatBuffer(count: rows * d)
+        // The maxima pass's ΔW panels are kept for the apply pass when this rank's shard of them fits the
+        // budget (SmolLM2: 53 MB per node) instead of multiplied out a second time: the same product either
+        // way, so the same weights.
+        let shardFloats = sites.indices.reduce(0) { total, i in
+            total + panels[i].reduce(0) { $0 + $1.count } * cabr[sites[i]]!.inFeatures
+        }
+        let keep = keptDeltaFloats(shardFloats: shardFloats, smagnorm: s.smagnorm, budget: keptBudget) > 0
+        var kept: [[FloatBuffer]] = sites.map { _ in [] }
+        /// Calls `body(W rows, ΔW rows, count)` over the panels of matrix `i`; ΔW from the kept panels when
+        /// the maxima pass left them, multiplied out otherwise (and kept when `keeping`).
+        func forEachPanel(_ i: Int, keeping: Bool = false,
+                          _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+            let delta = cabr[sites[i]]!, w = adapters.masters[sites[i]]!, d = delta.inFeatures
+            let reading = !kept[i].isEmpty
+            let scratch = keeping || reading ? nil : FloatBuffer(count: masterPanelRows * d)
+            for (j, rows) in panels[i].enumerated() {
+                let buffer = reading ? kept[i][j] : scratch ?? FloatBuffer(count: rows.count * d)
+                if !reading {
                     SMagNorm.deltaRows(delta: buffer.pointer, c: delta.c.pointer, product: products[i].pointer,
-                                       row0: row, rows: rows, rank: delta.rank, columns: d)
-                    if keeping { kept![i].append(buffer) }
+                                       row0: rows.lowerBound, rows: rows.count, rank: delta.rank, columns: d)
+                    if keeping { kept[i].append(buffer) }
                 }
-                body(w.pointer + row * d, buffer.pointer, rows * d)
-                row += rows
-                panel += 1
+                body(w.pointer + rows.lowerBound * d, buffer.pointer, rows.count * d)
             }
         }
         var maxima = [Float](repeating: 0, count: sites.count)
         if s.smagnorm == .merge {
             for i in sites.indices {
-                forEachPanel(i) { w, delta, count in
+                forEachPanel(i, keeping: keep) { w, delta, count in
                     maxima[i] = max(maxima[i], SMagNorm.localMaximum(weight: w, delta: delta, count: count, eps: s.smagnormEps))
                 }
             }
