@@ -87,21 +87,18 @@ public struct ContinualExperiment {
         for file in o.tasks + o.suiteFiles where !FileManager.default.fileExists(atPath: file) {
             throw RunSettingError(.task, "\(file): no such data file")
         }
-        let model = try ModelContext.open(o.model, comm: comm, note: note)
+        // Every method's sequence is planned before any weight is read (TaskSequence.checkMemory).
+        let model = try ModelContext.open(o.model)
+        let sequences = try o.methods.map { try sequence($0, in: out) }
+        for s in sequences { try s.checkMemory(model.loaded) }
+        try model.shareDequantised(comm: comm, note: note)
         let base: SequenceScores = try cachedValue(out.appendingPathComponent("base.json"), comm: comm) {
             note("== base model: \(o.tasks.count) task(s) and the retention suite")
             return try score(model)
         }
         var results: [ContinualResult] = []
-        for spec in o.methods {
-            // TaskSequence sets each task's data file and folder.
-            let template = try TrainConfiguration.experimentRun(spec, model: o.model, data: "-", folder: "-", cabrInit: o.cabrInit,
-                                                                steps: o.stepsPerTask, batchSize: o.batchSize, lr: o.lr, seed: o.seed,
-                                                                maxLength: o.maxLength, saveEvery: o.evalEvery)
-            let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))"
-                                                    + (o.fuseAtTaskEnd ? "" : "-unfused"))
-            let sequence = TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers,
-                                        fuseAtTaskEnd: o.fuseAtTaskEnd, events: events)
+        for (spec, sequence) in zip(o.methods, sequences) {
+            let template = sequence.template
             var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []
             note("== \(spec.name): \(o.tasks.count) task(s) × \(template.optimizer.steps) steps, lr \(ForgettingExperiment.number(template.optimizer.lr)), "
                  + (o.fuseAtTaskEnd ? "fused at every task's end" : "one adapter carried through the tasks (no fusion)"))
@@ -131,6 +128,19 @@ public struct ContinualExperiment {
     }
 
     func note(_ line: String) { events(.note(line)) }
+
+    /// `spec`'s sequence of the tasks, in OUTPUT/METHOD-lrLR (-unfused without fusion); TaskSequence sets
+    /// each task's data file and folder.
+    func sequence(_ spec: MethodSpec, in out: URL) throws -> TaskSequence {
+        let o = settings
+        let template = try TrainConfiguration.experimentRun(spec, model: o.model, data: "-", folder: "-", cabrInit: o.cabrInit,
+                                                            steps: o.stepsPerTask, batchSize: o.batchSize, lr: o.lr, seed: o.seed,
+                                                            maxLength: o.maxLength, saveEvery: o.evalEvery)
+        let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))"
+                                                + (o.fuseAtTaskEnd ? "" : "-unfused"))
+        return TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers,
+                            fuseAtTaskEnd: o.fuseAtTaskEnd, events: events)
+    }
 
     /// The steps inside a task of `steps` at which to score: every `every`-th, the last excluded (the scores
     /// after the task are those); none for `every` = 0.

@@ -12,6 +12,7 @@
 import Foundation
 import SecuraDistributed
 import SecuraEval
+import SecuraModel
 import SecuraTrain
 
 public struct TaskSequence {
@@ -90,5 +91,17 @@ public struct TaskSequence {
             last = after
         }
         return last
+    }
+}
+
+extension TaskSequence {
+    /// Prints the memory plan of the sequence's heaviest run, its last task (an earlier task's EWC penalty,
+    /// with fusion the earlier tasks' fused weights, then the merge after it), and refuses the sequence when it
+    /// cannot fit, before any weight of `opened` is read. Collective (one all-reduce).
+    /// - Throws: `MemoryPlanError`.
+    public func checkMemory(_ opened: LoadedModel) throws {
+        let last = TrainingSession(configuration(tasks.count - 1), comm: comm, solvers: solvers, events: events)
+        events(.note("memory plan of the sequence's last task (\(tasks.count) of \(tasks.count)):"))
+        try last.checkMemory(opened, settings: last.methodSettings())
     }
 }

@@ -161,6 +161,22 @@ final class TaskSequenceTests: XCTestCase {
         }
     }
 
+    func testTheMemoryPlanKnowsWhichTasksTrainOnFusedWeights() throws {
+        let dir = try TempDirectory()
+        let fused = try sequence(dir, tasks: ["a.jsonl", "b.jsonl", "c.jsonl"], folder: "f")
+        let carried = try sequence(dir, tasks: ["a.jsonl", "b.jsonl", "c.jsonl"], folder: "c", fuse: false)
+        XCTAssertEqual((0..<3).map { fused.configuration($0).sequenceMemory.trainsOnFusedWeights }, [false, true, true])
+        XCTAssertEqual((0..<3).map { carried.configuration($0).sequenceMemory.trainsOnFusedWeights }, [false, false, false])
+        XCTAssertTrue((0..<3).allSatisfy { carried.configuration($0).sequenceMemory.fusesAfterRun }, "scored through a merged view")
+        XCTAssertEqual((0..<3).map { carried.configuration($0).sequence?.startState != nil }, [false, true, true])
+        var ewc = fused.template
+        ewc.ewc = EWCSettings(lambda: 1)
+        let withEWC = TaskSequence(tasks: fused.tasks, template: ewc, folder: fused.folder, comm: fused.comm, solvers: nil, events: { _ in })
+        XCTAssertEqual(withEWC.configuration(0).sequenceMemory.ewcHasPenalty, false)
+        XCTAssertEqual(withEWC.configuration(2).sequenceMemory.ewcHasPenalty, true)
+        XCTAssertNil(fused.configuration(2).sequenceMemory.ewcHasPenalty)
+    }
+
     func testMetricsOfAnAccuracyMatrix() {
         let a = [[0.5, 0.1, 0.2],
                  [0.3, 0.6, 0.25],
