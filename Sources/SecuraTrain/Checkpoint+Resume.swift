@@ -59,15 +59,6 @@ extension Trainer {
     ///   trainable count or no optimizer state; the loader's errors.
     @discardableResult
     public func start(fromFinalStateOf folder: URL) throws -> RunState {
-        let state = try Checkpoint.readState(folder)
-        guard state.method == adapters.settings else {
-            throw CheckpointError.incompatible(path: folder.path, reason: "it was trained with other method settings (\(state.method.method.rawValue)); a sequence carries one method's state from task to task")
-        }
-        guard state.trainableParameters == adapters.parameters.count, state.hasOptimizerState else {
-            throw CheckpointError.incompatible(path: folder.path, reason: "it holds \(state.trainableParameters) trainable values\(state.hasOptimizerState ? "" : " and no optimizer state"); this run has \(adapters.parameters.count)")
-        }
-        try Checkpoint.restore(folder, into: adapters, optimizer: optimizer, comm: comm)
-        optimizer.step = state.adamStep
-        return state
+        try restoreState(folder, methodNote: "; a sequence carries one method's state from task to task")
     }
 }
