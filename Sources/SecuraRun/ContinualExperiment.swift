@@ -1,6 +1,7 @@
 // The continual-learning experiment (the SECURA paper's experiment 3) as a library call: for every method,
 // the tasks are trained in order with fusion at every task switch (TaskSequence; without fusion, one adapter
-// carried through the tasks), and after each task the model with the task's adapter merged is scored on the held-out split of every task of the sequence and on the retention suite.
+// carried through the tasks), and after each task the model with the task's adapter merged is scored on the
+// held-out split of every task of the sequence and on the retention suite.
 // Results: the accuracy matrix per method with average score, backward and forward transfer and forgetting
 // (ContinualMetrics), the retention-suite mean after each task, as DIR/results.md, results.csv (one row per
 // method × trained task × scored task, and per step scored in the middle of a task) and results.json. Scores

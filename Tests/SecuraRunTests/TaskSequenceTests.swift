@@ -175,6 +175,11 @@ final class TaskSequenceTests: XCTestCase {
         XCTAssertEqual(withEWC.configuration(0).sequenceMemory.ewcHasPenalty, false)
         XCTAssertEqual(withEWC.configuration(2).sequenceMemory.ewcHasPenalty, true)
         XCTAssertNil(fused.configuration(2).sequenceMemory.ewcHasPenalty)
+        // EWC on an adapter method: refused when fused (the adapter restarts), taken when the adapter is carried.
+        XCTAssertThrowsError(try withEWC.configuration(1).validate()) { XCTAssertTrue("\($0)".contains("--no-fuse-at-task-end"), "\($0)") }
+        let carriedEWC = TaskSequence(tasks: fused.tasks, template: ewc, folder: fused.folder, comm: fused.comm, solvers: nil,
+                                      fuseAtTaskEnd: false, events: { _ in })
+        XCTAssertNoThrow(try carriedEWC.configuration(1).validate())
     }
 
     func testMetricsOfAnAccuracyMatrix() {
