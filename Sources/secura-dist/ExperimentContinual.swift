@@ -24,7 +24,7 @@ struct Continual: ParsableCommand {
     @Option(help: "Task files in training order, comma-separated (BIG-bench task.json or JSON Lines).")
     var tasks: String
 
-    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N; replay: METHOD@replay-size=K,replay-ratio=R).")
+    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N, or an adapter method with --no-fuse-at-task-end; replay: METHOD@replay-size=K,replay-ratio=R).")
     var methods = "full,lora,cur-lora,i-lora,secura-m1,secura-m2"
 
     @Option(help: "Optimizer steps per task (1…10⁹).")
