@@ -1,6 +1,7 @@
 // The continual-learning experiment (the SECURA paper's experiment 3) as a library call: for every method,
-// the tasks are trained in order with fusion at every task switch (TaskSequence), and after each task the
-// fused model is scored on the held-out split of every task of the sequence and on the retention suite.
+// the tasks are trained in order with fusion at every task switch (TaskSequence; without fusion, one adapter
+// carried through the tasks), and after each task the model with the task's adapter merged is scored on the
+// held-out split of every task of the sequence and on the retention suite.
 // Results: the accuracy matrix per method with average score, backward and forward transfer and forgetting
 // (ContinualMetrics), the retention-suite mean after each task, as DIR/results.md, results.csv (one row per
 // method × trained task × scored task, and per step scored in the middle of a task) and results.json. Scores
@@ -35,6 +36,9 @@ public struct ContinualSettings: Sendable {
     public var evalEvery = 0
     public var cabrInit = CABRInit.slice
     public var mode = ScoringMode.teacherForced
+    /// Fuse every run into the model at its task's end (the paper's setting); false carries each method's whole
+    /// run state (adapter values, AdamW moments, SECURA-M1's masters) from task to task on the original model.
+    public var fuseAtTaskEnd = true
     public var output: String
 
     public init(model: String, tasks: [String], methods: [MethodSpec], suiteFiles: [String], output: String) {
@@ -84,21 +88,21 @@ public struct ContinualExperiment {
         for file in o.tasks + o.suiteFiles where !FileManager.default.fileExists(atPath: file) {
             throw RunSettingError(.task, "\(file): no such data file")
         }
-        let model = try ModelContext.open(o.model, comm: comm, note: note)
+        // Every method's sequence is planned before any weight is read (TaskSequence.checkMemory).
+        let model = try ModelContext.open(o.model)
+        let sequences = try o.methods.map { try sequence($0, in: out) }
+        for s in sequences { try s.checkMemory(model.loaded) }
+        try model.shareDequantised(comm: comm, note: note)
         let base: SequenceScores = try cachedValue(out.appendingPathComponent("base.json"), comm: comm) {
             note("== base model: \(o.tasks.count) task(s) and the retention suite")
             return try score(model)
         }
         var results: [ContinualResult] = []
-        for spec in o.methods {
-            // TaskSequence sets each task's data file and folder.
-            let template = try TrainConfiguration.experimentRun(spec, model: o.model, data: "-", folder: "-", cabrInit: o.cabrInit,
-                                                                steps: o.stepsPerTask, batchSize: o.batchSize, lr: o.lr, seed: o.seed,
-                                                                maxLength: o.maxLength, saveEvery: o.evalEvery)
-            let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))")
-            let sequence = TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers, events: events)
+        for (spec, sequence) in zip(o.methods, sequences) {
+            let template = sequence.template
             var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []
-            note("== \(spec.name): \(o.tasks.count) task(s) × \(template.optimizer.steps) steps, lr \(ForgettingExperiment.number(template.optimizer.lr))")
+            note("== \(spec.name): \(o.tasks.count) task(s) × \(template.optimizer.steps) steps, lr \(ForgettingExperiment.number(template.optimizer.lr)), "
+                 + (o.fuseAtTaskEnd ? "fused at every task's end" : "one adapter carried through the tasks (no fusion)"))
             var before = model
             try sequence.run(model: model) { index, fused in
                 for step in Self.midTaskSteps(every: o.evalEvery, steps: template.optimizer.steps) {
@@ -108,9 +112,10 @@ public struct ContinualExperiment {
                     note("   scoring after task \(index + 1)")
                     return try score(fused)
                 })
-                before = fused
+                if o.fuseAtTaskEnd { before = fused }   // without fusion every task trains on the original model
             }
-            results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, rows: rows, midTask: midTask))
+            results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, fused: o.fuseAtTaskEnd,
+                                           rows: rows, midTask: midTask))
         }
         let report = ContinualReport(base: base, results: results, settings: o, wallSeconds: Date().timeIntervalSince(started))
         let markdown = report.markdown()
@@ -125,13 +130,26 @@ public struct ContinualExperiment {
 
     func note(_ line: String) { events(.note(line)) }
 
+    /// `spec`'s sequence of the tasks, in OUTPUT/METHOD-lrLR (-unfused without fusion); TaskSequence sets
+    /// each task's data file and folder.
+    func sequence(_ spec: MethodSpec, in out: URL) throws -> TaskSequence {
+        let o = settings
+        let template = try TrainConfiguration.experimentRun(spec, model: o.model, data: "-", folder: "-", cabrInit: o.cabrInit,
+                                                            steps: o.stepsPerTask, batchSize: o.batchSize, lr: o.lr, seed: o.seed,
+                                                            maxLength: o.maxLength, saveEvery: o.evalEvery)
+        let folder = out.appendingPathComponent("\(spec.slug)-lr\(ForgettingExperiment.number(template.optimizer.lr))"
+                                                + (o.fuseAtTaskEnd ? "" : "-unfused"))
+        return TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers,
+                            fuseAtTaskEnd: o.fuseAtTaskEnd, events: events)
+    }
+
     /// The steps inside a task of `steps` at which to score: every `every`-th, the last excluded (the scores
     /// after the task are those); none for `every` = 0.
     static func midTaskSteps(every: Int, steps: Int) -> [Int] {
         every > 0 ? Array(stride(from: every, to: steps, by: every)) : []
     }
 
-    /// The scores of task `task`'s checkpoint at `step`, fused into `before` (the model before that task),
+    /// The scores of task `task`'s checkpoint at `step`, fused into `before` (the model that task trains on),
     /// read back from TASK/scores-step-N.json when computed earlier. Collective.
     /// - Throws: `RunSettingError` when the checkpoint is missing (a task trained without --eval-every).
     func scoreCheckpoint(_ sequence: TaskSequence, task: Int, step: Int, before: ModelContext) throws -> SequenceScores {

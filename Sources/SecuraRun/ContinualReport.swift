@@ -11,6 +11,8 @@ struct ContinualResult {
     let lr: Double
     /// Optimizer steps of each task.
     let steps: Int
+    /// Each task's run was fused into the model at its end (false: one adapter carried through the tasks).
+    let fused: Bool
     let rows: [SequenceScores]
     /// Scores inside the tasks, in task then step order (empty without --eval-every).
     var midTask: [MidTaskScores] = []
@@ -20,6 +22,8 @@ struct ContinualResult {
 struct ContinualSummary: Codable {
     let method: String
     let lr: Double
+    /// Fusion at task end was on.
+    let fused: Bool
     let tasks: [String]
     /// accuracy[i][j]: primary score on task j after training task i.
     let accuracy: [[Double]]
@@ -41,7 +45,7 @@ struct ContinualReport {
         results.map { r in
             let accuracy = r.rows.map { $0.tasks.map(\.primary) }
             let b = base.tasks.map(\.primary)
-            return ContinualSummary(method: r.method, lr: r.lr, tasks: base.tasks.map(\.name), accuracy: accuracy, base: b,
+            return ContinualSummary(method: r.method, lr: r.lr, fused: r.fused, tasks: base.tasks.map(\.name), accuracy: accuracy, base: b,
                                     metrics: ContinualMetrics(matrix: accuracy, base: b),
                                     suiteMeans: [Self.mean(base.suite.map(\.primary))] + r.rows.map { Self.mean($0.suite.map(\.primary)) })
         }
@@ -55,7 +59,10 @@ struct ContinualReport {
         var lines = ["# Continual-learning experiment", "",
                      "Model `\(URL(fileURLWithPath: o.model).lastPathComponent)`; \(o.tasks.count) tasks in order (\(names.joined(separator: " → "))), "
                      + "\(o.stepsPerTask) steps each, global batch \(o.batchSize), lr \(ForgettingExperiment.number(o.lr)) (unless a method sets its own), "
-                     + "seed \(o.seed), max length \(o.maxLength); every run fused into the model at its task's end; scoring \(o.mode.rawValue), "
+                     + "seed \(o.seed), max length \(o.maxLength); "
+                     + (o.fuseAtTaskEnd ? "fusion at task end on: every run fused into the model at its task's end"
+                                        : "fusion at task end off: one adapter (with its AdamW moments) carried through the tasks on the original model")
+                     + "; scoring \(o.mode.rawValue), "
                      + "at most \(o.taskLimit) held-out records per task and \(o.suiteLimit) per retention task. "
                      + String(format: "Wall time of this invocation %.0f s (sequences already scored are read back).", wallSeconds),
                      "", "| method | average (after the last task) | BWT | FWT | forgetting | retention suite: base → after each task |",
@@ -94,9 +101,10 @@ struct ContinualReport {
     }
 
     /// One line per score: `after_task_index`/`after_task` is the task being (or just) trained and `step` the
-    /// optimizer steps into it when scored (the task's steps for the scores after it; fewer with --eval-every).
+    /// optimizer steps into it when scored (the task's steps for the scores after it; fewer with --eval-every);
+    /// `fused` is whether fusion at task end was on.
     func csv() -> String {
-        var lines = ["method,lr,after_task_index,after_task,scored,kind,metric,score,base,step"]
+        var lines = ["method,lr,after_task_index,after_task,scored,kind,metric,score,base,step,fused"]
         func g(_ x: Double) -> String { x.isNaN ? "" : String(format: "%.6g", x) }
         for r in results {
             for (i, row) in r.rows.enumerated() {
@@ -105,7 +113,7 @@ struct ContinualReport {
                     for (kind, scored, before) in [("task", scores.tasks, base.tasks), ("suite", scores.suite, base.suite)] {
                         for (j, t) in scored.enumerated() {
                             lines.append(["\"\(r.method)\"", ForgettingExperiment.number(r.lr), "\(i + 1)", base.tasks[i].name, t.name, kind,
-                                          t.primaryMetric, g(t.primary), g(before[j].primary), "\(step)"].joined(separator: ","))
+                                          t.primaryMetric, g(t.primary), g(before[j].primary), "\(step)", "\(r.fused)"].joined(separator: ","))
                         }
                     }
                 }

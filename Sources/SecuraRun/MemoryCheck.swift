@@ -14,7 +14,8 @@ extension TrainingSession {
     func checkMemory(_ opened: LoadedModel, settings: MethodSettings) throws {
         let o = configuration.optimizer, m = configuration.memory
         let plan = memoryPlan(opened, settings: settings, ranksPerNode: comm.localSize, microBatch: o.microBatch,
-                              maxLength: configuration.prompt.maxLength, recompute: o.recompute)
+                              maxLength: configuration.prompt.maxLength, recompute: o.recompute,
+                              sequence: configuration.sequenceMemory)
 
         // The tightest node decides, so every rank reaches the same verdict (MiB in a Float is exact).
         let limit = m.limitGiB.map { (bytes: Int($0 * 1_073_741_824), source: RunSetting.memoryLimit.flag) }
@@ -46,25 +47,37 @@ extension TrainingSession {
     }
 }
 
+extension TrainConfiguration {
+    /// What the run holds for a task sequence beside a plain run (EWC, replay, fused weights), for its memory plan.
+    public var sequenceMemory: MemoryPlanInputs.Sequence {
+        MemoryPlanInputs.Sequence(ewcHasPenalty: ewc.map { $0.previousState != nil }, replaySize: replay?.size ?? 0,
+                                  fusesAfterRun: sequence != nil, trainsOnFusedWeights: sequence?.trainsOnFusedWeights ?? false)
+    }
+}
+
 /// The memory plan of training `opened` with `settings`, `ranksPerNode` ranks on a node, micro-batches of
-/// `microBatch` × `maxLength` tokens (reads only the configuration, tensor list and file sizes).
+/// `microBatch` × `maxLength` tokens, and `sequence`'s extra state (reads only the configuration, tensor
+/// list and file sizes).
 public func memoryPlan(_ opened: LoadedModel, settings: MethodSettings, ranksPerNode: Int, microBatch: Int, maxLength: Int,
-                recompute: Bool) -> MemoryPlan {
+                recompute: Bool, sequence: MemoryPlanInputs.Sequence = .init()) -> MemoryPlan {
     memoryPlan(config: opened.config, mappedFileBytes: MemoryFootprint.mappedBytes(opened),
                dequantisedElements: MemoryFootprint.dequantisedElements(opened), settings: settings,
-               ranksPerNode: ranksPerNode, microBatch: microBatch, maxLength: maxLength, recompute: recompute)
+               ranksPerNode: ranksPerNode, microBatch: microBatch, maxLength: maxLength, recompute: recompute, sequence: sequence)
 }
 
 /// The memory plan of a model known by its configuration and the size of its files.
 public func memoryPlan(config c: DecoderConfig, mappedFileBytes: Int, dequantisedElements: Int, settings: MethodSettings,
-                ranksPerNode: Int, microBatch: Int, maxLength: Int, recompute: Bool) -> MemoryPlan {
+                ranksPerNode: Int, microBatch: Int, maxLength: Int, recompute: Bool,
+                sequence: MemoryPlanInputs.Sequence = .init()) -> MemoryPlan {
     func activations(_ recompute: Bool) -> Int {
         ActivationMemory.bytes(config: c, settings: settings, microBatch: microBatch, length: maxLength, recompute: recompute)
     }
-    return MemoryPlan(MemoryPlanInputs(
+    var inputs = MemoryPlanInputs(
         config: c, settings: settings, mappedFileBytes: mappedFileBytes, dequantisedElements: dequantisedElements,
         ranksPerNode: ranksPerNode, microBatch: microBatch, maxLength: maxLength, recompute: recompute,
-        trainingActivationBytes: (activations(false), activations(true))))
+        trainingActivationBytes: (activations(false), activations(true)))
+    inputs.sequence = sequence
+    return MemoryPlan(inputs)
 }
 
 /// What an opened model costs in memory before training adds anything.

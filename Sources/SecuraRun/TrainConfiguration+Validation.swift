@@ -47,8 +47,10 @@ extension TrainConfiguration {
         if let ewc {
             try SettingCheck.real(ewc.lambda, 0...Double.greatestFiniteMagnitude, .ewcLambda)
             try SettingCheck.int(ewc.samples, r.count, .ewcSamples)
-            guard method.method == .full else {
-                throw RunSettingError(.ewcLambda, "EWC anchors the trained weights themselves: it needs the method full (adapter methods restart from their initialisation at every task)")
+            // An adapter carried through the tasks (a sequence without fusion) has values to anchor; one fused
+            // at every task's end restarts from its initialisation, so its anchor would mean nothing.
+            guard method.method == .full || sequence?.fuseAtTaskEnd == false else {
+                throw RunSettingError(.ewcLambda, "EWC anchors the trained values: it needs the method full, or an adapter carried through the tasks (--no-fuse-at-task-end); with fusion adapter methods restart from their initialisation at every task")
             }
         }
         for (setting, path) in [(RunSetting.model, model), (.data, data.path), (.output, output.folder)] where path.isEmpty {

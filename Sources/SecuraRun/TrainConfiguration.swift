@@ -26,6 +26,8 @@ public struct TrainConfiguration: Codable, Sendable, Equatable {
     public var ewc: EWCSettings?
     /// Experience replay of earlier tasks' examples (nil: none).
     public var replay: ReplaySettings?
+    /// The run's place in a task sequence (nil: a run on its own).
+    public var sequence: SequenceSettings?
 
     public init(model: String, data: DataSettings, output: OutputSettings, prompt: PromptSettings = PromptSettings(),
                 method: MethodSettings = MethodSettings(), cabrSVD: CABRSVDSettings = CABRSVDSettings(),
@@ -204,4 +206,26 @@ public struct ReplaySettings: Codable, Sendable, Equatable {
     public var previousBuffer: String?
 
     public init(size: Int) { self.size = size }
+}
+
+/// A run's place in a task sequence (TaskSequence sets it): whether the sequence fuses every task into the
+/// model, and, without fusion, the previous task's final state that this run starts from.
+public struct SequenceSettings: Codable, Sendable, Equatable {
+    /// This run's task, 0-based.
+    public var task: Int
+    /// The sequence fuses each task's adapter into the model at the task's end (so from the second task on
+    /// the run trains on an fp32 overlay of fused weights and starts with a fresh adapter).
+    public var fuseAtTaskEnd: Bool
+    /// Without fusion, from the second task on: the previous task's final checkpoint, whose whole state
+    /// (values, AdamW moments and step count, the method's tensors, SECURA-M1's masters) this run starts from.
+    public var startState: String?
+
+    public init(task: Int, fuseAtTaskEnd: Bool, startState: String? = nil) {
+        self.task = task
+        self.fuseAtTaskEnd = fuseAtTaskEnd
+        self.startState = startState
+    }
+
+    /// The run trains on a model holding earlier tasks' fused weights.
+    public var trainsOnFusedWeights: Bool { fuseAtTaskEnd && task > 0 }
 }

@@ -88,6 +88,7 @@ public struct TrainingSession {
         let trainer = try Trainer(adapters: adapters, options: trainingOptions(padToken: data.padToken), comm: comm,
                                   train: data.train, validation: data.validation)
         let checkpoints = out.appendingPathComponent("checkpoints")
+        try startFromPreviousTask(trainer)
         try resume(trainer, checkpoints: checkpoints)
         try startEWC(trainer)
         try startReplay(trainer)
@@ -151,6 +152,14 @@ public struct TrainingSession {
                                      "merge_seconds": r.mergeSeconds, "skipped": r.skipped]
         if let validation { record["val_loss"] = JSONText.number(validation) }
         return record
+    }
+
+    /// Without fusion in a task sequence: the previous task's final state, before this task's own checkpoint
+    /// (if any) is resumed over it.
+    func startFromPreviousTask(_ trainer: Trainer) throws {
+        guard let path = configuration.sequence?.startState else { return }
+        let state = try trainer.start(fromFinalStateOf: URL(fileURLWithPath: path))
+        note("sequence without fusion: starting from the previous task's state after its \(state.step) steps (\(path))")
     }
 
     func resume(_ trainer: Trainer, checkpoints: URL) throws {

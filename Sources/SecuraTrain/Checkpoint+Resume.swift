@@ -48,3 +48,17 @@ extension Checkpoint {
         throw CheckpointError.noUsableCheckpoint(path: folder.path, reasons: reasons)
     }
 }
+
+extension Trainer {
+    /// Starts this run from another run's final checkpoint, as the next task of a sequence without fusion
+    /// does: trainable values, AdamW's moments and step count (so its bias correction goes on as in one long
+    /// run), the method's own tensors (I-LoRA's EMA copy, SECURA-M2's long pairs) and SECURA-M1's merge
+    /// masters. The step counter, the data position and the learning-rate schedule stay at this run's start:
+    /// it is a new task. Collective over the node when the method has masters.
+    /// - Throws: `CheckpointError.incompatible` when the checkpoint has other method settings, another
+    ///   trainable count or no optimizer state; the loader's errors.
+    @discardableResult
+    public func start(fromFinalStateOf folder: URL) throws -> RunState {
+        try restoreState(folder, methodNote: "; a sequence carries one method's state from task to task")
+    }
+}

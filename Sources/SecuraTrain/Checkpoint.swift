@@ -275,19 +275,28 @@ extension Trainer {
     /// - Throws: when the checkpoint was made with another method, batch size or parameter layout.
     @discardableResult
     public func resume(from folder: URL) throws -> RunState {
+        let state = try restoreState(folder, methodNote: "") { state in
+            guard state.training.batchSize == options.batchSize else {
+                throw CheckpointError.incompatible(path: folder.path, reason: "it used --batch-size \(state.training.batchSize), this run \(options.batchSize); the data position would not match")
+            }
+        }
+        step = state.step
+        skippedSteps = state.skippedSteps
+        return state
+    }
+
+    /// Reads `folder`'s state.json, checks that this run can take the state (the same method settings and
+    /// trainable count, optimizer state present, then `check`), restores every tensor and AdamW's step count.
+    func restoreState(_ folder: URL, methodNote: String, check: (RunState) throws -> Void = { _ in }) throws -> RunState {
         let state = try Checkpoint.readState(folder)
         guard state.method == adapters.settings else {
-            throw CheckpointError.incompatible(path: folder.path, reason: "it was trained with other method settings (\(state.method.method.rawValue))")
+            throw CheckpointError.incompatible(path: folder.path, reason: "it was trained with other method settings (\(state.method.method.rawValue))\(methodNote)")
         }
-        guard state.training.batchSize == options.batchSize else {
-            throw CheckpointError.incompatible(path: folder.path, reason: "it used --batch-size \(state.training.batchSize), this run \(options.batchSize); the data position would not match")
-        }
+        try check(state)
         guard state.trainableParameters == adapters.parameters.count, state.hasOptimizerState else {
             throw CheckpointError.incompatible(path: folder.path, reason: "it holds \(state.trainableParameters) trainable values\(state.hasOptimizerState ? "" : " and no optimizer state"); this run has \(adapters.parameters.count)")
         }
         try Checkpoint.restore(folder, into: adapters, optimizer: optimizer, comm: comm)
-        step = state.step
-        skippedSteps = state.skippedSteps
         optimizer.step = state.adamStep
         return state
     }

@@ -79,3 +79,18 @@ extension Trainer {
         return acc.map { Float($0 * inv) }
     }
 }
+
+extension EWCPenalty {
+    /// Bytes per trainable value that EWC holds on a rank at its peak, the end of a task: the penalty's Fisher
+    /// and anchor from the earlier tasks (with `hasPenalty`), plus the larger of `Trainer.fisherDiagonal`'s
+    /// Double accumulator with the Float estimate it returns, and what the run then writes to ewc.safetensors
+    /// (the summed Fisher and a copy of the values as the anchor). The number of Fisher examples changes
+    /// the time, not the memory.
+    public static func peakBytesPerValue(hasPenalty: Bool) -> Int {
+        let float = MemoryLayout<Float>.stride, double = MemoryLayout<Double>.stride
+        let penalty = hasPenalty ? 2 * float : 0   // fisher, anchor
+        let estimate = double + float              // acc, and acc.map { Float }
+        let nextState = 2 * float                  // fisher (+ earlier), anchor
+        return penalty + max(estimate, nextState)
+    }
+}

@@ -26,6 +26,28 @@ public struct MemoryPlanInputs: Sendable {
     public var trainingActivationBytes: (stored: Int, recomputed: Int)
     /// Fixed cost of a process: the Swift runtime, MPI and OpenBLAS buffers, code.
     public var runtimeBytesPerRank = 128 << 20
+    /// The run's continual-learning state beyond a plain run (none by default).
+    public var sequence = Sequence()
+
+    /// What a run of a task sequence holds beside a plain run.
+    public struct Sequence: Sendable, Equatable {
+        /// EWC: nil without; else whether the run starts with an earlier task's penalty (Fisher and anchor).
+        public var ewcHasPenalty: Bool?
+        /// Replay buffer capacity in examples (0: no replay).
+        public var replaySize = 0
+        /// The run belongs to a task sequence: after it, the sequence merges its adapter into an fp32
+        /// overlay of the model (to fuse it, or without fusion to score it).
+        public var fusesAfterRun = false
+        /// The run trains on an overlay of fused weights (fusion at task end, from the second task on).
+        public var trainsOnFusedWeights = false
+
+        public init(ewcHasPenalty: Bool? = nil, replaySize: Int = 0, fusesAfterRun: Bool = false, trainsOnFusedWeights: Bool = false) {
+            self.ewcHasPenalty = ewcHasPenalty
+            self.replaySize = replaySize
+            self.fusesAfterRun = fusesAfterRun
+            self.trainsOnFusedWeights = trainsOnFusedWeights
+        }
+    }
 
     public init(config: DecoderConfig, settings: MethodSettings, mappedFileBytes: Int, dequantisedElements: Int,
                 ranksPerNode: Int, microBatch: Int, maxLength: Int, recompute: Bool,
@@ -88,7 +110,38 @@ extension MemoryPlan {
         if method.trainableCopies > 0 {
             parts.append(Part(name: "\(method.displayName) EMA copy", bytes: method.trainableCopies * trainable * 4, scope: .rank))
         }
+        parts += Self.sequenceParts(x, plans: plans, trainable: trainable)
         parts.append(Part(name: "runtime (Swift, MPI, OpenBLAS buffers)", bytes: x.runtimeBytesPerRank, scope: .rank))
         self.init(parts: parts, ranksPerNode: x.ranksPerNode)
+    }
+
+    /// EWC's state, the replay buffer and the fused weights of a task sequence's run.
+    static func sequenceParts(_ x: MemoryPlanInputs, plans: [SitePlan], trainable: Int) -> [Part] {
+        let q = x.sequence
+        var parts: [Part] = []
+        if let hasPenalty = q.ewcHasPenalty {
+            parts.append(Part(name: "EWC: " + (hasPenalty ? "earlier tasks' Fisher and anchor, " : "") + "this task's Fisher estimate (Double sum) and anchor",
+                              bytes: trainable * EWCPenalty.peakBytesPerValue(hasPenalty: hasPenalty), scope: .rank,
+                              hint: "no EWC, or EWC on fewer trainable values (fewer --targets; the ewc-samples setting changes the time, not the memory)"))
+        }
+        if q.replaySize > 0 {
+            parts.append(Part(name: "replay buffer (\(q.replaySize) examples of up to \(x.maxLength) tokens)",
+                              bytes: ReplayBuffer.peakBytes(capacity: q.replaySize, maxLength: x.maxLength), scope: .rank,
+                              hint: "a smaller replay-size setting"))
+        }
+        // ModelContext.fused: an fp32 copy of every adapted matrix, per rank (not node-shared).
+        let overlay = plans.reduce(0) { $0 + $1.outFeatures * $1.inFeatures } * MemoryLayout<Float>.stride
+        if q.trainsOnFusedWeights {
+            parts.append(Part(name: "fused weights of the earlier tasks (fp32 overlay of every adapted matrix)", bytes: overlay, scope: .rank,
+                              hint: "fewer --targets, or --no-fuse-at-task-end (one adapter carried on the original weights)"))
+        }
+        if q.fusesAfterRun, let largest = plans.map({ $0.outFeatures * $0.inFeatures }).max() {
+            // After the run (its activations freed): the new overlay being built, the adapter folder loaded
+            // again (values and gradients), and one matrix's merged [Float] with its FloatBuffer copy.
+            let bytes = overlay + trainable * 2 * MemoryLayout<Float>.stride + 2 * largest * MemoryLayout<Float>.stride
+            parts.append(Part(name: "merge at the task's end (fp32 overlay being built, the adapter reloaded, one merged matrix twice)",
+                              bytes: bytes, scope: .rank, hint: "fewer --targets", duringTaskSwitch: true))
+        }
+        return parts
     }
 }

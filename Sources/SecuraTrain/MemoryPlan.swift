@@ -30,9 +30,12 @@ public struct MemoryPlan: Sendable, Equatable {
         public var duringInitialisation: Bool
         /// The activations part (allocated at the first step).
         public var isActivations: Bool
+        /// Used only after the run, at a task sequence's switch, when the run's activations are freed: it
+        /// competes with them like an initialisation workspace.
+        public var duringTaskSwitch: Bool
 
         public init(name: String, bytes: Int, scope: Scope, fileBacked: Bool = false, hint: String? = nil,
-                    duringInitialisation: Bool = false, isActivations: Bool = false) {
+                    duringInitialisation: Bool = false, isActivations: Bool = false, duringTaskSwitch: Bool = false) {
             self.name = name
             self.bytes = bytes
             self.scope = scope
@@ -40,7 +43,11 @@ public struct MemoryPlan: Sendable, Equatable {
             self.hint = hint
             self.duringInitialisation = duringInitialisation
             self.isActivations = isActivations
+            self.duringTaskSwitch = duringTaskSwitch
         }
+
+        /// Counted only in its own phase (initialisation, training's activations, the task switch).
+        var isPhase: Bool { duringInitialisation || isActivations || duringTaskSwitch }
 
         /// Bytes on the node for `ranks` ranks.
         public func nodeBytes(ranks: Int) -> Int { scope == .node ? bytes : bytes * ranks }
@@ -56,11 +63,12 @@ public struct MemoryPlan: Sendable, Equatable {
     }
 
     /// Anonymous memory the node needs (what the out-of-memory killer counts).
-    /// The larger of the two phases: initialisation (its workspaces) and training (its activations).
+    /// The largest of the phases: initialisation (its workspaces), training (its activations) and, in a task
+    /// sequence, the switch after the run (the merge into fused weights).
     public var anonymousBytes: Int {
         func sum(_ keep: (Part) -> Bool) -> Int { parts.filter { !$0.fileBacked && keep($0) }.reduce(0) { $0 + $1.nodeBytes(ranks: ranksPerNode) } }
-        let common = sum { !$0.duringInitialisation && !$0.isActivations }
-        return common + max(sum(\.duringInitialisation), sum(\.isActivations))
+        let common = sum { !$0.isPhase }
+        return common + max(sum(\.duringInitialisation), sum(\.isActivations), sum(\.duringTaskSwitch))
     }
     /// Memory-mapped model file pages the node reads (resident when memory allows).
     public var fileBytes: Int { parts.filter(\.fileBacked).reduce(0) { $0 + $1.nodeBytes(ranks: ranksPerNode) } }
@@ -97,7 +105,8 @@ public struct MemoryPlan: Sendable, Equatable {
             let each = p.scope == .rank && ranksPerNode > 1 ? " (\(Self.format(p.bytes)) per rank)" : ""
             lines.append("  " + Self.format(p.nodeBytes(ranks: ranksPerNode)).leftPadded(to: 10) + "  " + p.name + each
                          + (p.fileBacked ? " [mapped file pages]" : "")
-                         + (p.duringInitialisation ? " [initialisation only: the larger of this and the activations counts]" : ""))
+                         + (p.duringInitialisation ? " [initialisation only: the larger of this and the activations counts]" : "")
+                         + (p.duringTaskSwitch ? " [after the run only: the larger of this and the activations counts]" : ""))
         }
         lines.append("  " + Self.format(totalBytes).leftPadded(to: 10) + "  needed (" + Self.format(anonymousBytes)
                      + " anonymous + " + Self.format(fileBytes) + " mapped)")
@@ -128,6 +137,8 @@ public struct MemoryPlanError: Error, CustomStringConvertible {
 
     public var description: String {
         let largest = plan.largestAnonymousPart
+        let runnerUp = plan.parts.filter { !$0.fileBacked && $0.name != largest?.name }
+            .max { $0.nodeBytes(ranks: plan.ranksPerNode) < $1.nodeBytes(ranks: plan.ranksPerNode) }
         var hints = [String]()
         if let h = largest?.hint { hints.append(h) }
         for p in plan.parts.sorted(by: { $0.nodeBytes(ranks: plan.ranksPerNode) > $1.nodeBytes(ranks: plan.ranksPerNode) })
@@ -139,6 +150,7 @@ public struct MemoryPlanError: Error, CustomStringConvertible {
             + " of anonymous memory (plus " + MemoryPlan.format(plan.fileBytes) + " of mapped model pages), "
             + MemoryPlan.format(availableBytes) + " are available (\(availableSource)); the largest part is "
             + (largest.map { "\($0.name): " + MemoryPlan.format($0.nodeBytes(ranks: plan.ranksPerNode)) } ?? "none")
+            + (runnerUp.map { " (then \($0.name): " + MemoryPlan.format($0.nodeBytes(ranks: plan.ranksPerNode)) + ")" } ?? "")
             + (hints.isEmpty ? "" : "; try " + hints.joined(separator: ", or "))
             + " (--memory-limit sets what counts as available, --skip-memory-check runs anyway)"
     }

@@ -65,3 +65,12 @@ public struct ReplayMix: Sendable {
         return buffer[Int(rng.next() % UInt64(buffer.count))]
     }
 }
+
+extension ReplayBuffer {
+    /// Bytes a rank holds for a buffer of `capacity` examples of at most `maxLength` tokens at its peak, the end
+    /// of a task: the previous task's buffer that the batches mix in (`ReplayMix`) and the buffer read again
+    /// to be offered this task's examples (a token id and a loss-mask entry per token, each).
+    public static func peakBytes(capacity: Int, maxLength: Int) -> Int {
+        2 * capacity * maxLength * (MemoryLayout<Int32>.stride + MemoryLayout<Bool>.stride)
+    }
+}

@@ -1,5 +1,6 @@
 // `secura-dist experiment continual`: the SECURA paper's experiment 3 at any scale. Each method trains the
-// tasks in order, fused into the model at every task switch; after each task the fused model is scored on
+// tasks in order, fused into the model at every task switch (or, with --no-fuse-at-task-end, carrying one
+// adapter and its optimizer state through the tasks); after each task the model is scored on
 // every task of the sequence and on the retention suite (with --eval-every, also every that many steps inside
 // each task). Results: OUTPUT/results.md, results.csv, results.json (accuracy matrices, average, BWT, FWT,
 // forgetting, retention-suite means), one folder per method and task. An interrupted experiment continues where it stopped.
@@ -11,7 +12,7 @@ import SecuraRun
 
 struct Continual: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a sequence of tasks with each method (fused at every task switch); score every task and the retention suite after each.",
+        abstract: "Train a sequence of tasks with each method (fused at every task switch unless --no-fuse-at-task-end); score every task and the retention suite after each.",
         discussion: """
             Example: secura-dist experiment continual --model SmolLM2.gguf --tasks a.json,b.json,c.json \
             --methods full,lora,secura-m1 --steps-per-task 50 --lr 1e-4 --output results/continual
@@ -23,7 +24,7 @@ struct Continual: ParsableCommand {
     @Option(help: "Task files in training order, comma-separated (BIG-bench task.json or JSON Lines).")
     var tasks: String
 
-    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N; replay: METHOD@replay-size=K,replay-ratio=R).")
+    @Option(help: "Comma-separated methods, with per-method settings after @ as in experiment forgetting (e.g. full@lr=1e-5,lora@lr=1e-3; EWC: full@ewc-lambda=L,ewc-samples=N, or an adapter method with --no-fuse-at-task-end; replay: METHOD@replay-size=K,replay-ratio=R).")
     var methods = "full,lora,cur-lora,i-lora,secura-m1,secura-m2"
 
     @Option(help: "Optimizer steps per task (1…10⁹).")
@@ -46,6 +47,11 @@ struct Continual: ParsableCommand {
 
     @Option(help: "CABR's A for the CABR-family methods: svd or slice.")
     var cabrInit: CABRInit = .slice
+
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Fuse each method's run into the model at every task's end (on by default; the paper's setting).",
+        discussion: "--no-fuse-at-task-end carries one adapter through the tasks instead (sequential PEFT): task k+1 starts on the original model from task k's whole final state, the adapter values together with AdamW's moments and step count (as if one long run were resumed on a new data set; only the step counter, the data position and the lr schedule start again), the method's own tensors (I-LoRA's EMA copy, SECURA-M2's long pairs) and SECURA-M1's merge masters. With full the trained weights are the same either way: fusion restarts AdamW at every task, no fusion keeps its moments. Results go to METHOD-lrLR-unfused folders."))
+    var fuseAtTaskEnd = true
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -78,6 +84,7 @@ struct Continual: ParsableCommand {
         s.evalEvery = evalEvery
         s.cabrInit = cabrInit
         s.mode = experiment.mode
+        s.fuseAtTaskEnd = fuseAtTaskEnd
         return s
     }
 

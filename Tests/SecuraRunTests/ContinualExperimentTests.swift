@@ -38,12 +38,13 @@ final class ContinualExperimentTests: XCTestCase {
     /// results.csv's rows as (method, after_task_index, step) → count, and the after-task rows' lines.
     func csvRows(_ folder: String) throws -> (steps: [String: Int], final: [String]) {
         let lines = try String(contentsOfFile: folder + "/results.csv", encoding: .utf8).split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.first?.hasSuffix(",step"), true, "header: \(lines.first ?? "none")")
+        XCTAssertEqual(lines.first?.hasSuffix(",step,fused"), true, "header: \(lines.first ?? "none")")
         var steps: [String: Int] = [:], final: [String] = []
         for line in lines.dropFirst() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            XCTAssertEqual(f.count, 10, line)
-            guard f.count == 10 else { continue }
+            XCTAssertEqual(f.count, 11, line)
+            guard f.count == 11 else { continue }
+            XCTAssertEqual(f[10], "true", "fusion at task end is on by default: \(line)")
             steps["\(f[0]) task \(f[2]) step \(f[9])", default: 0] += 1
             if f[9] == "3" { final.append(line) }
         }

@@ -1,8 +1,10 @@
 // The memory plan: part sizes at Llama-3-8B's real shapes, where they can be computed by hand, the
-// verdicts, and the refusal's message (largest part, available memory, hint).
+// verdicts, and the refusal's message (largest part, available memory, hint); a task sequence's EWC state,
+// replay buffer and fused weights.
 import XCTest
 import SecuraAdapters
 import SecuraModel
+import SecuraTensor
 @testable import SecuraTrain
 
 final class MemoryPlanTests: XCTestCase {
@@ -103,5 +105,75 @@ final class MemoryPlanTests: XCTestCase {
         for p in plan.parts where p.bytes > 0 { XCTAssertTrue(lines.contains { $0.contains(p.name) }, p.name) }
         XCTAssertTrue(lines.contains { $0.contains("needed") && $0.contains(MemoryPlan.format(plan.totalBytes)) })
         XCTAssertTrue(lines.last!.contains("20.00 GiB  available on this node (test)"), lines.last!)
+    }
+
+    /// Trainable values of `method` on Llama-3-8B with the default targets (the layout the run allocates).
+    func trainableCount(_ method: AdapterMethod) throws -> Int {
+        var s = MethodSettings()
+        s.method = method
+        var layout = ParameterLayout()
+        _ = MethodPlanner.plan(try llama3_8B(), s, layout: &layout)
+        return layout.count
+    }
+
+    func testEWCOnFullFineTuningOfAn8BModelIsRefusedNamingTheEWCPart() throws {
+        var x = try inputs(.full, ranks: 1)
+        let plain = MemoryPlan(x)
+        // A later task of a sequence: the earlier tasks' penalty, then this task's estimate at its end.
+        x.sequence.ewcHasPenalty = true
+        let ewcPlan = MemoryPlan(x)
+        let ewc = try part(ewcPlan, "EWC")
+        let n = try trainableCount(.full)
+        XCTAssertGreaterThan(n, 1_000_000_000)
+        // Fisher + anchor (fp32) held, plus fisherDiagonal's Double sum and the Float estimate it returns.
+        XCTAssertEqual(ewc.bytes, n * (2 * 4 + 8 + 4))
+        XCTAssertEqual(ewc.scope, .rank)
+        XCTAssertEqual(ewcPlan.anonymousBytes, plain.anonymousBytes + ewc.bytes)
+        // The first task has no penalty yet: only its estimate.
+        x.sequence.ewcHasPenalty = false
+        XCTAssertEqual(try part(MemoryPlan(x), "EWC").bytes, n * (8 + 4))
+
+        // Memory that holds the plain run is refused with EWC, and the refusal names EWC's part and its hint.
+        let available = plain.anonymousBytes + (1 << 30)
+        if case .doesNotFit = plain.verdict(availableBytes: available) { XCTFail("the plain run should fit") }
+        guard case .doesNotFit = ewcPlan.verdict(availableBytes: available) else { return XCTFail("EWC should not fit") }
+        let text = MemoryPlanError(plan: ewcPlan, availableBytes: available, availableSource: "--memory-limit").description
+        XCTAssertTrue(text.contains("the largest part is trainable values"), text)
+        XCTAssertTrue(text.contains("(then EWC: earlier tasks' Fisher and anchor"), text)
+        XCTAssertTrue(text.contains("or no EWC, or EWC on fewer trainable values"), text)
+    }
+
+    func testTheFusedOverlayAppearsForASequencesLaterTask() throws {
+        let matrices = 32 * (4096 * 4096 + 1024 * 4096)   // q and v of 32 layers
+        var x = try inputs(.lora)
+        XCTAssertNil(MemoryPlan(x).parts.first { $0.name.hasPrefix("fused weights") || $0.name.hasPrefix("merge at") }, "a plain run fuses nothing")
+        // First task of a fused sequence: no overlay while training, the merge after it.
+        x.sequence.fusesAfterRun = true
+        let first = MemoryPlan(x)
+        XCTAssertNil(first.parts.first { $0.name.hasPrefix("fused weights") })
+        let merge = try part(first, "merge at the task's end")
+        XCTAssertTrue(merge.duringTaskSwitch)
+        let loraValues = try trainableCount(.lora)
+        XCTAssertEqual(merge.bytes, (matrices + loraValues * 2 + 2 * 4096 * 4096) * 4)
+        // A later task trains on the fused weights: an fp32 copy of every adapted matrix on every rank.
+        x.sequence.trainsOnFusedWeights = true
+        let later = MemoryPlan(x)
+        let overlay = try part(later, "fused weights of the earlier tasks")
+        XCTAssertEqual(overlay.bytes, matrices * 4)
+        XCTAssertEqual(overlay.scope, .rank)
+        XCTAssertEqual(overlay.nodeBytes(ranks: 2), 2 * overlay.bytes)
+        XCTAssertTrue(overlay.hint?.contains("--no-fuse-at-task-end") == true)
+        // The merge competes with the activations (freed by then): the larger of the two counts.
+        let steady = later.parts.filter { !$0.fileBacked && !$0.isPhase }.reduce(0) { $0 + $1.nodeBytes(ranks: 2) }
+        let activations = try part(later, "activations")
+        XCTAssertEqual(later.anonymousBytes, steady + 2 * max(activations.bytes, merge.bytes))
+        XCTAssertTrue(later.table(availableBytes: nil, availableSource: "").contains { $0.contains("fused weights") && $0.contains("per rank") })
+    }
+
+    func testReplayBufferPart() throws {
+        var x = try inputs(.lora)
+        x.sequence.replaySize = 1000
+        // Two copies (the batches' mix and the buffer extended at the task's end), a token id and a mask byte per token.
+        XCTAssertEqual(try part(MemoryPlan(x), "replay buffer").bytes, 2 * 1000 * 256 * (4 + 1))
     }
 }
