@@ -30,6 +30,14 @@ public enum JSONFractionLocator {
         return nil
     }
 
+    /// Why `type` refused `data` with Foundation's placeless `dataCorrupted`: a syntax error or an
+    /// out-of-range number with its position (`JSONParser.diagnose`), else a fraction for a whole-number
+    /// key (`locate`); nil when neither explains it.
+    public static func placedProblem<T: Decodable>(_ type: T.Type, in data: Data) -> CustomStringConvertible? {
+        if let problem = data.withUnsafeBytes(JSONParser.diagnose) { return problem }
+        return locate(type, in: data)
+    }
+
     private enum PathStep { case key(String), index(Int) }
 
     private static func describe(_ path: [PathStep]) -> String {

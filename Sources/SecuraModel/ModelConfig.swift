@@ -62,13 +62,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ModelError.unreadableConfig(path: path, reason: "key '\(key)': \(context.debugDescription)")
         } catch let DecodingError.dataCorrupted(context) {
-            // Foundation says only "not valid JSON", also for valid JSON with a number it cannot hold.
-            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+            // Foundation says only "not valid JSON" (also for a number it cannot hold) and names no key for
+            // a fraction where a whole number belongs.
+            if let problem = JSONFractionLocator.placedProblem(ModelConfig.self, in: data) {
                 throw ModelError.unreadableConfig(path: path, reason: "\(problem)")
-            }
-            // A fraction for a whole-number key: Foundation names no key, so find it.
-            if let fraction = JSONFractionLocator.locate(ModelConfig.self, in: data) {
-                throw ModelError.unreadableConfig(path: path, reason: "\(fraction)")
             }
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ModelError.unreadableConfig(path: path, reason: key.isEmpty

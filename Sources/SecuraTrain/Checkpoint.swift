@@ -206,12 +206,8 @@ public enum Checkpoint {
         } catch let e as CheckpointError {
             throw e
         } catch DecodingError.dataCorrupted(let context) {
-            // Foundation places neither a syntax error nor a fraction for a whole-number key.
-            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+            if let problem = JSONFractionLocator.placedProblem(RunState.self, in: data) {
                 throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(problem)")
-            }
-            if let fraction = JSONFractionLocator.locate(RunState.self, in: data) {
-                throw CheckpointError.incompatible(path: path, reason: "unreadable state: \(fraction)")
             }
             throw CheckpointError.incompatible(path: path, reason: "unreadable state (\(context.debugDescription))")
         } catch {

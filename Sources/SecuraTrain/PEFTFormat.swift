@@ -45,12 +45,8 @@ public enum PEFTFormat {
         do {
             config = try JSONDecoder().decode(PEFTAdapterConfig.self, from: data)
         } catch DecodingError.dataCorrupted(let context) {
-            // Foundation places neither a syntax error nor a fraction for a whole-number key.
-            if let problem = data.withUnsafeBytes(JSONParser.diagnose) {
+            if let problem = JSONFractionLocator.placedProblem(PEFTAdapterConfig.self, in: data) {
                 throw ModelError.unreadableConfig(path: path, reason: "\(problem)")
-            }
-            if let fraction = JSONFractionLocator.locate(PEFTAdapterConfig.self, in: data) {
-                throw ModelError.unreadableConfig(path: path, reason: "\(fraction)")
             }
             throw ModelError.unreadableConfig(path: path, reason: "not a PEFT LoRA configuration (\(context.debugDescription))")
         } catch {
