@@ -6,7 +6,7 @@
 # (results.md, results.csv, results.json), the scores of every task and the plots (retention.png,
 # matrices.png). Sequences already finished are read back, not redone; an interrupted one continues.
 #
-#   launch/experiment-continual.sh                           (defaults below; about 95 minutes on 2 cores)
+#   launch/experiment-continual.sh                           (defaults below; about 92 minutes on 2 cores)
 #   LR=1e-5 launch/experiment-continual.sh                   (the paper's learning rate)
 #   METHODS=full,lora STEPS=50 launch/experiment-continual.sh
 #   NP=2 launch/experiment-continual.sh                      (under mpirun: 2 ranks)
