@@ -16,14 +16,22 @@ import sys
 
 
 def slug(method):
-    return method.replace("@", "-").replace("=", "-").replace(",", "-").replace("+", "-").replace(":", "-")
+    """The folder name `experiment continual` gives a method spec (MethodSpec.slug in Sources/SecuraRun):
+    the method, "-imsm" or "-imsm-MODE" for +imsm[:MODE], then each setting but lr as "key-value"."""
+    name, _, settings = method.partition("@")
+    base, _, imsm = name.partition("+")
+    if imsm:
+        _, _, mode = imsm.partition(":")
+        base += "-imsm" + (f"-{mode}" if mode else "")
+    pairs = [p.split("=", 1) for p in settings.split(",") if p]
+    return "-".join([base] + [f"{k}-{v}" for k, v in pairs if k != "lr"])
 
 
 def run_summaries(folder, result):
     """The summary.json of each of the method's task runs, or None when one is missing."""
-    suffix = "" if result.get("fused", True) else "-unfused"
+    unfused = not result.get("fused", True)
     candidates = [c for c in glob.glob(os.path.join(folder, slug(result["method"]) + "-lr*"))
-                  if os.path.isdir(c) and c.endswith(suffix) and (suffix or not c.endswith("-unfused"))]
+                  if os.path.isdir(c) and c.endswith("-unfused") == unfused]
     if len(candidates) != 1:
         return None
     summaries = []

@@ -9,26 +9,24 @@ gradient has root mean square √F_i (F is the mean of its squares). The two are
 AdamW at lr 1e-4 moves a value in 10–25 steps), together with the penalty's value (λ/2)·ΣF·MOVE² if
 every value moved by MOVE. (numpy comes with the plotting venv's matplotlib.)
 """
-import json
-import struct
+import os
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from state_files import StateError, read_file  # noqa: E402  (the launch scripts' checked safetensors reader)
+
 
 def fisher(path):
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(size))
-        entry = header.get("fisher")
-        if entry is None or entry.get("dtype") != "F32":
-            sys.exit(f"{path}: no F32 tensor 'fisher' (not an ewc.safetensors written by secura-dist)")
-        start, end = entry["data_offsets"]
-        f.seek(8 + size + start)
-        data = f.read(end - start)
-    if len(data) != end - start:
-        sys.exit(f"{path}: truncated ({len(data)} of {end - start} bytes of 'fisher')")
-    values = np.frombuffer(data, dtype=np.float32)
+    try:
+        tensors, _ = read_file(path)
+    except (OSError, StateError) as error:
+        sys.exit(f"ewc_fisher_stats: {error}")
+    entry = tensors.get("fisher")
+    if entry is None or entry[0] != "F32":
+        sys.exit(f"{path}: no F32 tensor 'fisher' (not an ewc.safetensors written by secura-dist)")
+    values = np.frombuffer(entry[2], dtype=np.float32)
     if not np.all(np.isfinite(values)):
         sys.exit(f"{path}: 'fisher' holds NaN or infinite values")
     return values
