@@ -5,7 +5,8 @@
 // Results: the accuracy matrix per method with average score, backward and forward transfer and forgetting
 // (ContinualMetrics), the retention-suite mean after each task, as DIR/results.md, results.csv (one row per
 // method × trained task × scored task, and per step scored in the middle of a task) and results.json. Scores
-// already computed are read back, so an interrupted experiment continues where it stopped.
+// already computed are read back, so an interrupted experiment continues where it stopped, and a method whose
+// every score is stored is not run again at all (its checkpoints may have been deleted to save space).
 //
 // Scores in the middle of a task (`evalEvery`) come from the task's checkpoints: the run saves one every
 // `evalEvery` steps, and after the task each checkpoint is fused into the model as it stood before the task
@@ -103,6 +104,12 @@ public struct ContinualExperiment {
             var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []
             note("== \(spec.name): \(o.tasks.count) task(s) × \(template.optimizer.steps) steps, lr \(ForgettingExperiment.number(template.optimizer.lr)), "
                  + (o.fuseAtTaskEnd ? "fused at every task's end" : "one adapter carried through the tasks (no fusion)"))
+            if let stored = try storedScores(sequence) {
+                note("   every task trained and scored before (\(sequence.folder.path)): scores read back, nothing retrained")
+                results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, fused: o.fuseAtTaskEnd,
+                                               rows: stored.rows, midTask: stored.midTask))
+                continue
+            }
             var before = model
             try sequence.run(model: model) { index, fused in
                 for step in Self.midTaskSteps(every: o.evalEvery, steps: template.optimizer.steps) {
@@ -141,6 +148,31 @@ public struct ContinualExperiment {
                                                 + (o.fuseAtTaskEnd ? "" : "-unfused"))
         return TaskSequence(tasks: o.tasks, template: template, folder: folder, comm: comm, solvers: solvers,
                             fuseAtTaskEnd: o.fuseAtTaskEnd, events: events)
+    }
+
+    /// Every score of `sequence` when all were computed before: each task trained to its last step (summary.json)
+    /// and scored after it (scores.json) and at every mid-task step asked for (scores-step-N.json). Nothing then
+    /// needs the model, so a finished method is read back even after its checkpoints and adapters (with `full`,
+    /// 1.2 GB per task on SmolLM2) were deleted; nil when anything is missing (the sequence then runs, fusing or
+    /// training what it needs). Every rank reads the files, as `cachedValue` does.
+    func storedScores(_ sequence: TaskSequence) throws -> (rows: [SequenceScores], midTask: [MidTaskScores])? {
+        var rows: [SequenceScores] = [], midTask: [MidTaskScores] = []
+        func stored(_ url: URL) throws -> SequenceScores? {
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            return try JSONText.decoder().decode(SequenceScores.self, from: Data(contentsOf: url))
+        }
+        for index in settings.tasks.indices {
+            let folder = sequence.taskFolder(index)
+            let steps = sequence.configuration(index).optimizer.steps
+            guard let summary = try? TrainSummary.read(folder.appendingPathComponent("summary.json")), summary.final_step == steps else { return nil }
+            for step in Self.midTaskSteps(every: settings.evalEvery, steps: steps) {
+                guard let scores = try stored(folder.appendingPathComponent("scores-step-\(step).json")) else { return nil }
+                midTask.append(MidTaskScores(task: index, step: step, scores: scores))
+            }
+            guard let scores = try stored(folder.appendingPathComponent("scores.json")) else { return nil }
+            rows.append(scores)
+        }
+        return (rows, midTask)
     }
 
     /// The steps inside a task of `steps` at which to score: every `every`-th, the last excluded (the scores

@@ -102,5 +102,22 @@ final class ContinualExperimentTests: XCTestCase {
         XCTAssertThrowsError(try run(late)) { error in
             XCTAssertTrue("\(error)".contains("step-00000001"), "\(error)")
         }
+
+        // With the adapters and checkpoints deleted (as one does with `full`'s 1.2 GB per task), the finished
+        // methods are read back from their scores: the same tables, nothing retrained or fused.
+        let before = try String(contentsOfFile: plain.output + "/results.csv", encoding: .utf8)
+        for run in runs {
+            for task in ["1-add", "2-more"] {
+                for part in ["adapter", "checkpoints"] { try? FileManager.default.removeItem(atPath: plain.output + "/\(run)/\(task)/\(part)") }
+                XCTAssertFalse(FileManager.default.fileExists(atPath: plain.output + "/\(run)/\(task)/adapter"))
+            }
+        }
+        var notes: [String] = []
+        try ContinualExperiment(plain, comm: SingleProcessCommunicator(), solvers: nil, events: { event in
+            if case .note(let line) = event { notes.append(line) }
+        }).run()
+        XCTAssertEqual(try String(contentsOfFile: plain.output + "/results.csv", encoding: .utf8), before)
+        XCTAssertEqual(notes.filter { $0.contains("scores read back, nothing retrained") }.count, 2, notes.joined(separator: "\n"))
+        XCTAssertFalse(notes.contains { $0.contains("steps") && $0.hasPrefix("task ") }, "no task trained again: \(notes)")
     }
 }
