@@ -16,8 +16,9 @@ import sys
 
 
 def slug(method):
-    """The folder name `experiment continual` gives a method spec (MethodSpec.slug in Sources/SecuraRun):
-    the method, "-imsm" or "-imsm-MODE" for +imsm[:MODE], then each setting but lr as "key-value"."""
+    """For results.json written before it named each method's "folder": the folder name `experiment continual`
+    gives a method spec (MethodSpec.slug in Sources/SecuraRun): the method, "-imsm" or "-imsm-MODE" for
+    +imsm[:MODE], then each setting but lr as "key-value"."""
     name, _, settings = method.partition("@")
     base, _, imsm = name.partition("+")
     if imsm:
@@ -29,9 +30,12 @@ def slug(method):
 
 def run_summaries(folder, result):
     """The summary.json of each of the method's task runs, or None when one is missing."""
-    unfused = not result.get("fused", True)
-    candidates = [c for c in glob.glob(os.path.join(folder, slug(result["method"]) + "-lr*"))
-                  if os.path.isdir(c) and c.endswith("-unfused") == unfused]
+    if "folder" in result:   # results.json written since the field was added names the folder
+        candidates = [os.path.join(folder, result["folder"])]
+    else:
+        unfused = not result.get("fused", True)
+        candidates = [c for c in glob.glob(os.path.join(folder, slug(result["method"]) + "-lr*"))
+                      if os.path.isdir(c) and c.endswith("-unfused") == unfused]
     if len(candidates) != 1:
         return None
     summaries = []

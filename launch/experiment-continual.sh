@@ -10,6 +10,8 @@
 #   LR=1e-5 launch/experiment-continual.sh                   (the paper's learning rate)
 #   METHODS=full,lora STEPS=50 launch/experiment-continual.sh
 #   NP=2 launch/experiment-continual.sh                      (under mpirun: 2 ranks)
+#   NAME=ewc-lambda TASKS=logical_deduction,object_counting METHODS=full@ewc-lambda=1e4,ewc-samples=50 \
+#     launch/experiment-continual.sh                          (another experiment: its own folders, NAME not lrLR)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,8 +30,9 @@ model="$(bash launch/fetch-model.sh)"
 swift build -c release --product secura-dist >&2
 run=("$root/.build/release/secura-dist")
 [ -n "${NP:-}" ] && run=(bash launch/mpirun.sh -np "$NP" "${run[@]}")
-out="$cache/continual/lr$lr"
-results="results/continual/lr$lr"
+name="${NAME:-lr$lr}"
+out="$cache/continual/$name"
+results="results/continual/$name"
 start=$(date +%s)
 "${run[@]}" experiment continual --model "$model" --tasks "$tasks" --methods "$methods" --lr "$lr" \
   --steps-per-task "$steps" --batch-size 4 --max-length 256 --seed 42 \

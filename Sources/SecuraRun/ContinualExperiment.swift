@@ -106,23 +106,23 @@ public struct ContinualExperiment {
                  + (o.fuseAtTaskEnd ? "fused at every task's end" : "one adapter carried through the tasks (no fusion)"))
             if let stored = try storedScores(sequence) {
                 note("   every task trained and scored before (\(sequence.folder.path)): scores read back, nothing retrained")
-                results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, fused: o.fuseAtTaskEnd,
-                                               rows: stored.rows, midTask: stored.midTask))
-                continue
-            }
-            var before = model
-            try sequence.run(model: model) { index, fused in
-                for step in Self.midTaskSteps(every: o.evalEvery, steps: template.optimizer.steps) {
-                    midTask.append(MidTaskScores(task: index, step: step, scores: try scoreCheckpoint(sequence, task: index, step: step, before: before)))
+                (rows, midTask) = stored
+            } else {
+                var before = model
+                try sequence.run(model: model) { index, fused in
+                    for step in Self.midTaskSteps(every: o.evalEvery, steps: template.optimizer.steps) {
+                        let scores = try scoreCheckpoint(sequence, task: index, step: step, before: before)
+                        midTask.append(MidTaskScores(task: index, step: step, scores: scores))
+                    }
+                    rows.append(try cachedValue(sequence.taskFolder(index).appendingPathComponent("scores.json"), comm: comm) {
+                        note("   scoring after task \(index + 1)")
+                        return try score(fused)
+                    })
+                    if o.fuseAtTaskEnd { before = fused }   // without fusion every task trains on the original model
                 }
-                rows.append(try cachedValue(sequence.taskFolder(index).appendingPathComponent("scores.json"), comm: comm) {
-                    note("   scoring after task \(index + 1)")
-                    return try score(fused)
-                })
-                if o.fuseAtTaskEnd { before = fused }   // without fusion every task trains on the original model
             }
-            results.append(ContinualResult(method: spec.name, lr: template.optimizer.lr, steps: template.optimizer.steps, fused: o.fuseAtTaskEnd,
-                                           rows: rows, midTask: midTask))
+            results.append(ContinualResult(method: spec.name, folder: sequence.folder.lastPathComponent, lr: template.optimizer.lr,
+                                           steps: template.optimizer.steps, fused: o.fuseAtTaskEnd, rows: rows, midTask: midTask))
         }
         let report = ContinualReport(base: base, results: results, settings: o, wallSeconds: Date().timeIntervalSince(started))
         let markdown = report.markdown()

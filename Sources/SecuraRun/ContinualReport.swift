@@ -8,6 +8,8 @@ import SecuraEval
 /// One method's sequence: the scores after each trained task.
 struct ContinualResult {
     let method: String
+    /// The sequence's folder under the experiment's output (METHOD-lrLR[-unfused]).
+    let folder: String
     let lr: Double
     /// Optimizer steps of each task.
     let steps: Int
@@ -21,6 +23,8 @@ struct ContinualResult {
 /// What results.json holds per method.
 struct ContinualSummary: Codable {
     let method: String
+    /// The sequence's folder under the experiment's output, holding K-TASK/summary.json of each task's run.
+    let folder: String
     let lr: Double
     /// Fusion at task end was on.
     let fused: Bool
@@ -45,7 +49,8 @@ struct ContinualReport {
         results.map { r in
             let accuracy = r.rows.map { $0.tasks.map(\.primary) }
             let b = base.tasks.map(\.primary)
-            return ContinualSummary(method: r.method, lr: r.lr, fused: r.fused, tasks: base.tasks.map(\.name), accuracy: accuracy, base: b,
+            return ContinualSummary(method: r.method, folder: r.folder, lr: r.lr, fused: r.fused, tasks: base.tasks.map(\.name),
+                                    accuracy: accuracy, base: b,
                                     metrics: ContinualMetrics(matrix: accuracy, base: b),
                                     suiteMeans: [Self.mean(base.suite.map(\.primary))] + r.rows.map { Self.mean($0.suite.map(\.primary)) })
         }
