@@ -70,26 +70,8 @@ cores="$(nproc)"
 [ "$cores" -ge 2 ] || die "this benchmark uses 2 cores and this machine has $cores"
 [ "$cores" -eq 2 ] || echo "bench-compare: note: $cores cores here; the benchmark uses 2 (other cores may disturb it)" >&2
 
-# The reference stack.
-if [ -n "${BENCH_VENV:-}" ]; then
-  py="$BENCH_VENV/bin/python"
-  [ -x "$py" ] || die "BENCH_VENV=$BENCH_VENV has no bin/python"
-else
-  venv="$cache/bench-venv"
-  py="$venv/bin/python"
-  if ! { [ -x "$py" ] && "$py" -c 'import torch, transformers, peft, gguf, numpy' 2>/dev/null; }; then
-    echo "bench-compare: installing torch, transformers, peft, gguf, numpy into $venv (once)" >&2
-    python3 -m venv "$venv" || die "cannot create a venv at $venv (Debian: apt-get install python3-venv)"
-    "$py" -m pip install --quiet --upgrade pip >&2
-    index="${TORCH_INDEX:-}"
-    "$py" -m pip install --quiet ${index:+--index-url "$index"} torch >&2 || die "pip install torch failed"
-    "$py" -m pip install --quiet transformers peft gguf numpy >&2 || die "pip install transformers peft gguf numpy failed"
-  fi
-fi
-missing="$("$py" -c '
-import importlib.util
-print(" ".join(m for m in ("torch", "transformers", "peft", "gguf", "numpy") if importlib.util.find_spec(m) is None))')"
-[ -z "$missing" ] || die "the venv of $py lacks: $missing (pip install them there, or unset BENCH_VENV for a private venv)"
+# The reference stack (sets py).
+source launch/bench-venv.sh
 
 out="${OUT:-$root/results/bench-compare/$(date -u +%Y-%m-%d-%H%M%S)}"
 mkdir -p "$out"

@@ -1,4 +1,5 @@
-// Parallel loops for the element-wise kernels (the matrix products thread inside OpenBLAS).
+// Parallel loops for the element-wise kernels (the matrix products thread inside OpenBLAS), and tasks that
+// each call BLAS on one thread (many small products, such as attention's per-head ones).
 import Dispatch
 
 /// A fork-join loop over index ranges, sized by `Parallel.threads`.
@@ -19,6 +20,30 @@ public enum Parallel {
             let start = w * chunk
             let end = min(count, start + chunk)
             if start < end { body(start..<end) }
+        }
+    }
+
+    /// Runs `body(i)` for every i in 0..<count, each task whole on one of up to `threads` workers, with
+    /// OpenBLAS at one thread meanwhile (the previous count is restored): for many products too small to
+    /// split well inside OpenBLAS. Worker w runs tasks w, w + W, w + 2W, ... in order, so every task's
+    /// arithmetic is a sequential loop's; tasks must write disjoint memory and must not call `forRanges`
+    /// (it would nest workers). OpenBLAS computes a product's elements alike on one thread or several (it
+    /// splits the output, not the sums), so results do not depend on `threads`.
+    public static func forEachTask(_ count: Int, _ body: (Int) -> Void) {
+        let workers = min(threads, count)
+        if workers <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let previous = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(previous) }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < count {
+                body(i)
+                i += workers
+            }
         }
     }
 }
