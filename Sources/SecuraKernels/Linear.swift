@@ -39,10 +39,15 @@ public enum Linear {
                                rows n: Int, inFeatures ic: Int, outFeatures oc: Int,
                                accumulate: Bool = false) {
         precondition(weight.shape == [oc, ic], "Linear.forward: weight \(weight.name) is \(weight.shape), expected [\(oc), \(ic)]")
-        forEachPanel(weight, inFeatures: ic) { start, count, w in
-            BLAS.sgemm(transB: true, m: n, n: count, k: ic,
-                       a: input, lda: ic, b: w, ldb: ic,
-                       beta: accumulate ? 1 : 0, c: out + start, ldc: oc)
+        if n == 1 && MatVec.supports(weight.dtype) {
+            // One row (a decode step): dot products read straight from the weight, no packing.
+            MatVec.forward(out: out, input: input, weight: weight, accumulate: accumulate)
+        } else {
+            forEachPanel(weight, inFeatures: ic) { start, count, w in
+                BLAS.sgemm(transB: true, m: n, n: count, k: ic,
+                           a: input, lda: ic, b: w, ldb: ic,
+                           beta: accumulate ? 1 : 0, c: out + start, ldc: oc)
+            }
         }
         if let bias {
             for r in 0..<n {
