@@ -68,9 +68,19 @@ public final class Predictor {
         guard n >= 2 else { return [] }
         // The prompt length matters only to IMSM, whose prompt means cover the tokens before the answer.
         let batch = TokenBatch(tokens: e.tokens, batch: 1, length: n, promptLengths: [e.promptLength])
-        let acts = DecoderActivations(config: model.config, batch: 1, length: n, mode: .forwardOnly)
-        model.forward(batch, into: acts)
-        return Self.answerArgmax(logits: acts.logits.pointer, vocab: model.config.vocabSize, answerMask: e.lossMask)
+        // The head runs only on the rows that predict an answer token (a few of a long prompt's hundreds).
+        let acts = DecoderActivations(config: model.config, batch: 1, length: n, mode: .forwardOnly, logits: false)
+        model.forward(batch, into: acts, logits: false)
+        let rows = (1..<n).filter { e.lossMask[$0] }.map { $0 - 1 }
+        let logits = model.headLogits(acts, rows: rows)
+        return (0..<rows.count).map { Self.argmax(logits.pointer + $0 * model.config.vocabSize, model.config.vocabSize) }
+    }
+
+    /// The index of the largest of `count` values; the first wins ties, as torch.argmax does.
+    static func argmax(_ row: UnsafePointer<Float>, _ count: Int) -> Int32 {
+        var best = 0
+        for j in 1..<count where row[j] > row[best] { best = j }
+        return Int32(best)
     }
 
     /// For every position t ≥ 1 with `answerMask[t]`, the argmax of row t − 1 of `logits` [T, V] (the
@@ -78,10 +88,7 @@ public final class Predictor {
     public static func answerArgmax(logits: UnsafePointer<Float>, vocab v: Int, answerMask: [Bool]) -> [Int32] {
         var out: [Int32] = []
         for t in 1..<max(1, answerMask.count) where answerMask[t] {
-            let row = logits + (t - 1) * v
-            var best = 0
-            for j in 1..<v where row[j] > row[best] { best = j }
-            out.append(Int32(best))
+            out.append(argmax(logits + (t - 1) * v, v))
         }
         return out
     }

@@ -139,6 +139,25 @@ public final class DecoderModel {
         mixer == nil ? acts.finalHidden.pointer : acts.mixedHidden.pointer
     }
 
+    /// The logits [rows.count, V] of the given rows of a forward made with `logits: false` (the head applied
+    /// to those rows' final hidden states, or the mixer's ĥ, then the final soft-cap): for scoring that needs
+    /// a few positions of a long sequence, without the V × C product of every other row.
+    /// - Precondition: every row is below `acts.rows`.
+    public func headLogits(_ acts: DecoderActivations, rows: [Int]) -> FloatBuffer {
+        let c = config, width = c.hiddenSize
+        let input = FloatBuffer(count: rows.count * width), out = FloatBuffer(count: rows.count * c.vocabSize)
+        let source = headInput(acts)
+        for (i, r) in rows.enumerated() {
+            precondition(r >= 0 && r < acts.rows, "headLogits: row \(r) of \(acts.rows)")
+            (input.pointer + i * width).update(from: source + r * width, count: width)
+        }
+        guard !rows.isEmpty else { return out }
+        Linear.forward(out: out.pointer, input: input.pointer, weight: weights.outputHead, bias: nil,
+                       rows: rows.count, inFeatures: width, outFeatures: c.vocabSize)
+        if let cap = c.finalSoftcap { SoftCap.forward(out.pointer, count: rows.count * c.vocabSize, cap: cap) }
+        return out
+    }
+
     /// A base projection followed by the site's adapter delta, if any.
     @inline(__always)
     func project(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ w: LinearWeights, _ n: Int,

@@ -26,6 +26,28 @@ final class GenerationTests: XCTestCase {
         }
     }
 
+    func testHeadLogitsOfChosenRowsMatchTheFullForward() throws {
+        // Teacher-forced scoring runs the head on the answer rows only; tiny-gemma2 adds the final soft-cap.
+        for folder in ["tiny-llama", "tiny-gemma2"] {
+            let decoder = try ModelLoader.open(FixturePaths.fixture(folder).path).decoder()
+            let v = decoder.config.vocabSize
+            let tokens: [Int32] = [7, 19, 3, 250, 41, 9, 77, 5].map { $0 % Int32(v) }
+            let batch = TokenBatch(tokens: tokens, batch: 1, length: tokens.count)
+            let full = DecoderActivations(config: decoder.config, batch: 1, length: tokens.count, mode: .forwardOnly)
+            decoder.forward(batch, into: full)
+            let bare = DecoderActivations(config: decoder.config, batch: 1, length: tokens.count, mode: .forwardOnly,
+                                          logits: false)
+            decoder.forward(batch, into: bare, logits: false)
+            for rows in [[5, 6], [0, 3, 7], [4]] {
+                let got = decoder.headLogits(bare, rows: rows).toArray()
+                XCTAssertEqual(got.count, rows.count * v, "\(folder) \(rows): one row of logits each")
+                let expected = rows.flatMap { Array(full.logits.toArray()[($0 * v)..<(($0 + 1) * v)]) }
+                assertAllClose(got, expected, atol: 1e-5, rtol: 1e-5, "\(folder) rows \(rows)")
+            }
+            XCTAssertTrue(decoder.headLogits(bare, rows: []).toArray().isEmpty)
+        }
+    }
+
     func testGreedyGenerationIsArgmaxOfFullForward() throws {
         let decoder = try ModelLoader.open(FixturePaths.fixture("tiny-llama").path).decoder()
         let prompt: [Int32] = [1, 2, 3]
