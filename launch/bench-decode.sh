@@ -7,6 +7,7 @@
 #
 #   launch/bench-decode.sh                           # defaults below
 #   TOKENS=64 THREADS="2" launch/bench-decode.sh
+#   PROMPT_FILE=long.txt TOKENS=8 launch/bench-decode.sh   # a long prompt: its prefill is a scoring forward
 #   BENCH_VENV=/path/to/venv launch/bench-decode.sh  # an existing venv with torch, transformers, gguf, numpy
 #
 # Decode rate: (new tokens − 1) / the time of the one-token forward passes after the prompt (see
@@ -14,9 +15,15 @@
 # one process (its load is outside the timed interval); transformers repeats inside one process after a
 # warm-up generation.
 #
+# Prefill rate: prompt tokens / the seconds of the forward over the prompt (secura-dist's prefill_seconds: the
+# layers over every prompt token and the head on the last row; transformers: one forward with logits_to_keep=1,
+# timed alone). With a prompt of a few hundred tokens (PROMPT_FILE) this is the work of teacher-forced scoring
+# of one record, which runs the same forward (the head on the answer rows only).
+#
 # Environment (defaults in brackets):
 #   TOKENS [128]  new tokens per generation      REPEATS [3]  timed repeats per system and thread count
 #   THREADS ["1 2"]  thread counts (one rank)     PROMPT [a fixed English opening; see below]
+#   PROMPT_FILE  a text file whose contents are the prompt (replaces PROMPT)
 #   MODEL [$SECURA_CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf, from launch/fetch-model.sh]
 #   SECURA_BIN [<repo>/.build/release/secura-dist]
 #   BENCH_VENV  as in launch/bench-compare.sh (otherwise the shared bench venv in the cache, created once)
@@ -37,6 +44,10 @@ die() { echo "bench-decode: $*" >&2; exit 1; }
 
 TOKENS="${TOKENS:-128}"; REPEATS="${REPEATS:-3}"; THREADS="${THREADS:-1 2}"
 PROMPT="${PROMPT:-The old lighthouse stood at the edge of the cliff, and every night its keeper climbed the}"
+if [ -n "${PROMPT_FILE:-}" ]; then
+  [ -s "$PROMPT_FILE" ] || die "PROMPT_FILE $PROMPT_FILE is missing or empty"
+  PROMPT="$(cat "$PROMPT_FILE")"
+fi
 for v in TOKENS REPEATS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done

@@ -7,6 +7,9 @@
   report --manifest M --settings S --out D  gathers the runs into D/raw.json and prints the markdown table
                                             (also D/table.md)
 
+Prefill rate, for both systems: prompt tokens / the median seconds of the forward over the prompt (secura-dist's
+prefill_seconds; for transformers one forward with logits_to_keep=1, timed alone).
+
 Decode rate, for both systems: (new tokens − 1) / seconds from the first new token's logits to the last new
 token, i.e. the N − 1 one-token forward passes with the KV cache (secura-dist's `generate --json` reports that
 interval as decode_seconds; for transformers it is generate(N) − generate(1), whose difference is those passes).
@@ -48,16 +51,25 @@ def cmd_torch(a):
                                  do_sample=False, num_beams=1, use_cache=True, pad_token_id=model.config.eos_token_id)
         return time.perf_counter() - start, out[0, len(prompt):].tolist()
 
+    def prefill():
+        start = time.perf_counter()
+        with torch.inference_mode():
+            model(input_ids=ids, attention_mask=mask, logits_to_keep=1, use_cache=False)
+        return time.perf_counter() - start
+
     run(a.new_tokens)  # warm-up: allocations, thread pool
+    prefill()
     repeats = []
     tokens = []
     for _ in range(a.repeats):
+        prefill_seconds = prefill()
         first, _ = run(1)
         whole, tokens = run(a.new_tokens)
         if len(tokens) != a.new_tokens:
             sys.exit(f"bench_decode.py: transformers returned {len(tokens)} new tokens, asked for {a.new_tokens}")
         decode = whole - first
-        repeats.append({"prefill_and_first_seconds": first, "total_seconds": whole, "decode_seconds": decode,
+        repeats.append({"prefill_seconds": prefill_seconds, "prefill_and_first_seconds": first,
+                        "total_seconds": whole, "decode_seconds": decode,
                         "decode_tokens_per_second": (a.new_tokens - 1) / decode if decode > 0 else None})
     print(json.dumps({
         "system": "transformers", "threads": a.threads, "prompt_tokens": len(prompt), "new_tokens": a.new_tokens,
@@ -72,6 +84,12 @@ def median_rate(repeats):
     if not rates:
         raise ValueError("no timed repeat")
     return statistics.median(rates), min(rates), max(rates)
+
+
+def prefill_rate(repeats, prompt_tokens):
+    """Prompt tokens per second of the median prefill (None for runs made before prefill was timed)."""
+    seconds = [r["prefill_seconds"] for r in repeats if r.get("prefill_seconds")]
+    return prompt_tokens / statistics.median(seconds) if seconds else None
 
 
 def secura_repeats(paths):
@@ -124,15 +142,22 @@ def cmd_report(a):
         rate, low, high = median_rate(repeats)
         rows.append({"system": kind, "threads": int(threads), "rate": rate, "low": low, "high": high,
                      "tokens": tokens})
-    reference = {r["threads"]: r["rate"] for r in rows if r["system"] == "transformers"}
+        rows[-1]["prefill_rate"] = prefill_rate(repeats, settings["prompt_tokens"])
+    reference = {r["threads"]: r for r in rows if r["system"] == "transformers"}
+
+    def versus(r, key):
+        ref = reference.get(r["threads"])
+        return "—" if ref is None or not ref[key] or not r[key] else f"{r[key] / ref[key]:.2f}"
+
     lines = ["| system | threads | decode tokens/s (median; min–max of %d) | × transformers, same threads | "
-             "greedy tokens equal to secura-dist's (leading) |" % settings["repeats"],
-             "|---|---|---|---|---|"]
+             "prefill tokens/s (median) | × transformers | greedy tokens equal to secura-dist's (leading) |"
+             % settings["repeats"],
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        ratio = r["rate"] / reference[r["threads"]] if r["threads"] in reference else None
         agree = agreement(r["tokens"], ours_tokens) if ours_tokens else 0
+        prefill = "—" if r["prefill_rate"] is None else f"{r['prefill_rate']:.0f}"
         lines.append(f"| {r['system']} | {r['threads']} | {r['rate']:.1f} ({r['low']:.1f}–{r['high']:.1f}) | "
-                     f"{'—' if ratio is None else f'{ratio:.2f}'} | {agree} of {len(r['tokens'])} |")
+                     f"{versus(r, 'rate')} | {prefill} | {versus(r, 'prefill_rate')} | {agree} of {len(r['tokens'])} |")
     table = "\n".join(lines)
     s = settings
     header = (f"Greedy decode, {s['model']}, prompt {s['prompt_tokens']} tokens, {s['new_tokens']} new tokens, "
