@@ -10,6 +10,10 @@
 #
 #   launch/study-fidelity.sh [OUTPUT]            (default results/fidelity/run; ~50 min on 2 quiet cores)
 #   STEPS=40 SEEDS=1,2,3 SUITE_LIMIT=100 launch/study-fidelity.sh      (the issue's full size: hours)
+#   METHODS=lora@lr=1e-3,secura-m1@lr=1e-4 TASKS=object_counting,logical_deduction SEEDS=1,2,3 \
+#     launch/study-fidelity.sh results/fidelity/seeds      (a subset of the runs on several tasks and seeds)
+# METHODS replaces the method list (experiment forgetting's --methods syntax); TASKS names BIG-bench tasks in
+# $SECURA_DATA/bigbench (default: TASK, a file, default object_counting).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,7 +21,16 @@ source launch/env.sh
 out="${1:-results/fidelity/run}"
 steps="${STEPS:-20}"
 data="${SECURA_DATA:-$root/../shared/data}"
-task="${TASK:-$data/bigbench/object_counting.json}"
+task_flags=()
+if [ -n "${TASKS:-}" ]; then
+  IFS=, read -ra task_names <<< "$TASKS"
+  for name in "${task_names[@]}"; do
+    [ -f "$data/bigbench/$name.json" ] || { echo "study-fidelity.sh: no task file $data/bigbench/$name.json (TASKS)" >&2; exit 2; }
+    task_flags+=(--task "$data/bigbench/$name.json")
+  done
+else
+  task_flags=(--task "${TASK:-$data/bigbench/object_counting.json}")
+fi
 model="$(bash launch/fetch-model.sh)"
 swift build -c release --product secura-dist >&2
 authors="smagnorm=output,merge-precision=bf16,delta-bias=true"
@@ -30,9 +43,9 @@ methods=(
   secura-m2@lr=1e-3 "secura-m1@lr=1e-3,fusion-step=$steps"
   secura-m2@lr=1e-4 "secura-m1@lr=1e-4,fusion-step=$steps" dora@lr=1e-4 dora@lr=1e-3 i-lora@lr=1e-3
 )
-list=$(IFS=,; echo "${methods[*]}")
+list="${METHODS:-$(IFS=,; echo "${methods[*]}")}"
 start=$(date +%s)
-"$root/.build/release/secura-dist" experiment forgetting --model "$model" --task "$task" --methods "$list" \
+"$root/.build/release/secura-dist" experiment forgetting --model "$model" "${task_flags[@]}" --methods "$list" \
   --steps "$steps" --batch-size 4 --max-length 256 --seeds "${SEEDS:-42}" --task-limit "${TASK_LIMIT:-40}" \
   --suite-limit "${SUITE_LIMIT:-30}" --suite-dir "$data/glue-qa" --output "$out"
 echo "study wall time: $(( $(date +%s) - start )) s" | tee -a "$out/wall-time.txt"
