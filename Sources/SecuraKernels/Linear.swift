@@ -28,6 +28,48 @@ public enum Linear {
         }
     }
 
+    /// The fewest multiply-adds (m·n·k) of one sgemm call in a row block. OpenBLAS 0.3.21 sends products of
+    /// at most 100³ to its small-matrix kernels, which add in another order than its blocked kernels: a row
+    /// block must stay above that on every call (weight panel) so that splitting changes no bits.
+    static let minBlockProduct = 1 << 21
+
+    /// Calls `body(firstRow, rowCount)` over up to `Parallel.threads` equal blocks of the n rows, one task each
+    /// with OpenBLAS at one thread (`Parallel.forEachTask`), or once over all rows when there is one thread or
+    /// the blocks would be small. Each block is the product a rank of a data-parallel run computes on its share
+    /// of the batch (OpenBLAS's own threads instead share one packed weight and wait for each other at every
+    /// block of it). OpenBLAS's blocked kernels never split a sum over rows, so an output row's bits do not
+    /// depend on the thread count (tested).
+    /// - Parameter panelProduct: n·k of the smallest sgemm call per row (the smallest weight panel × IC).
+    static func forEachRowBlock(_ n: Int, panelProduct: Int, _ body: (Int, Int) -> Void) {
+        let blocks = rowBlocks(n, panelProduct: panelProduct, threads: Parallel.threads)
+        guard blocks > 1 else {
+            body(0, n)
+            return
+        }
+        let size = (n + blocks - 1) / blocks
+        Parallel.forEachTask(blocks) { b in
+            let first = b * size
+            if first < n { body(first, min(size, n - first)) }
+        }
+    }
+
+    /// How many row blocks `forEachRowBlock` makes: the most, up to `threads`, whose smallest block keeps every
+    /// call above `minBlockProduct`.
+    static func rowBlocks(_ n: Int, panelProduct: Int, threads: Int) -> Int {
+        var blocks = max(1, min(threads, n))
+        while blocks > 1 && (n / blocks) * panelProduct < minBlockProduct { blocks -= 1 }
+        return blocks
+    }
+
+    /// The smallest panel's rows × IC: the n·k of the smallest sgemm call `forEachPanel` makes per input row.
+    static func smallestPanelProduct(_ weight: WeightView, inFeatures ic: Int) -> Int {
+        let rows = weight.shape[0]
+        guard weight.floatPointer == nil else { return rows * ic }
+        let panelRows = max(1, min(rows, panelElements / max(1, ic)))
+        let tail = rows % panelRows
+        return (tail == 0 ? panelRows : tail) * ic
+    }
+
     /// out[N, OC] = input[N, IC] · weightᵀ (+ bias).
     /// - Parameters:
     ///   - weight: [OC, IC] in any storage dtype.
@@ -43,10 +85,12 @@ public enum Linear {
             // One row (a decode step): dot products read straight from the weight, no packing.
             MatVec.forward(out: out, input: input, weight: weight, accumulate: accumulate)
         } else {
-            forEachPanel(weight, inFeatures: ic) { start, count, w in
-                BLAS.sgemm(transB: true, m: n, n: count, k: ic,
-                           a: input, lda: ic, b: w, ldb: ic,
-                           beta: accumulate ? 1 : 0, c: out + start, ldc: oc)
+            forEachRowBlock(n, panelProduct: smallestPanelProduct(weight, inFeatures: ic)) { r0, rows in
+                forEachPanel(weight, inFeatures: ic) { start, count, w in
+                    BLAS.sgemm(transB: true, m: rows, n: count, k: ic,
+                               a: input + r0 * ic, lda: ic, b: w, ldb: ic,
+                               beta: accumulate ? 1 : 0, c: out + r0 * oc + start, ldc: oc)
+                }
             }
         }
         if let bias {
@@ -73,13 +117,15 @@ public enum Linear {
                                 rows n: Int, inFeatures ic: Int, outFeatures oc: Int,
                                 accumulateInput: Bool = false) {
         if let dInput {
-            var first = true
-            forEachPanel(weight, inFeatures: ic) { start, count, w in
-                // dInput[N, IC] (+)= dOut[:, start..<start+count] · W[start..<start+count, :]
-                BLAS.sgemm(m: n, n: ic, k: count,
-                           a: dOut + start, lda: oc, b: w, ldb: ic,
-                           beta: (accumulateInput || !first) ? 1 : 0, c: dInput, ldc: ic)
-                first = false
+            forEachRowBlock(n, panelProduct: smallestPanelProduct(weight, inFeatures: ic)) { r0, rows in
+                var first = true
+                forEachPanel(weight, inFeatures: ic) { start, count, w in
+                    // dInput[rows, IC] (+)= dOut[rows, start..<start+count] · W[start..<start+count, :]
+                    BLAS.sgemm(m: rows, n: ic, k: count,
+                               a: dOut + r0 * oc + start, lda: oc, b: w, ldb: ic,
+                               beta: (accumulateInput || !first) ? 1 : 0, c: dInput + r0 * ic, ldc: ic)
+                    first = false
+                }
             }
         }
         if let dWeight {

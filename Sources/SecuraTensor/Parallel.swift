@@ -7,6 +7,9 @@ public enum Parallel {
     /// Worker count for element-wise kernels; set together with the BLAS threads.
     nonisolated(unsafe) public static var threads: Int = 1
 
+    /// True while `forEachTask`'s workers run (set and cleared by the calling thread only).
+    nonisolated(unsafe) static var inTasks = false
+
     /// Runs `body(range)` over disjoint chunks covering 0..<count. Chunks never call BLAS.
     /// `minChunk` keeps tiny loops on the calling thread.
     public static func forRanges(_ count: Int, minChunk: Int = 64, _ body: (Range<Int>) -> Void) {
@@ -29,15 +32,20 @@ public enum Parallel {
     /// arithmetic is a sequential loop's; tasks must write disjoint memory and must not call `forRanges`
     /// (it would nest workers). OpenBLAS computes a product's elements alike on one thread or several (it
     /// splits the output, not the sums), so results do not depend on `threads`.
+    /// (A call from inside a task runs its tasks in order on that task's thread.)
     public static func forEachTask(_ count: Int, _ body: (Int) -> Void) {
         let workers = min(threads, count)
-        if workers <= 1 {
+        if workers <= 1 || inTasks {
             for i in 0..<count { body(i) }
             return
         }
         let previous = BLAS.threads
         BLAS.setThreads(1)
-        defer { BLAS.setThreads(previous) }
+        inTasks = true
+        defer {
+            inTasks = false
+            BLAS.setThreads(previous)
+        }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             var i = w
             while i < count {

@@ -65,4 +65,60 @@ final class LinearTests: XCTestCase {
             }
         }
     }
+
+    func testRowBlocksOnSeveralThreadsGiveTheBitsOfOne() {
+        // 300 rows: two or three blocks of rows, each one task with OpenBLAS at one thread; below 100³ multiply-adds
+        // per call OpenBLAS's small-matrix kernels would add in another order, so such blocks are not made.
+        var rng = SeededRandom(seed: 3)
+        let rows = 300, ic = 200, oc = 150
+        let x = FloatBuffer(rng.normals(rows * ic)), w = rng.normals(oc * ic), dOut = FloatBuffer(rng.normals(rows * oc))
+        let start = rng.normals(rows * oc)
+        func run(_ dtype: DType, threads: Int) -> [[Float]] {
+            let savedParallel = Parallel.threads, savedBLAS = BLAS.threads
+            defer { Parallel.threads = savedParallel; BLAS.setThreads(savedBLAS) }
+            Parallel.threads = threads
+            BLAS.setThreads(threads)
+            let bits: [UInt16] = w.map { DTypeConversion.floatToBF16($0) }
+            let wb = FloatBuffer(w)
+            let out = FloatBuffer(count: rows * oc), added = FloatBuffer(start), dx = FloatBuffer(count: rows * ic)
+            let call = { (view: WeightView) in
+                Linear.forward(out: out.pointer, input: x.pointer, weight: view, bias: nil, rows: rows, inFeatures: ic,
+                               outFeatures: oc)
+                Linear.forward(out: added.pointer, input: x.pointer, weight: view, bias: nil, rows: rows,
+                               inFeatures: ic, outFeatures: oc, accumulate: true)
+                Linear.backward(dInput: dx.pointer, dWeight: nil, dBias: nil, dOut: dOut.pointer, input: x.pointer,
+                                weight: view, rows: rows, inFeatures: ic, outFeatures: oc)
+            }
+            if dtype == .f32 {
+                call(WeightView(name: "w", dtype: .f32, shape: [oc, ic], data: UnsafeRawPointer(wb.pointer)))
+            } else {
+                bits.withUnsafeBytes { call(WeightView(name: "w", dtype: .bf16, shape: [oc, ic], data: $0.baseAddress!)) }
+            }
+            XCTAssertEqual(BLAS.threads, min(threads, BLAS.cores), "OpenBLAS's thread count restored")
+            return [out.toArray(), added.toArray(), dx.toArray()]
+        }
+        let saved = Linear.panelElements
+        Linear.panelElements = 75 * ic  // two panels for bf16
+        defer { Linear.panelElements = saved }
+        for dtype in [DType.f32, .bf16] {
+            w.withUnsafeBytes { raw in
+                let view = WeightView(name: "w", dtype: dtype, shape: [oc, ic], data: raw.baseAddress!)
+                let product = Linear.smallestPanelProduct(view, inFeatures: ic)
+                XCTAssertEqual(product, (dtype == .f32 ? oc : 75) * ic)
+                XCTAssertEqual(Linear.rowBlocks(rows, panelProduct: product, threads: 2), 2, "\(dtype.rawValue): split")
+                XCTAssertEqual(Linear.rowBlocks(rows, panelProduct: product, threads: 3), dtype == .f32 ? 3 : 2,
+                               "\(dtype.rawValue): every call stays above OpenBLAS's small-matrix size")
+                XCTAssertEqual(Linear.rowBlocks(8, panelProduct: product, threads: 2), 1, "a few rows stay whole")
+            }
+            let one = run(dtype, threads: 1)
+            for threads in [2, 3] {
+                let many = run(dtype, threads: threads)
+                for (i, name) in ["out", "accumulated", "dInput"].enumerated() {
+                    XCTAssertEqual(one[i].count, many[i].count)
+                    let differing = zip(one[i], many[i]).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(differing, 0, "\(dtype.rawValue), \(threads) threads: \(name) differs in \(differing) values")
+                }
+            }
+        }
+    }
 }
