@@ -270,6 +270,23 @@ assert {r["lr"] for r in rows} == {"0.001", "0.01"} and "apples_test_rougeL_afte
     if grep -q "step 1/1" <<<"$again"; then fail "experiment forgetting rerun trained again" "$again"
     else ok "experiment forgetting: per-method settings, 2 seeds (results.md/csv with seeds and intervals); a rerun reads the runs back"; fi
   else fail "experiment forgetting (status $status)" "$out"; fi
+  # The same folder with another task list (a task alone after a run of two crashed the tables once): the stored
+  # base scores are read back by task name, only the task they lack is scored, and each invocation's tables hold
+  # its own tasks.
+  python3 "$root/launch/apples-task.py" "$work/other.jsonl" 3 3
+  exp2=(experiment forgetting --model "$smol" --task "$work/other.jsonl" --methods lora --seeds 1,2 --steps 1 --batch-size 2
+        --max-length 48 --suite apples_test --suite-dir "$work/suite" --suite-limit 2 --task-limit 2 --output "$work/forget")
+  out="$("$bin" "${exp2[@]}" 2>&1)"; status=$?
+  if [ $status -eq 0 ] && grep -q "== base model: 1 task(s) not in base-seed1.json" <<<"$out" \
+     && python3 -c 'import json, sys
+names = sorted(t["name"] for t in json.load(open(sys.argv[1]))["tasks"])
+assert names == ["other", "task"], names' "$work/forget/base-seed1.json" \
+     && grep -q "^## other " "$work/forget/results.md" && ! grep -q "^## task " "$work/forget/results.md"; then
+    again="$("$bin" "${exp[@]}" 2>&1)"; status=$?
+    if [ $status -eq 0 ] && ! grep -q "== base model" <<<"$again" && grep -q "^## task " "$work/forget/results.md"; then
+      ok "experiment forgetting: another task list in the same folder scores only the new task's base; tables per invocation"
+    else fail "experiment forgetting: the first task list after another (status $status)" "$again"; fi
+  else fail "experiment forgetting with another task list in the same folder (status $status)" "$out"; fi
   # The continual experiment: two tasks in order, fused at the switch, an accuracy matrix per method.
   python3 "$root/launch/apples-task.py" "$work/apples2.jsonl" 4 3
   cont=(experiment continual --model "$smol" --tasks "$work/task.jsonl,$work/apples2.jsonl" --methods "lora,secura-m1@lr=1e-3"

@@ -93,12 +93,8 @@ public struct ForgettingExperiment {
         var records: [ForgettingRecord] = []
         for seed in o.seeds {
             // The held-out split depends on the seed: the base model is scored on each seed's split.
-            bases[seed] = try cachedValue(out.appendingPathComponent(several ? "base-seed\(seed).json" : "base.json"), comm: comm) {
-                note("== base model: \(o.tasks.count) task(s) and the retention suite" + (several ? ", seed \(seed)" : ""))
-                let tasks = try evaluate(model, adapter: nil, files: o.tasks, limit: o.taskLimit, seed: seed)
-                let suite = try evaluate(model, adapter: nil, files: o.suiteFiles, limit: o.suiteLimit, seed: seed)
-                return BaseScores(tasks: tasks, suite: suite)
-            }
+            bases[seed] = try baseScores(out.appendingPathComponent(several ? "base-seed\(seed).json" : "base.json"),
+                                         seed: seed, several: several, model: model)
             for task in o.tasks {
                 for spec in o.methods {
                     records.append(try run(spec, task: task, seed: seed, several: several, model: model, out: out))
@@ -113,6 +109,41 @@ public struct ForgettingExperiment {
         }
         try comm.barrier()
         return markdown
+    }
+
+    /// The base model's scores on this invocation's tasks and retention suite, in their order, for `seed`. A file
+    /// written before (`url`) is read back by task name: an earlier invocation in the same folder may have had
+    /// other tasks, so only the tasks and suite files it lacks are scored, and added to the file (the others kept).
+    func baseScores(_ url: URL, seed: UInt64, several: Bool, model: ModelContext) throws -> BaseScores {
+        let o = settings
+        let stored = FileManager.default.fileExists(atPath: url.path)
+            ? try JSONText.decoder().decode(BaseScores.self, from: Data(contentsOf: url)) : nil
+        func missing(_ files: [String], in results: [TaskResult]?) -> [String] {
+            files.filter { f in !(results ?? []).contains { $0.name == EvalTask.taskName(f) } }
+        }
+        let newTasks = missing(o.tasks, in: stored?.tasks), newSuite = missing(o.suiteFiles, in: stored?.suite)
+        var all = stored ?? BaseScores(tasks: [], suite: [])
+        if !newTasks.isEmpty || !newSuite.isEmpty {
+            note("== base model: \(newTasks.count) task(s)" + (newSuite.isEmpty ? "" : " and \(newSuite.count) retention file(s)")
+                 + (stored == nil ? "" : " not in \(url.lastPathComponent)") + (several ? ", seed \(seed)" : ""))
+            let tasks = newTasks.isEmpty ? [] : try evaluate(model, adapter: nil, files: newTasks, limit: o.taskLimit, seed: seed)
+            let suite = newSuite.isEmpty ? [] : try evaluate(model, adapter: nil, files: newSuite, limit: o.suiteLimit, seed: seed)
+            all = BaseScores(tasks: all.tasks + tasks, suite: all.suite + suite)
+            if comm.isRoot {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try JSONText.encoder().encode(all).write(to: url, options: .atomic)
+            }
+            try comm.barrier()
+        }
+        func pick(_ files: [String], from results: [TaskResult]) throws -> [TaskResult] {
+            try files.map { f in
+                guard let r = results.first(where: { $0.name == EvalTask.taskName(f) }) else {
+                    throw RunSettingError(.task, "\(url.path): no base score for \(EvalTask.taskName(f)) after scoring it")
+                }
+                return r
+            }
+        }
+        return BaseScores(tasks: try pick(o.tasks, from: all.tasks), suite: try pick(o.suiteFiles, from: all.suite))
     }
 
     /// Trains `spec` on `task` with `seed` and scores the result (or reads the scores of a run done before).
