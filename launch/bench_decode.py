@@ -141,8 +141,7 @@ def cmd_report(a):
             raise ValueError(f"{a.manifest}: unknown kind {kind!r}")
         rate, low, high = median_rate(repeats)
         rows.append({"system": kind, "threads": int(threads), "rate": rate, "low": low, "high": high,
-                     "tokens": tokens})
-        rows[-1]["prefill_rate"] = prefill_rate(repeats, settings["prompt_tokens"])
+                     "prefill_rate": prefill_rate(repeats, settings["prompt_tokens"]), "tokens": tokens})
     reference = {r["threads"]: r for r in rows if r["system"] == "transformers"}
 
     def versus(r, key):

@@ -71,7 +71,7 @@ public final class Predictor {
         // The head runs only on the rows that predict an answer token (a few of a long prompt's hundreds).
         let acts = DecoderActivations(config: model.config, batch: 1, length: n, mode: .forwardOnly, logits: false)
         model.forward(batch, into: acts, logits: false)
-        let rows = (1..<n).filter { e.lossMask[$0] }.map { $0 - 1 }
+        let rows = Self.answerRows(e.lossMask)
         let logits = model.headLogits(acts, rows: rows)
         return (0..<rows.count).map { Self.argmax(logits.pointer + $0 * model.config.vocabSize, model.config.vocabSize) }
     }
@@ -86,10 +86,11 @@ public final class Predictor {
     /// For every position t ≥ 1 with `answerMask[t]`, the argmax of row t − 1 of `logits` [T, V] (the
     /// row that predicts token t); the first index wins ties, as torch.argmax does.
     public static func answerArgmax(logits: UnsafePointer<Float>, vocab v: Int, answerMask: [Bool]) -> [Int32] {
-        var out: [Int32] = []
-        for t in 1..<max(1, answerMask.count) where answerMask[t] {
-            out.append(argmax(logits + (t - 1) * v, v))
-        }
-        return out
+        answerRows(answerMask).map { argmax(logits + $0 * v, v) }
+    }
+
+    /// The logit rows that predict the answer tokens: t − 1 for every t ≥ 1 with `answerMask[t]`.
+    static func answerRows(_ answerMask: [Bool]) -> [Int] {
+        (1..<max(1, answerMask.count)).filter { answerMask[$0] }.map { $0 - 1 }
     }
 }

@@ -8,6 +8,11 @@ public enum Linear {
     /// Weight rows widened per panel when the weight is not fp32 (~4 MiB of fp32 per panel).
     nonisolated(unsafe) static var panelElements = 1 << 20
 
+    /// Rows of a non-fp32 weight widened per panel (`panelElements` of fp32, at least one row).
+    static func panelRows(_ weight: WeightView, inFeatures: Int) -> Int {
+        max(1, min(weight.shape[0], panelElements / max(1, inFeatures)))
+    }
+
     /// Calls `body(rowStart, rowCount, fp32 rows)` over panels of `weight`'s rows.
     static func forEachPanel(_ weight: WeightView, inFeatures: Int,
                              _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
@@ -16,7 +21,7 @@ public enum Linear {
             body(0, rows, f)
             return
         }
-        let panelRows = max(1, min(rows, panelElements / max(1, inFeatures)))
+        let panelRows = panelRows(weight, inFeatures: inFeatures)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: panelRows * inFeatures)
         defer { scratch.deallocate() }
         var start = 0
@@ -65,7 +70,7 @@ public enum Linear {
     static func smallestPanelProduct(_ weight: WeightView, inFeatures ic: Int) -> Int {
         let rows = weight.shape[0]
         guard weight.floatPointer == nil else { return rows * ic }
-        let panelRows = max(1, min(rows, panelElements / max(1, ic)))
+        let panelRows = panelRows(weight, inFeatures: ic)
         let tail = rows % panelRows
         return (tail == 0 ? panelRows : tail) * ic
     }

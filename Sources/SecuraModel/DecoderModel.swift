@@ -61,9 +61,14 @@ public final class DecoderModel {
             mixer.forward(out: acts.mixedHidden.pointer, tuned: acts.finalHidden.pointer, batch: batch, training: training)
         }
         guard logits else { return }
-        Linear.forward(out: acts.logits.pointer, input: headInput(acts), weight: weights.outputHead,
-                       bias: nil, rows: n, inFeatures: c.hiddenSize, outFeatures: c.vocabSize)
-        if let cap = c.finalSoftcap { SoftCap.forward(acts.logits.pointer, count: n * c.vocabSize, cap: cap) }
+        head(out: acts.logits.pointer, input: headInput(acts), rows: n)
+    }
+
+    /// out[rows, V] = the output head on `input` [rows, C], then the final soft-cap if the model has one.
+    func head(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, rows: Int) {
+        Linear.forward(out: out, input: input, weight: weights.outputHead, bias: nil, rows: rows,
+                       inFeatures: config.hiddenSize, outFeatures: config.vocabSize)
+        if let cap = config.finalSoftcap { SoftCap.forward(out, count: rows * config.vocabSize, cap: cap) }
     }
 
     /// The attention shape of layer l (its scale, cap and window) for B×T tokens.
@@ -151,10 +156,7 @@ public final class DecoderModel {
             precondition(r >= 0 && r < acts.rows, "headLogits: row \(r) of \(acts.rows)")
             (input.pointer + i * width).update(from: source + r * width, count: width)
         }
-        guard !rows.isEmpty else { return out }
-        Linear.forward(out: out.pointer, input: input.pointer, weight: weights.outputHead, bias: nil,
-                       rows: rows.count, inFeatures: width, outFeatures: c.vocabSize)
-        if let cap = c.finalSoftcap { SoftCap.forward(out.pointer, count: rows.count * c.vocabSize, cap: cap) }
+        if !rows.isEmpty { head(out: out.pointer, input: input.pointer, rows: rows.count) }
         return out
     }
 

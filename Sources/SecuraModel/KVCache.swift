@@ -41,9 +41,7 @@ extension DecoderModel {
         }
         // Only the last row's logits are needed.
         let logits = FloatBuffer(count: c.vocabSize)
-        Linear.forward(out: logits.pointer, input: hidden.pointer + (n - 1) * cDim, weight: weights.outputHead, bias: nil,
-                       rows: 1, inFeatures: cDim, outFeatures: c.vocabSize)
-        if let cap = c.finalSoftcap { SoftCap.forward(logits.pointer, count: c.vocabSize, cap: cap) }
+        head(out: logits.pointer, input: hidden.pointer + (n - 1) * cDim, rows: 1)
         return logits.toArray()
     }
 

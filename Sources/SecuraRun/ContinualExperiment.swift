@@ -210,14 +210,23 @@ public struct ContinualExperiment {
 /// The value stored at `url` when it exists (every rank reads it), else `make()`'s result, which rank 0 writes
 /// there before all ranks go on: how both experiments keep finished runs and scores. Collective.
 func cachedValue<T: Codable>(_ url: URL, comm: Communicator, _ make: () throws -> T) throws -> T {
-    if FileManager.default.fileExists(atPath: url.path) {
-        return try JSONText.decoder().decode(T.self, from: Data(contentsOf: url))
-    }
+    if let stored: T = try storedValue(url) { return stored }
     let value = try make()
+    try store(value, at: url, comm: comm)
+    return value
+}
+
+/// The value stored at `url`, or nil when there is no file.
+func storedValue<T: Codable>(_ url: URL) throws -> T? {
+    guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+    return try JSONText.decoder().decode(T.self, from: Data(contentsOf: url))
+}
+
+/// Rank 0 writes `value` to `url` (atomically, folders created); all ranks wait for it. Collective.
+func store<T: Codable>(_ value: T, at url: URL, comm: Communicator) throws {
     if comm.isRoot {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try JSONText.encoder().encode(value).write(to: url, options: .atomic)
     }
     try comm.barrier()
-    return value
 }

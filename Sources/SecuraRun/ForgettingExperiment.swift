@@ -116,8 +116,7 @@ public struct ForgettingExperiment {
     /// other tasks, so only the tasks and suite files it lacks are scored, and added to the file (the others kept).
     func baseScores(_ url: URL, seed: UInt64, several: Bool, model: ModelContext) throws -> BaseScores {
         let o = settings
-        let stored = FileManager.default.fileExists(atPath: url.path)
-            ? try JSONText.decoder().decode(BaseScores.self, from: Data(contentsOf: url)) : nil
+        let stored: BaseScores? = try storedValue(url)
         func missing(_ files: [String], in results: [TaskResult]?) -> [String] {
             files.filter { f in !(results ?? []).contains { $0.name == EvalTask.taskName(f) } }
         }
@@ -129,11 +128,7 @@ public struct ForgettingExperiment {
             let tasks = newTasks.isEmpty ? [] : try evaluate(model, adapter: nil, files: newTasks, limit: o.taskLimit, seed: seed)
             let suite = newSuite.isEmpty ? [] : try evaluate(model, adapter: nil, files: newSuite, limit: o.suiteLimit, seed: seed)
             all = BaseScores(tasks: all.tasks + tasks, suite: all.suite + suite)
-            if comm.isRoot {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try JSONText.encoder().encode(all).write(to: url, options: .atomic)
-            }
-            try comm.barrier()
+            try store(all, at: url, comm: comm)
         }
         func pick(_ files: [String], from results: [TaskResult]) throws -> [TaskResult] {
             try files.map { f in
