@@ -91,5 +91,21 @@ else
     fail "mpirun -np 2 doctor --json" "status $status, $json_lines JSON line(s) from rank 0"
 fi
 
+# OpenBLAS's idle threads: every rank re-executed itself with OPENBLAS_THREAD_TIMEOUT=4 (BLASThreadTimeout), and
+# a value the user set is kept.
+if grep -q '"blasThreadTimeout":"4"' "$work_dir/out"; then
+    pass "mpirun -np 2: every rank runs with OPENBLAS_THREAD_TIMEOUT=4"
+else
+    fail "mpirun -np 2 OPENBLAS_THREAD_TIMEOUT" "doctor --json does not report 4 on every rank"
+fi
+status=0
+OPENBLAS_THREAD_TIMEOUT=20 timeout "$timeout_seconds" mpirun "${mpirun_flags[@]}" -x OPENBLAS_THREAD_TIMEOUT -np 2 \
+    "$binary" doctor --json >"$work_dir/out" 2>&1 || status=$?
+if [[ $status -eq 0 ]] && grep -q '"blasThreadTimeout":"20"' "$work_dir/out"; then
+    pass "mpirun -np 2: a user's OPENBLAS_THREAD_TIMEOUT is kept"
+else
+    fail "mpirun -np 2 user OPENBLAS_THREAD_TIMEOUT" "status $status; doctor --json does not report 20"
+fi
+
 echo "mpi: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -75,6 +75,9 @@ struct Doctor: ParsableCommand {
         NativeSelfTest.setBLASThreads(blasThreads)
         let entries = try communicator.allGather(
             string: "\(communicator.hostName)\t\(communicator.localRank)\t\(communicator.localSize)")
+        // Every rank's OPENBLAS_THREAD_TIMEOUT (set before start by BLASThreadTimeout unless the user set it).
+        let timeouts = try communicator.allGather(
+            string: ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset")
         var sgemmError = [Float(NativeSelfTest.sgemmMaxError())]
         try communicator.allReduceMax(&sgemmError)  // the worst rank's error
         let reductionsIdentical = try NativeSelfTest.allReduceIsIdentical(communicator: communicator)
@@ -88,6 +91,7 @@ struct Doctor: ParsableCommand {
             transport: communicator is MPICommunicator ? MPICommunicator.libraryVersion : "single process (no MPI)",
             blas: NativeSelfTest.blasConfiguration, blasCore: NativeSelfTest.blasCoreName,
             blasAdvice: NativeSelfTest.blasCoreAdvice(), blasThreads: blasThreads,
+            blasThreadTimeout: Set(timeouts).count == 1 ? timeouts[0] : timeouts.joined(separator: ","),
             ranks: entries.enumerated().map { rank, entry in
                 let fields = entry.split(separator: "\t", omittingEmptySubsequences: false)
                 return RankEntry(rank: rank, host: String(fields[0]), localRank: Int(fields[1]) ?? -1,
@@ -113,6 +117,8 @@ private struct Report {
     var blasCore: String
     var blasAdvice: String?
     var blasThreads: Int
+    /// OPENBLAS_THREAD_TIMEOUT of the ranks: one value when all agree, else every rank's, comma-separated.
+    var blasThreadTimeout: String
     var ranks: [RankEntry]
     var sgemmMaxRelativeError: Double
     var reductionsIdentical: Bool
@@ -134,7 +140,8 @@ private struct Report {
         func number(_ value: Double?) -> String { value.map { String(format: "%.2e", $0) } ?? "n/a" }
         var lines = ["secura-dist doctor",
                      "  transport: \(transport), \(ranks.count) rank\(ranks.count == 1 ? "" : "s")",
-                     "  BLAS: \(blas), core \(blasCore), \(blasThreads) thread\(blasThreads == 1 ? "" : "s") per rank"]
+                     "  BLAS: \(blas), core \(blasCore), \(blasThreads) thread\(blasThreads == 1 ? "" : "s") per rank, "
+                     + "idle threads sleep after 2^\(blasThreadTimeout) cycles (OPENBLAS_THREAD_TIMEOUT)"]
         if let blasAdvice { lines.append("  note: \(blasAdvice)") }
         for entry in ranks {
             lines.append("  rank \(entry.rank) -> \(entry.host) (local \(entry.localRank) of \(entry.localSize))")
@@ -164,6 +171,7 @@ private struct Report {
             var blasCore: String
             var blasAdvice: String?
             var blasThreads: Int
+            var blasThreadTimeout: String
             var ranks: [RankEntry]
             var sgemmMaxRelativeError: Double
             var reductionsIdentical: Bool
@@ -181,7 +189,7 @@ private struct Report {
             var nodeShared: NativeSelfTest.NodeSharedReport
         }
         let output = Output(ok: ok, transport: transport, blas: blas, blasCore: blasCore, blasAdvice: blasAdvice,
-                            blasThreads: blasThreads, ranks: ranks, sgemmMaxRelativeError: sgemmMaxRelativeError,
+                            blasThreads: blasThreads, blasThreadTimeout: blasThreadTimeout, ranks: ranks, sgemmMaxRelativeError: sgemmMaxRelativeError,
                             reductionsIdentical: reductionsIdentical, svdMethod: svd.method, svdRows: svd.rows,
                             svdColumns: svd.columns, svdGrid: [svd.grid.rows, svd.grid.columns],
                             svdBlockSize: svd.blockSize, svdSingularValueError: svd.singularValueError,

@@ -19,9 +19,11 @@ struct SecuraDist: ParsableCommand {
             """,
         subcommands: [Train.self, Eval.self, Experiment.self, Generate.self, Inspect.self, MakeModel.self, Score.self, Tokenize.self, Export.self, Bench.self, Doctor.self, BenchSVD.self])
 
-    /// ArgumentParser's entry point, except that an error a subcommand lets escape (most go through
-    /// `runReportingErrors`) gets its category's exit status instead of 1.
+    /// ArgumentParser's entry point (after OpenBLAS's idle-thread timeout is set: BLASThreadTimeout), except that
+    /// an error a subcommand lets escape (most go through `runReportingErrors`) gets its category's exit status
+    /// instead of 1.
     static func main() {
+        BLASThreadTimeout.applyBeforeStart()
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
