@@ -78,7 +78,7 @@ public final class IMSMMixer: HiddenMixer {
 
     private func frozenActivations(_ batch: TokenBatch, training: Bool) -> DecoderActivations {
         let current = training ? trainActs : evalActs
-        if let current, current.batch == batch.batch, current.length == batch.length { return current }
+        if let current, current.reuse(batch: batch.batch, length: batch.length) { return current }
         let fresh = DecoderActivations(config: frozen.config, batch: batch.batch, length: batch.length,
                                        mode: .forwardOnly, logits: false)
         if training { trainActs = fresh } else { evalActs = fresh }

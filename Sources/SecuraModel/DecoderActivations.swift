@@ -78,7 +78,10 @@ public final class DecoderActivations {
     }
 
     public let batch: Int
-    public let length: Int
+    /// Tokens per sequence of the current micro-batch: at most `capacityLength` (`reuse(batch:length:)`).
+    public private(set) var length: Int
+    /// The length every buffer was made for; a shorter micro-batch reuses them (their leading part).
+    public let capacityLength: Int
     public var rows: Int { batch * length }
     public let mode: Mode
     /// residual[l] is layer l's input [N, C]; residual[L] feeds the final norm.
@@ -96,8 +99,11 @@ public final class DecoderActivations {
     /// re-run with it, so that adapter deltas save their backward values and draw the same dropout masks.
     public internal(set) var lastForwardTraining = false
     /// The output head's input [N, C] when the model has a mixer (ĥ); allocated on first use.
-    public private(set) lazy var mixedHidden = FloatBuffer(count: rows * hiddenSize)
+    public private(set) lazy var mixedHidden = FloatBuffer(count: batch * capacityLength * hiddenSize)
     private let hiddenSize: Int
+    private let config: DecoderConfig
+    /// The backward pass's scratch gradients, made by the first backward through these activations.
+    private var scratch: BackwardScratch?
 
     /// - Parameters:
     ///   - mode: how much of the layers is kept (`Mode`); `.stored` by default.
@@ -105,8 +111,10 @@ public final class DecoderActivations {
     public init(config c: DecoderConfig, batch: Int, length: Int, mode: Mode = .stored, logits: Bool = true) {
         self.batch = batch
         self.length = length
+        capacityLength = length
         self.mode = mode
         hiddenSize = c.hiddenSize
+        config = c
         let n = batch * length
         switch mode {
         case .stored:
@@ -137,6 +145,27 @@ public final class DecoderActivations {
 
     /// Whether `DecoderModel.backward` may be called with these activations.
     public var supportsBackward: Bool { mode != .forwardOnly }
+
+    /// Makes these activations serve micro-batches of `batch` sequences of `length` tokens, if they can: the
+    /// same batch and at most the length they were made for. Every kernel lays its buffer out by the current
+    /// batch and length and writes before it reads, so a shorter micro-batch uses the leading part of each
+    /// buffer and computes the bits fresh activations would. Variable-length training data changes the length
+    /// nearly every step; this spares remaking (and the kernel zeroing the pages of) hundreds of MB per step.
+    /// - Returns: false, changing nothing, when the activations are too small (make new ones).
+    public func reuse(batch: Int, length: Int) -> Bool {
+        guard batch == self.batch, length >= 1, length <= capacityLength else { return false }
+        self.length = length
+        return true
+    }
+
+    /// The backward pass's scratch gradients for the current rows (made once, at the capacity's size;
+    /// every buffer is written before it is read).
+    func backwardScratch(mixer: Bool) -> BackwardScratch {
+        if let scratch, scratch.dMixed != nil || !mixer { return scratch }
+        let fresh = BackwardScratch(config, rows: batch * capacityLength, mixer: mixer)
+        scratch = fresh
+        return fresh
+    }
 }
 
 /// Scratch gradients for one backward pass (reused across layers).

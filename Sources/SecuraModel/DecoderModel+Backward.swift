@@ -20,7 +20,7 @@ extension DecoderModel {
     ///   - logitGradient: adds extra terms to d(objective)/d(logits) [N, V] after the cross-entropy's
     ///     (I-LoRA's consistency loss); nil for none.
     /// - Returns: the gradient with respect to the embedding output [N, C] (after Gemma2's √C scaling;
-    ///   valid until the next call).
+    ///   valid until the next backward through the same activations).
     @discardableResult
     public func backward(_ batch: TokenBatch, acts: DecoderActivations, targets: [Int32], lossWeight: Float,
                          gradients: ParameterBuffer?,
@@ -28,7 +28,7 @@ extension DecoderModel {
         precondition(acts.supportsBackward, "backward through activations of a forward-only pass")
         let c = config, n = batch.rows
         let cDim = c.hiddenSize, f = c.intermediateSize
-        let s = BackwardScratch(c, rows: n, mixer: mixer != nil)
+        let s = acts.backwardScratch(mixer: mixer != nil)
         let offset = c.normWeightOffset
         func g(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.pointer(name) }
 

@@ -116,7 +116,7 @@ public final class Trainer {
     var model: DecoderModel { adapters.model }
 
     func activations(_ batch: TokenBatch, long: Bool = false) -> DecoderActivations {
-        if let current = long ? longActs : acts, current.batch == batch.batch, current.length == batch.length {
+        if let current = long ? longActs : acts, current.reuse(batch: batch.batch, length: batch.length) {
             return current
         }
         // Release the old set first, so that a change of shape never holds two sets at once.

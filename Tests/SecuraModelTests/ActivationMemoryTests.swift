@@ -35,8 +35,8 @@ final class ActivationMemoryTests: XCTestCase {
                         let acts = DecoderActivations(config: c, batch: batch, length: length,
                                                       mode: recompute ? .recompute : .stored)
                         if mixer { _ = acts.mixedHidden }
-                        let scratch = BackwardScratch(c, rows: batch * length, mixer: mixer)
-                        let actual = reachableBytes([acts, scratch])
+                        _ = acts.backwardScratch(mixer: mixer)     // held by the activations once made
+                        let actual = reachableBytes([acts])
                         let estimate = DecoderActivations.estimatedBytes(config: c, batch: batch, length: length,
                                                                          recompute: recompute, mixer: mixer)
                         XCTAssertEqual(estimate, actual, "\(type) \(batch)×\(length) recompute \(recompute) mixer \(mixer)")
