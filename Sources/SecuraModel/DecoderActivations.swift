@@ -99,8 +99,7 @@ public final class DecoderActivations {
     /// re-run with it, so that adapter deltas save their backward values and draw the same dropout masks.
     public internal(set) var lastForwardTraining = false
     /// The output head's input [N, C] when the model has a mixer (ĥ); allocated on first use.
-    public private(set) lazy var mixedHidden = FloatBuffer(count: batch * capacityLength * hiddenSize)
-    private let hiddenSize: Int
+    public private(set) lazy var mixedHidden = FloatBuffer(count: batch * capacityLength * config.hiddenSize)
     private let config: DecoderConfig
     /// The backward pass's scratch gradients, made by the first backward through these activations.
     private var scratch: BackwardScratch?
@@ -113,7 +112,6 @@ public final class DecoderActivations {
         self.length = length
         capacityLength = length
         self.mode = mode
-        hiddenSize = c.hiddenSize
         config = c
         let n = batch * length
         switch mode {
