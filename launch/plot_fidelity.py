@@ -44,12 +44,15 @@ def number(x):
         return None
 
 
-def save(fig, ax, path, xlabel, ylabel, title):
-    """Labels `ax`, adds its legend and writes `fig` to `path`."""
+def label(ax, xlabel, ylabel, title):
+    """Labels `ax` and adds its legend."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=7)
+
+
+def save(fig, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -115,12 +118,14 @@ def main(path, folder):
         if bases:
             ax.axhline(mean(bases), color="grey", lw=0.8, ls="--", label="base model's suite mean")
         ax.axvline(0.0, color="grey", lw=0.5)
-        save(fig, ax, f"{folder}/frontier.png", "task gain (held-out primary metric, after − before)",
-             "suite mean after (bars: lowest and highest seed)", f"{task}: retention against task gain; points are lrs")
+        label(ax, "task gain (held-out primary metric, after − before)",
+              "suite mean after (bars: lowest and highest seed)", f"{task}: retention against task gain; points are lrs")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
-    save(fig2, ax2, f"{folder}/movement.png", "learning rate", "mean ‖W_after − W_before‖ / ‖W_before‖ (adapted q/v)",
-         f"How far each method moves the weights ({tasks[0]})")
+    save(fig, f"{folder}/frontier.png")
+    label(ax2, "learning rate", "mean ‖W_after − W_before‖ / ‖W_before‖ (adapted q/v)",
+          f"How far each method moves the weights ({tasks[0]})")
+    save(fig2, f"{folder}/movement.png")
     with open(f"{folder}/study.md", "w") as out:
         out.write("\n".join(table) + "\n")
     print("\n".join(table))
